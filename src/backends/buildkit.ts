@@ -1,0 +1,86 @@
+import path from 'node:path';
+import type { Env } from '../ci/gitstate.js';
+import { Problems } from '../errors.js';
+import type { BuildUnit, Plan } from '../plan-types.js';
+import type { Backend } from './backend.js';
+import { isDiskDestination, isLoopbackHost, registryHost } from './destination.js';
+import { besideLog, runPushingBuilder } from './process.js';
+
+const DEFAULT_BUILDCTL = 'buildctl-daemonless.sh';
+
+/** BuildKit through buildctl-daemonless.sh: starts its own buildkitd, builds, pushes every destination. */
+export const buildkitBackend: Backend = {
+  name: 'buildkit',
+
+  validate(plan) {
+    const problems = new Problems();
+    for (const destination of plan.builds.flatMap((unit) => unit.destinations).filter(isDiskDestination)) {
+      problems.add(`buildkit cannot write to ${destination}: use --backend buildah for oci: and oci-archive: destinations`);
+    }
+    if (plan.cache.enabled && !plan.cache.cacheRepo) {
+      problems.add('config.yaml cache.enabled is true but cache.cache-repo is empty: buildkit keeps its cache in a registry repository, set cache.cache-repo');
+    }
+    for (const unit of plan.builds) {
+      const loopback = unit.destinations.filter((d) => isLoopbackHost(registryHost(d)));
+      if (loopback.length > 0 && loopback.length < unit.destinations.length) {
+        problems.add(
+          `buildkit cannot push to a loopback registry (plain HTTP) and a remote one (HTTPS) in one build: ${loopback.join(', ')}; ` +
+            'use --backend buildah, or only loopback or only remote registries',
+        );
+      }
+    }
+    problems.throwIfAny();
+  },
+
+  commands(plan, unit, env) {
+    return [buildctlArgv(plan, unit, env)];
+  },
+
+  build(plan, unit, io) {
+    return runPushingBuilder(unit, io, {
+      argv: buildctlArgv(plan, unit, io.env),
+      digestFile: besideLog(unit, '.metadata.json'),
+      readDigest: digestFromMetadata,
+      missingHint: 'run inside the moby/buildkit image, or set BUILDCTL to buildctl-daemonless.sh',
+    });
+  },
+};
+
+function buildctlArgv(plan: Plan, unit: BuildUnit, env: Env): string[] {
+  const dockerfile = path.resolve(plan.context, plan.dockerfile);
+  const argv = [
+    env.BUILDCTL || DEFAULT_BUILDCTL,
+    'build',
+    '--frontend=dockerfile.v0',
+    '--local',
+    `context=${plan.context}`,
+    '--local',
+    `dockerfile=${path.dirname(dockerfile)}`,
+    '--opt',
+    `filename=${path.basename(dockerfile)}`,
+    ...Object.entries(unit.buildArgs).flatMap(([name, value]) => ['--opt', `build-arg:${name}=${value}`]),
+  ];
+  if (plan.platforms.length > 0) argv.push('--opt', `platform=${plan.platforms.join(',')}`);
+  if (plan.target) argv.push('--opt', `target=${plan.target}`);
+  // Quoted so buildctl's CSV parser keeps the comma-separated names in one field.
+  const loopback = unit.destinations.length > 0 && unit.destinations.every((d) => isLoopbackHost(registryHost(d)));
+  const insecure = loopback ? ',registry.insecure=true' : '';
+  argv.push('--output', `type=image,"name=${unit.destinations.join(',')}",push=true${insecure}`);
+  if (plan.cache.enabled && plan.cache.cacheRepo) {
+    const repo = plan.cache.cacheRepo;
+    const cacheInsecure = isLoopbackHost(registryHost(repo)) ? ',registry.insecure=true' : '';
+    argv.push('--export-cache', `type=registry,ref=${repo},mode=max${cacheInsecure}`);
+    argv.push('--import-cache', `type=registry,ref=${repo}${cacheInsecure}`);
+  }
+  argv.push('--metadata-file', besideLog(unit, '.metadata.json'));
+  return argv;
+}
+
+function digestFromMetadata(text: string): string | undefined {
+  try {
+    const digest: unknown = (JSON.parse(text) as Record<string, unknown>)['containerimage.digest'];
+    return typeof digest === 'string' ? digest : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,50 @@
+import type { Env, GitState } from './gitstate.js';
+import { EnvReader, gitState } from './vars.js';
+
+// https://host/<owner>/<name>(.git) and ssh://git@host/..., or scp-like git@host:<owner>/<name>(.git)
+const URL_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/]+\/(?:[^/]+\/)*([^/]+)\/([^/]+?)(?:\.git)?\/?$/i;
+const SCP_FORM = /^[^@/:]+@[^:/]+:(?:[^/]+\/)*([^/]+)\/([^/]+?)(?:\.git)?\/?$/;
+
+/** Owner and name from a clone URL: the last two path segments, without `.git`. */
+export function parseGitURL(url: string): { owner: string; name: string } | undefined {
+  const match = URL_FORM.exec(url) ?? SCP_FORM.exec(url);
+  if (!match?.[1] || !match[2]) return undefined;
+  return { owner: match[1], name: match[2] };
+}
+
+/** Jenkins (Git and GitHub Branch Source plugins): a pull request build has CHANGE_ID. */
+export function readJenkinsGitState(env: Env): GitState {
+  const vars = new EnvReader(env, 'Jenkins');
+  const repo = readRepository(vars);
+  const isPullRequest = vars.optional('CHANGE_ID') !== undefined;
+  const pullRequestNumber = isPullRequest ? vars.pullNumber('CHANGE_ID') : undefined;
+  const baseCommitSHA = isPullRequest
+    ? vars.sha('CHANGE_BASE_SHA', 'base branch commit of the pull request')
+    : vars.sha('GIT_COMMIT', 'commit the job builds');
+  const pullHeadCommitSHA = isPullRequest ? vars.sha('GIT_COMMIT', 'head commit of the pull request') : undefined;
+  vars.problems.throwIfAny();
+
+  return gitState({
+    ciSystem: 'jenkins',
+    repositoryOwner: repo?.owner,
+    repositoryName: repo?.name,
+    jobType: isPullRequest ? 'presubmit' : 'postsubmit',
+    isPullRequest,
+    pullRequestNumber,
+    baseCommitSHA,
+    pullHeadCommitSHA,
+    buildNumber: vars.optional('BUILD_NUMBER'),
+  });
+}
+
+function readRepository(vars: EnvReader): { owner: string; name: string } | undefined {
+  const url = vars.required('GIT_URL', 'the repository clone URL, e.g. GIT_URL=https://github.com/kyma-project/test-infra.git');
+  if (url === undefined) return undefined;
+  const repo = parseGitURL(url);
+  if (repo === undefined) {
+    vars.problems.add(
+      `environment variable GIT_URL=${JSON.stringify(url)} does not name a repository (Jenkins): expected https://<host>/<owner>/<name>.git or git@<host>:<owner>/<name>.git`,
+    );
+  }
+  return repo;
+}

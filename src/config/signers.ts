@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { duration, httpUrl, isMapping, kindOf } from './fields.js';
+
+const SECRET_TYPES = ['token', 'signify', 'signify-mtls'] as const;
+
+const notaryConfig = z.object({
+  endpoint: httpUrl().meta({ description: 'signing service URL' }),
+  timeout: duration('5m', { positive: true }),
+  'retry-timeout': duration('10s'),
+  secret: z.object({
+    path: z.string().min(1).meta({ description: 'file holding the secret' }),
+    type: z.enum(SECRET_TYPES, {
+      error: (iss) =>
+        iss.input === undefined
+          ? `missing; expected one of: ${SECRET_TYPES.join(', ')}`
+          : `unknown secret type ${JSON.stringify(iss.input)} (known: ${SECRET_TYPES.join(', ')})`,
+    }),
+  }),
+});
+
+const cosignConfig = z
+  .object({
+    key: z.string().min(1).meta({ description: 'path of the cosign private key' }),
+    'password-env': z.string().min(1).optional().meta({ description: 'environment variable holding the key password' }),
+    'password-file': z.string().min(1).optional().meta({ description: 'file holding the key password' }),
+    repository: z.string().min(1).optional().meta({ description: 'repository to store signatures in (COSIGN_REPOSITORY)' }),
+    'docker-media-types': z.boolean().default(false),
+    annotations: z.record(z.string(), z.string()).optional(),
+  })
+  .superRefine((config, ctx) => {
+    if (config['password-env'] !== undefined && config['password-file'] !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['password-file'], message: 'give either password-env or password-file, not both' });
+    }
+  });
+
+const signerFields = {
+  name: z.string().min(1),
+  'job-type': z
+    .array(z.enum(['presubmit', 'postsubmit', 'merge_group', 'workflow_dispatch', 'schedule']))
+    .optional()
+    .meta({ description: 'run only in CI jobs of these types' }),
+};
+
+const signerOptions = [
+  z.object({ ...signerFields, type: z.literal('notary'), config: notaryConfig }),
+  z.object({ ...signerFields, type: z.literal('cosign'), config: cosignConfig }),
+] as const;
+
+export const SIGNER_TYPES = signerOptions.map((option) => option.shape.type.value);
+
+const signer = z.discriminatedUnion('type', signerOptions, {
+  error: (iss) => {
+    if (iss.code !== 'invalid_union') return `expected a signer mapping {name, type, config}, got ${kindOf(iss.input)}`;
+    const type = isMapping(iss.input) ? iss.input.type : undefined;
+    const known = SIGNER_TYPES.join(', ');
+    return type === undefined ? `missing; expected one of: ${known}` : `unknown signer type ${JSON.stringify(type)} (known: ${known})`;
+  },
+});
+
+function namesOf(signers: unknown): (string | undefined)[] {
+  if (!Array.isArray(signers)) return [];
+  return signers.map((s: unknown) => (isMapping(s) && typeof s.name === 'string' ? s.name : undefined));
+}
+
+export const signConfigSchema = z
+  .object({
+    'enabled-signers': z
+      .record(
+        z.string().regex(/^(\*|[^/\s]+\/[^/\s]+)$/, { error: 'expected "*" (every repository) or "org/repo"' }),
+        z.array(z.string().min(1)),
+      )
+      .default({})
+      .meta({ description: 'signer names to use, for every repository ("*") or for one "org/repo"' }),
+    signers: z.array(signer).default([]),
+  })
+  .superRefine(
+    (value, ctx) => {
+      const names = namesOf(value.signers);
+      names.forEach((name, i) => {
+        const first = names.indexOf(name);
+        if (name !== undefined && first < i) {
+          ctx.addIssue({ code: 'custom', path: ['signers', i, 'name'], message: `signer name ${JSON.stringify(name)} is already used by signers[${first}]` });
+        }
+      });
+      const defined = [...new Set(names.filter((name) => name !== undefined))];
+      const enabled: unknown = value['enabled-signers'];
+      for (const [repo, list] of Object.entries(isMapping(enabled) ? enabled : {})) {
+        if (!Array.isArray(list)) continue;
+        list.forEach((name: unknown, i) => {
+          if (typeof name !== 'string' || defined.includes(name)) return;
+          const known = defined.length > 0 ? `defined: ${defined.join(', ')}` : 'none defined';
+          ctx.addIssue({ code: 'custom', path: ['enabled-signers', repo, i], message: `signer ${JSON.stringify(name)} is not defined under sign-config.signers (${known})` });
+        });
+      }
+    },
+    // Runs even when a signer has errors, so that every problem is reported in one go.
+    { when: (payload) => isMapping(payload.value) },
+  );
+
+export type SignConfig = z.output<typeof signConfigSchema>;
+export type Signer = SignConfig['signers'][number];

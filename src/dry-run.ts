@@ -1,0 +1,32 @@
+import type { Env } from './ci/gitstate.js';
+import type { Options } from './options.js';
+import type { Plan } from './plan-types.js';
+import { maskArgs } from './output/redact.js';
+import { backendFor } from './backends/backend.js';
+
+/** The whole plan as printed by --dry-run: no network, no builder, secrets masked. */
+export async function dryRunReport(plan: Plan, options: Options, env: Env): Promise<Record<string, unknown>> {
+  const masked: Plan = { ...plan, builds: plan.builds.map((b) => ({ ...b, buildArgs: maskArgs(b.buildArgs) })) };
+  const backend = plan.mode === 'build' && plan.backend !== 'ado' ? backendFor(plan.backend) : undefined;
+  return {
+    dryRun: true,
+    mode: plan.mode,
+    backend: plan.mode === 'build' ? plan.backend : undefined,
+    gitState: plan.gitState,
+    name: plan.name,
+    context: plan.context,
+    dockerfile: plan.dockerfile,
+    tags: plan.tags,
+    repositories: plan.repositories,
+    platforms: plan.platforms,
+    target: plan.target,
+    cache: plan.cache,
+    builds: masked.builds.map((unit) => ({
+      ...unit,
+      commands: backend?.commands(masked, unit, env),
+    })),
+    signers: plan.signers,
+    imagesToSign: plan.mode === 'sign-only' ? plan.imagesToSign : undefined,
+    outputs: { tagsOutputFile: options.tagsOutputFile, buildReportPath: options.buildReportPath, logDir: plan.logDir },
+  };
+}

@@ -1,0 +1,53 @@
+/** Bad input (flags, config, environment, templates): exit 2, nothing was started. */
+export class InputError extends Error {
+  readonly exitCode = 2;
+  /** Every problem found, each saying what is wrong, where, and how to fix it. */
+  readonly problems: string[];
+
+  constructor(problems: string | string[]) {
+    const list = Array.isArray(problems) ? problems : [problems];
+    super(list.join('\n'));
+    this.name = 'InputError';
+    this.problems = list;
+  }
+}
+
+/** Work that was started and failed (build, pipeline, signing): exit 1. */
+export class WorkError extends Error {
+  readonly exitCode = 1;
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkError';
+  }
+}
+
+/** Collects problems so that all of them are reported together. */
+export class Problems {
+  private readonly list: string[] = [];
+
+  add(problem: string): void {
+    this.list.push(problem);
+  }
+
+  /** Runs fn and records its InputError problems instead of throwing them. */
+  collect<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof InputError) {
+        this.list.push(...err.problems);
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  throwIfAny(): void {
+    if (this.list.length > 0) throw new InputError(this.list);
+  }
+}

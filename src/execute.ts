@@ -1,0 +1,44 @@
+import type { Env } from './ci/gitstate.js';
+import { WorkError } from './errors.js';
+import type { Options } from './options.js';
+import type { Plan } from './plan-types.js';
+import type { Logger } from './output/logger.js';
+import { backendFor } from './backends/backend.js';
+import { runBuilds, summarize } from './backends/run.js';
+import { writeBuildOutputs } from './output/github.js';
+
+export interface ExecuteIO {
+  env: Env;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  signal: AbortSignal;
+  log: Logger;
+}
+
+/** The effectful modes: build (then sign) and sign-only. Returns the exit code. */
+export async function execute(plan: Plan, options: Options, io: ExecuteIO): Promise<number> {
+  if (plan.mode === 'sign-only' || plan.signers.length > 0) {
+    // Refuse before building: an image meant to be signed must never go out unsigned.
+    throw new WorkError(`signing (signers: ${plan.signers.join(', ') || 'none'}) is not available in this version; nothing was built or signed`);
+  }
+  if (plan.backend === 'ado') {
+    throw new WorkError('the ado backend is not available in this version; use --backend buildah, kaniko or buildkit');
+  }
+  const backend = backendFor(plan.backend);
+  backend.validate(plan);
+  const started = Date.now();
+  const units = plan.builds.map((b) => b.variant ?? 'build').join(', ');
+  io.log.info(`building ${plan.name} with ${backend.name} (${plan.builds.length === 1 ? units : `variants: ${units}`}); logs in ${plan.logDir}`);
+  const results = await runBuilds(backend, plan, { env: io.env, stderr: io.stderr, signal: io.signal, silent: plan.silent, debug: options.debug });
+  for (const line of summarize(results)) io.log.info(line);
+  if (plan.signers.length === 0) io.log.info('no signers configured for this run: nothing signed');
+  writeBuildOutputs(io.env, plan, results);
+  const failed = results.filter((r) => !r.ok);
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (io.signal.aborted) throw new WorkError(`stopped by signal after ${seconds}s`);
+  if (failed.length > 0) {
+    throw new WorkError(`${failed.length} of ${results.length} builds failed after ${seconds}s: ${failed.map((r) => `${r.variant ?? 'build'} (log: ${r.logFile})`).join(', ')}`);
+  }
+  io.log.info(`done in ${seconds}s: ${results.reduce((n, r) => n + r.pushed.length, 0)} images pushed`);
+  return 0;
+}

@@ -1,0 +1,52 @@
+import type { GitState } from './ci/gitstate.js';
+import type { Tag } from './tags/tag.js';
+
+export type Mode = 'build' | 'sign-only' | 'parse-tags-only';
+export type BackendName = 'kaniko' | 'buildkit' | 'buildah' | 'ado';
+
+export interface CachePlan {
+  enabled: boolean;
+  cacheRepo?: string;
+  cacheRunLayers: boolean;
+  cacheCopyLayers: boolean;
+}
+
+/** One image build: the whole run, or one variant of variants.yaml. */
+export interface BuildUnit {
+  /** Variant name; undefined for a run without variants. */
+  variant?: string;
+  /** Tags of this unit (values suffixed with -<variant> for variants). */
+  tags: Tag[];
+  /** `<repository>/<name>:<tag value>`, tags outer, repositories inner. */
+  destinations: string[];
+  /** Final build args: --env-file, TAG_*, COMMIT_SHA, variant ARGs, then --build-arg (which wins). */
+  buildArgs: Record<string, string>;
+  /** `<log-dir>/build_<variant or "build">.log` */
+  logFile: string;
+}
+
+/** Everything a run will do, as plain data: --dry-run prints it, backends consume it. */
+export interface Plan {
+  mode: Mode;
+  gitState: GitState;
+  name?: string;
+  /** Build context directory, absolute. */
+  context: string;
+  /** Dockerfile path relative to the context, as given. */
+  dockerfile: string;
+  tags: Tag[];
+  /** Target repositories (dev-registry for pull requests and merge groups when set, else registry). */
+  repositories: string[];
+  backend: BackendName;
+  platforms: string[];
+  target?: string;
+  cache: CachePlan;
+  reproducible: boolean;
+  logFormat?: string;
+  logDir: string;
+  silent: boolean;
+  builds: BuildUnit[];
+  /** Names of the signers that would run after a push (or in sign-only). */
+  signers: string[];
+  imagesToSign: string[];
+}

@@ -1,0 +1,110 @@
+import type { Env, GitState } from '../ci/gitstate.js';
+import { InputError, Problems } from '../errors.js';
+import type { Tag, TagTemplate } from './tag.js';
+import { renderTemplate, type TemplateData } from './template.js';
+
+/** Default tags from config.yaml; unset ones fall back to the built-in defaults. */
+export interface TagSettings {
+  defaultCommitTag?: TagTemplate;
+  defaultPrTag?: TagTemplate;
+  defaultMergeGroupTag?: TagTemplate;
+  additionalPrTag?: TagTemplate;
+}
+
+const OCI_TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+const OCI_GRAMMAR =
+  '[A-Za-z0-9_][A-Za-z0-9._-]{0,127} (letters, digits, "_", "." and "-", not starting with "." or "-", at most 128 characters)';
+
+const BUILTIN_COMMIT_TAG: TagTemplate = { name: 'default_tag', value: 'v{{ .Date }}-{{ .ShortSHA }}' };
+const BUILTIN_PR_TAG: TagTemplate = { name: 'default_tag', value: 'PR-{{ .PRNumber }}' };
+
+const MISSING_SHA =
+  'commit SHA could not be determined: tags are computed from the base commit; set PULL_BASE_SHA, run inside a git repository, or pass --commit-sha';
+
+function tagLabel(name: string, context?: string): string {
+  return `tag ${JSON.stringify(name)}${context ? ` (${context})` : ''}`;
+}
+
+function ociProblem(tag: Tag, label: string): string | undefined {
+  if (OCI_TAG.test(tag.value)) return undefined;
+  return `${label}: value ${JSON.stringify(tag.value)} is not a valid OCI tag; a tag must match ${OCI_GRAMMAR}`;
+}
+
+/** OCI tag grammar check; also used after variant suffixes are added. */
+export function checkTagValue(tag: Tag, context?: string): void {
+  const problem = ociProblem(tag, tagLabel(tag.name, context));
+  if (problem !== undefined) throw new InputError(problem);
+}
+
+/** Renders one template into a checked tag; every problem names the tag. */
+export function renderTag(t: TagTemplate, data: TemplateData): Tag {
+  const tag = renderChecked(t, data, true);
+  if (tag === undefined) throw new InputError(`${tagLabel(t.name)}: ${MISSING_SHA}`);
+  return tag;
+}
+
+/** undefined only when the SHA is missing and reportMissingSHA is off: the caller reports it once. */
+function renderChecked(t: TagTemplate, data: TemplateData, reportMissingSHA: boolean): Tag | undefined {
+  const label = tagLabel(t.name, `template ${JSON.stringify(t.value)}`);
+  const rendered = renderTemplate(t.value, data, { reportMissingSHA });
+  const problems = rendered.problems.map((p) => `${label}: ${p}`);
+  if (problems.length > 0) throw new InputError(problems);
+  if (rendered.value === undefined) return undefined;
+  if (rendered.value === '')
+    throw new InputError(`${label}: renders to an empty value; check that the fields and variables it uses are set`);
+
+  const tag: Tag = { name: t.name, value: rendered.value.replaceAll(' ', '-') };
+  const oci = ociProblem(tag, label);
+  if (oci !== undefined) problems.push(oci);
+  if (t.validation !== undefined) {
+    let regex: RegExp | undefined;
+    try {
+      regex = new RegExp(t.validation);
+    } catch (err) {
+      problems.push(`${label}: validation ${JSON.stringify(t.validation)} is not a valid regular expression: ${(err as Error).message}`);
+    }
+    if (regex && !regex.test(tag.value))
+      problems.push(`${label}: value ${JSON.stringify(tag.value)} does not match its validation ${JSON.stringify(t.validation)}`);
+  }
+  if (problems.length > 0) throw new InputError(problems);
+  return tag;
+}
+
+/** The tag templates of a run, in order: user tags, the default tag, then the additional PR tag. */
+export function tagTemplatesFor(userTags: TagTemplate[], settings: TagSettings, gitState: GitState): TagTemplate[] {
+  const commitTag = settings.defaultCommitTag ?? BUILTIN_COMMIT_TAG;
+  let defaultTag: TagTemplate;
+  if (gitState.isPullRequest) defaultTag = settings.defaultPrTag ?? BUILTIN_PR_TAG;
+  else if (gitState.jobType === 'merge_group') defaultTag = settings.defaultMergeGroupTag ?? commitTag;
+  else defaultTag = commitTag;
+  const extra = gitState.isPullRequest && settings.additionalPrTag ? [settings.additionalPrTag] : [];
+  return [...userTags, defaultTag, ...extra];
+}
+
+/** All tags of a run (SPEC section 5); every problem of every tag in one InputError. */
+export function computeTags(input: {
+  userTags: TagTemplate[];
+  settings: TagSettings;
+  gitState: GitState;
+  env: Env;
+  now: Date;
+}): Tag[] {
+  const { gitState } = input;
+  const problems = new Problems();
+  const sha = gitState.baseCommitSHA;
+  const shaKnown = sha !== undefined && sha !== '';
+  if (!shaKnown) problems.add(MISSING_SHA);
+  const data: TemplateData = { commitSHA: sha, prNumber: gitState.pullRequestNumber, date: input.now, env: input.env };
+
+  const tags: Tag[] = [];
+  const seen = new Set<string>();
+  for (const template of tagTemplatesFor(input.userTags, input.settings, gitState)) {
+    const tag = problems.collect(() => renderChecked(template, data, shaKnown));
+    if (tag && !seen.has(tag.value)) {
+      seen.add(tag.value);
+      tags.push(tag);
+    }
+  }
+  problems.throwIfAny();
+  return tags;
+}

@@ -1,0 +1,12 @@
+/** A rendered tag: name is how scripts find it, value is the OCI tag. */
+export interface Tag {
+  name: string;
+  value: string;
+}
+
+/** A tag before rendering: value is a template; validation an optional regular expression. */
+export interface TagTemplate {
+  name: string;
+  value: string;
+  validation?: string;
+}

@@ -1,0 +1,168 @@
+import Handlebars from 'handlebars';
+import type { Env } from '../ci/gitstate.js';
+import { translateGoTemplate } from './gotemplate.js';
+import { secretLookingPart } from './secrets.js';
+
+/** What a tag template can read. */
+export interface TemplateData {
+  commitSHA?: string;
+  prNumber?: number;
+  date: Date;
+  env: Env;
+}
+
+export const KNOWN_FIELDS = 'CommitSHA, ShortSHA, Date, PRNumber, Env "NAME"';
+const FIELDS = new Set(['CommitSHA', 'ShortSHA', 'Date', 'PRNumber']);
+const SHA_FIELDS = ['CommitSHA', 'ShortSHA'];
+
+// An isolated instance without the built-in block helpers; templates are checked before compiling anyway.
+const hb = Handlebars.create();
+for (const name of ['each', 'if', 'unless', 'with', 'lookup', 'log']) hb.unregisterHelper(name);
+
+interface Analysis {
+  /** Problems with the template itself, without the tag prefix. */
+  problems: string[];
+  fields: Set<string>;
+  render?: HandlebarsTemplateDelegate;
+}
+
+const cache = new Map<string, Analysis>();
+const CACHE_LIMIT = 500;
+
+/** Parses and checks a template once; the result is cached per template string. */
+function analyse(template: string): Analysis {
+  const cached = cache.get(template);
+  if (cached) return cached;
+  const analysis: Analysis = { problems: [], fields: new Set() };
+  const source = translateGoTemplate(template);
+  let program: hbs.AST.Program | undefined;
+  try {
+    program = hb.parse(source);
+  } catch (err) {
+    analysis.problems.push(`syntax error: ${syntaxMessage(err)}; write fields as {{ .ShortSHA }} or {{ShortSHA}}`);
+  }
+  if (program) {
+    for (const statement of program.body) checkStatement(statement, analysis);
+    if (analysis.problems.length === 0) {
+      analysis.render = hb.compile(source, {
+        strict: true,
+        noEscape: true,
+        knownHelpers: { Env: true },
+        knownHelpersOnly: true,
+      });
+    }
+  }
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(template, analysis);
+  return analysis;
+}
+
+function syntaxMessage(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const lines = message.split('\n');
+  const expecting = lines.find((l) => l.startsWith('Expecting'));
+  return expecting ?? lines.join(' ');
+}
+
+function checkStatement(node: hbs.AST.Statement, analysis: Analysis): void {
+  const problems = analysis.problems;
+  switch (node.type) {
+    case 'ContentStatement':
+    case 'CommentStatement':
+      return;
+    case 'MustacheStatement':
+      return checkMustache(node as hbs.AST.MustacheStatement, analysis);
+    case 'BlockStatement':
+    case 'DecoratorBlock': {
+      const name = describe((node as hbs.AST.BlockStatement).path);
+      problems.push(`blocks such as "{{#${name}}}" are not supported; known fields: ${KNOWN_FIELDS}`);
+      return;
+    }
+    case 'PartialStatement':
+    case 'PartialBlockStatement':
+      problems.push(`partials ("{{> ...}}") are not supported; known fields: ${KNOWN_FIELDS}`);
+      return;
+    default:
+      problems.push(`"${node.type}" is not supported; known fields: ${KNOWN_FIELDS}`);
+  }
+}
+
+function checkMustache(node: hbs.AST.MustacheStatement, analysis: Analysis): void {
+  const problems = analysis.problems;
+  const path = node.path as hbs.AST.PathExpression;
+  const name = describe(node.path);
+  const simple =
+    path.type === 'PathExpression' && !path.data && path.depth === 0 && path.parts.length === 1 && path.parts[0] === name;
+  const hasHash = (node.hash?.pairs.length ?? 0) > 0;
+  if (simple && name === 'Env') {
+    const arg = node.params[0];
+    if (node.params.length !== 1 || hasHash || arg?.type !== 'StringLiteral') {
+      problems.push('Env needs exactly one quoted variable name, as in {{ .Env "NAME" }}');
+      return;
+    }
+    const variable = (arg as hbs.AST.StringLiteral).value;
+    const secret = secretLookingPart(variable);
+    if (variable === '') problems.push('Env "" names no variable');
+    else if (secret !== undefined)
+      problems.push(
+        `Env "${variable}" is refused: the variable name looks like a secret ("${secret}") and tags must never publish secrets; use a variable whose name does not look secret`,
+      );
+    analysis.fields.add('Env');
+  } else if (simple && FIELDS.has(name)) {
+    if (node.params.length > 0 || hasHash) problems.push(`field "${name}" takes no arguments`);
+    analysis.fields.add(name);
+  } else {
+    problems.push(`unknown field "${name}"; known fields: ${KNOWN_FIELDS}`);
+  }
+}
+
+function describe(node: hbs.AST.Node): string {
+  if ('original' in node) return String(node.original);
+  return node.type;
+}
+
+/** Rendered value, or the problems (without tag prefix) that prevent rendering. */
+export function renderTemplate(
+  template: string,
+  data: TemplateData,
+  options: { reportMissingSHA?: boolean } = {},
+): { value?: string; problems: string[] } {
+  const analysis = analyse(template);
+  const problems = [...analysis.problems];
+  const shaField = SHA_FIELDS.find((f) => analysis.fields.has(f));
+  const sha = data.commitSHA ?? '';
+  if (shaField !== undefined && sha === '') {
+    if (options.reportMissingSHA !== false)
+      problems.push(
+        `uses ${shaField}, but the commit SHA could not be determined; set PULL_BASE_SHA, run inside a git repository, or pass --commit-sha`,
+      );
+    return { problems };
+  }
+  if (problems.length > 0 || !analysis.render) return { problems };
+  const context = {
+    CommitSHA: sha,
+    ShortSHA: sha.slice(0, 8),
+    Date: formatDate(data.date),
+    PRNumber: data.prNumber === undefined ? '' : String(data.prNumber),
+  };
+  try {
+    return { value: analysis.render(context, { helpers: { Env: envHelper(data.env) } }), problems };
+  } catch (err) {
+    return { problems: [`cannot be rendered: ${err instanceof Error ? err.message : String(err)}`] };
+  }
+}
+
+function envHelper(env: Env): (name: unknown) => string {
+  return (name) => {
+    // Checked before compiling too; refusing here again means a secret is never read.
+    if (typeof name !== 'string' || secretLookingPart(name) !== undefined) throw new Error('Env variable refused');
+    return Object.hasOwn(env, name) ? (env[name] ?? '') : '';
+  };
+}
+
+/** YYYYMMDD in UTC. */
+export function formatDate(date: Date): string {
+  if (Number.isNaN(date.getTime())) throw new Error('formatDate: invalid date');
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${date.getUTCFullYear()}${pad(date.getUTCMonth() + 1)}${pad(date.getUTCDate())}`;
+}

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { backendFor } from '../../src/backends/backend.js';
+import { cacheDir, localImageName } from '../../src/backends/buildah.js';
+import type { Plan } from '../../src/plan-types.js';
+import { makePlan } from '../support/plan-factory.js';
+
+const buildah = backendFor('buildah');
+const ENV = { IMAGE_BUILDER_CACHE_DIR: '/cache', BUILDAH: undefined };
+const GLOBAL = ['buildah', '--root', '/cache/buildah/root', '--runroot', '/cache/buildah/runroot', '--storage-driver=vfs'];
+const COMMIT = ['--build-arg', 'COMMIT_SHA=0123456789abcdef0123456789abcdef01234567'];
+const LOCAL = 'localhost/image-builder/test-infra/app:build-dry-run';
+const DIGEST = '/logs/artifacts/build_build';
+
+const cases: { name: string; plan: Plan; argvs: string[][] }[] = [
+  {
+    name: 'one destination on a remote registry: TLS verified',
+    plan: makePlan(),
+    argvs: [
+      [...GLOBAL, 'build', '--isolation=chroot', '--layers', '-f', '/src/app/Dockerfile', ...COMMIT, '-t', LOCAL, '/src/app'],
+      [...GLOBAL, 'push', '--digestfile', `${DIGEST}.push-1.digest`, LOCAL, 'docker://europe-docker.pkg.dev/kyma-project/prod/test-infra/app:v20240101-01234567'],
+    ],
+  },
+  {
+    name: 'target, one platform, tricky build args, loopback and disk destinations',
+    plan: makePlan(
+      { target: 'runtime', platforms: ['linux/arm64'], dockerfile: 'docker/Dockerfile' },
+      {
+        variant: 'a b',
+        buildArgs: { Q: `it's "q" $(id) \`x\`` },
+        destinations: ['127.0.0.1:5000/x/app:v1', '[::1]:5000/x/app:v1', 'localhost/x/app:v1', 'oci:/out/layout:v1', 'oci-archive:/out/app.tar:v1'],
+      },
+    ),
+    argvs: [
+      [
+        ...GLOBAL, 'build', '--isolation=chroot', '--layers', '-f', '/src/app/docker/Dockerfile', ...COMMIT, '--build-arg', `Q=it's "q" $(id) \`x\``,
+        '--target', 'runtime', '--platform', 'linux/arm64', '-t', 'localhost/image-builder/test-infra/app:a-b-dry-run', '/src/app',
+      ],
+      [...GLOBAL, 'push', '--tls-verify=false', '--digestfile', '/logs/artifacts/build_a b.push-1.digest', 'localhost/image-builder/test-infra/app:a-b-dry-run', 'docker://127.0.0.1:5000/x/app:v1'],
+      [...GLOBAL, 'push', '--tls-verify=false', '--digestfile', '/logs/artifacts/build_a b.push-2.digest', 'localhost/image-builder/test-infra/app:a-b-dry-run', 'docker://[::1]:5000/x/app:v1'],
+      [...GLOBAL, 'push', '--tls-verify=false', '--digestfile', '/logs/artifacts/build_a b.push-3.digest', 'localhost/image-builder/test-infra/app:a-b-dry-run', 'docker://localhost/x/app:v1'],
+      [...GLOBAL, 'push', '--digestfile', '/logs/artifacts/build_a b.push-4.digest', 'localhost/image-builder/test-infra/app:a-b-dry-run', 'oci:/out/layout:v1'],
+      [...GLOBAL, 'push', '--digestfile', '/logs/artifacts/build_a b.push-5.digest', 'localhost/image-builder/test-infra/app:a-b-dry-run', 'oci-archive:/out/app.tar:v1'],
+    ],
+  },
+  {
+    name: 'several platforms: a manifest list, no layer cache, pushed with all its images',
+    plan: makePlan({ platforms: ['linux/amd64', 'linux/arm64'] }, { destinations: ['reg.example/x/app:v1', '127.0.0.2:443/x/app:v1'] }),
+    argvs: [
+      [...GLOBAL, 'build', '--isolation=chroot', '-f', '/src/app/Dockerfile', ...COMMIT, '--platform', 'linux/amd64,linux/arm64', '--manifest', LOCAL, '/src/app'],
+      [...GLOBAL, 'manifest', 'push', '--all', '--digestfile', `${DIGEST}.push-1.digest`, LOCAL, 'docker://reg.example/x/app:v1'],
+      [...GLOBAL, 'manifest', 'push', '--all', '--tls-verify=false', '--digestfile', `${DIGEST}.push-2.digest`, LOCAL, 'docker://127.0.0.2:443/x/app:v1'],
+    ],
+  },
+  {
+    name: 'hosts that only look local keep TLS',
+    plan: makePlan({}, { destinations: ['localhost.example.com/x:v1', '128.0.0.1:5000/x:v1', 'localhost-registry/x:v1'] }),
+    argvs: [
+      [...GLOBAL, 'build', '--isolation=chroot', '--layers', '-f', '/src/app/Dockerfile', ...COMMIT, '-t', LOCAL, '/src/app'],
+      [...GLOBAL, 'push', '--digestfile', `${DIGEST}.push-1.digest`, LOCAL, 'docker://localhost.example.com/x:v1'],
+      [...GLOBAL, 'push', '--digestfile', `${DIGEST}.push-2.digest`, LOCAL, 'docker://128.0.0.1:5000/x:v1'],
+      [...GLOBAL, 'push', '--digestfile', `${DIGEST}.push-3.digest`, LOCAL, 'docker://localhost-registry/x:v1'],
+    ],
+  },
+];
+
+describe('buildah commands', () => {
+  it.each(cases)('$name', ({ plan, argvs }) => {
+    expect(() => buildah.validate(plan)).not.toThrow();
+    expect(buildah.commands(plan, plan.builds[0]!, ENV)).toEqual(argvs);
+  });
+
+  it('BUILDAH overrides the executable', () => {
+    const plan = makePlan();
+    expect(buildah.commands(plan, plan.builds[0]!, { ...ENV, BUILDAH: '/opt/buildah' }).map((argv) => argv[0])).toEqual(['/opt/buildah', '/opt/buildah']);
+  });
+
+  it.each([
+    { env: { IMAGE_BUILDER_CACHE_DIR: '/c', XDG_CACHE_HOME: '/x', HOME: '/h' }, dir: '/c' },
+    { env: { XDG_CACHE_HOME: '/x', HOME: '/h' }, dir: '/x/image-builder' },
+    { env: { HOME: '/h' }, dir: '/h/.cache/image-builder' },
+  ])('keeps its store in $dir', ({ env, dir }) => {
+    expect(cacheDir(env)).toBe(dir);
+  });
+
+  it.each([
+    { name: 'Test-Infra/My_App', variant: undefined, local: 'localhost/image-builder/test-infra/my-app:build-1234' },
+    { name: undefined, variant: '.arm/v7', local: 'localhost/image-builder/image:arm-v7-1234' },
+  ])('local image name for $name $variant is a valid reference', ({ name, variant, local }) => {
+    const plan = makePlan({ ...(name ? { name } : { name: undefined }) }, { ...(variant ? { variant } : {}) });
+    expect(localImageName(plan, plan.builds[0]!, '1234')).toBe(local);
+  });
+
+  it.each(['oci:relative/dir:v1', 'oci-archive:/out/a:b/app.tar:v1', 'oci:/out/x:bad tag'])('rejects the disk destination %s', (destination) => {
+    expect(() => buildah.validate(makePlan({}, { destinations: [destination] }))).toThrow(/oci:\/absolute\/dir\[:tag\]/);
+  });
+});

@@ -1,0 +1,174 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { backendFor } from '../../src/backends/backend.js';
+import type { Plan } from '../../src/plan-types.js';
+import { makePlan } from '../support/plan-factory.js';
+import { captureIO, installFakeBuilder, removeTempDirs, tempDir } from '../support/tools.js';
+
+const buildkit = backendFor('buildkit');
+const TRICKY_ARGS = { SPACES: 'hello big world', QUOTES: `it's "quoted"`, SUBST: '$(touch /tmp/pwned) `id` ${HOME}', EQUALS: 'a=b=c', EMPTY: '' };
+const COMMIT = 'build-arg:COMMIT_SHA=0123456789abcdef0123456789abcdef01234567';
+const DEST = 'europe-docker.pkg.dev/kyma-project/prod/test-infra/app:v20240101-01234567';
+const START = ['build', '--frontend=dockerfile.v0', '--local', 'context=/src/app'];
+
+const cases: { name: string; plan: Plan; env?: Record<string, string>; argv: string[] }[] = [
+  {
+    name: 'plain build',
+    plan: makePlan(),
+    argv: [
+      'buildctl-daemonless.sh',
+      ...START,
+      '--local',
+      'dockerfile=/src/app',
+      '--opt',
+      'filename=Dockerfile',
+      '--opt',
+      COMMIT,
+      '--output',
+      `type=image,"name=${DEST}",push=true`,
+      '--metadata-file',
+      '/logs/artifacts/build_build.metadata.json',
+    ],
+  },
+  {
+    name: 'BUILDCTL, nested Dockerfile, platforms, target, registry cache',
+    plan: makePlan({
+      dockerfile: 'build/Dockerfile.prod',
+      platforms: ['linux/amd64', 'linux/arm64'],
+      target: 'runtime',
+      cache: { enabled: true, cacheRepo: 'reg.example/cache/app', cacheRunLayers: true, cacheCopyLayers: true },
+    }),
+    env: { BUILDCTL: '/usr/local/bin/buildctl-daemonless.sh' },
+    argv: [
+      '/usr/local/bin/buildctl-daemonless.sh',
+      ...START,
+      '--local',
+      'dockerfile=/src/app/build',
+      '--opt',
+      'filename=Dockerfile.prod',
+      '--opt',
+      COMMIT,
+      '--opt',
+      'platform=linux/amd64,linux/arm64',
+      '--opt',
+      'target=runtime',
+      '--output',
+      `type=image,"name=${DEST}",push=true`,
+      '--export-cache',
+      'type=registry,ref=reg.example/cache/app,mode=max',
+      '--import-cache',
+      'type=registry,ref=reg.example/cache/app',
+      '--metadata-file',
+      '/logs/artifacts/build_build.metadata.json',
+    ],
+  },
+  {
+    name: 'two tags × two repositories in one output, a variant, build args verbatim in plan order',
+    plan: makePlan(
+      { tags: [{ name: 'default_tag', value: 'v1' }, { name: 'latest', value: 'latest' }], repositories: ['reg.example/a', 'reg.example/b'] },
+      { variant: 'arm', buildArgs: TRICKY_ARGS },
+    ),
+    argv: [
+      'buildctl-daemonless.sh',
+      ...START,
+      '--local',
+      'dockerfile=/src/app',
+      '--opt',
+      'filename=Dockerfile',
+      '--opt',
+      COMMIT,
+      '--opt',
+      'build-arg:SPACES=hello big world',
+      '--opt',
+      `build-arg:QUOTES=it's "quoted"`,
+      '--opt',
+      'build-arg:SUBST=$(touch /tmp/pwned) `id` ${HOME}',
+      '--opt',
+      'build-arg:EQUALS=a=b=c',
+      '--opt',
+      'build-arg:EMPTY=',
+      '--output',
+      'type=image,"name=reg.example/a/test-infra/app:v1-arm,reg.example/b/test-infra/app:v1-arm,reg.example/a/test-infra/app:latest-arm,reg.example/b/test-infra/app:latest-arm",push=true',
+      '--metadata-file',
+      '/logs/artifacts/build_arm.metadata.json',
+    ],
+  },
+  {
+    name: 'loopback registries only: plain HTTP for the image and the cache',
+    plan: makePlan({
+      repositories: ['localhost:5000/dev'],
+      tags: [{ name: 't', value: '1' }],
+      cache: { enabled: true, cacheRepo: '127.0.0.1:5000/cache', cacheRunLayers: false, cacheCopyLayers: false },
+    }),
+    argv: [
+      'buildctl-daemonless.sh',
+      ...START,
+      '--local',
+      'dockerfile=/src/app',
+      '--opt',
+      'filename=Dockerfile',
+      '--opt',
+      COMMIT,
+      '--output',
+      'type=image,"name=localhost:5000/dev/test-infra/app:1",push=true,registry.insecure=true',
+      '--export-cache',
+      'type=registry,ref=127.0.0.1:5000/cache,mode=max,registry.insecure=true',
+      '--import-cache',
+      'type=registry,ref=127.0.0.1:5000/cache,registry.insecure=true',
+      '--metadata-file',
+      '/logs/artifacts/build_build.metadata.json',
+    ],
+  },
+];
+
+describe('buildkit commands', () => {
+  it.each(cases)('$name', ({ plan, env, argv }) => {
+    expect(() => buildkit.validate(plan)).not.toThrow();
+    expect(buildkit.commands(plan, plan.builds[0]!, { BUILDCTL: undefined, ...env })).toEqual([argv]);
+  });
+
+  it.each([
+    { name: 'cache without a repository', plan: makePlan({ cache: { enabled: true, cacheRunLayers: false, cacheCopyLayers: false } }), error: /cache\.cache-repo is empty/ },
+    { name: 'an oci-archive: destination', plan: makePlan({}, { destinations: ['oci-archive:/out/app.tar:v1'] }), error: /buildkit cannot write to oci-archive:\/out\/app.tar:v1.*buildah/ },
+    {
+      name: 'loopback and remote registries in one build',
+      plan: makePlan({ repositories: ['localhost:5000/dev', 'reg.example/prod'] }),
+      error: /buildkit cannot push to a loopback registry \(plain HTTP\) and a remote one/,
+    },
+  ])('rejects $name', ({ plan, error }) => {
+    expect(() => buildkit.validate(plan)).toThrow(error);
+  });
+});
+
+describe('buildkit build (stand-in buildctl)', () => {
+  afterAll(removeTempDirs);
+
+  function setup(extra: Record<string, string> = {}) {
+    const fake = installFakeBuilder();
+    const plan = makePlan({ logDir: path.join(tempDir('buildkit-logs'), 'nested'), repositories: ['reg.example/a', 'reg.example/b'] }, { buildArgs: TRICKY_ARGS });
+    const captured = captureIO({ BUILDCTL: fake.path, FAKE_BUILDER_RECORD_DIR: fake.recordDir, ...extra });
+    return { fake, plan, unit: plan.builds[0]!, captured };
+  }
+
+  it('runs exactly the argv of commands(), logs its output, reads the digest from the metadata file', async () => {
+    const { fake, plan, unit, captured } = setup();
+    const result = await buildkit.build(plan, unit, captured.io);
+    const [argv] = buildkit.commands(plan, unit, captured.io.env);
+    expect(fake.calls().map((call) => call.argv)).toEqual([argv!.slice(1)]);
+    const log = await readFile(unit.logFile, 'utf8');
+    expect(log).toContain('fake-builder: a line on stderr');
+    // No variant: lines reach stderr unprefixed.
+    expect(captured.stderr()).toContain('\nfake-builder: a line on stderr\n');
+    const digest = /pushed (sha256:[0-9a-f]{64})/.exec(log)?.[1];
+    expect(digest).toBeDefined();
+    expect(result).toEqual({ ok: true, logFile: unit.logFile, pushed: unit.destinations.map((reference) => ({ reference, digest })) });
+  });
+
+  it('fails when buildctl exits non-zero', async () => {
+    const { plan, unit, captured } = setup({ FAKE_BUILDER_EXIT: '1' });
+    const result = await buildkit.build(plan, unit, captured.io);
+    expect(result).toMatchObject({ ok: false, pushed: [], error: 'fake-builder exited with code 1' });
+    expect(await readFile(unit.logFile, 'utf8')).toContain('image-builder: fake-builder exited with code 1');
+  });
+});

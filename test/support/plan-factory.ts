@@ -1,0 +1,41 @@
+import type { BuildUnit, Plan } from '../../src/plan-types.js';
+
+/** A unit as the planner makes it: destinations = tags × repositories, tag values suffixed with -<variant>. */
+export function makeUnit(
+  plan: Pick<Plan, 'name' | 'tags' | 'repositories' | 'logDir'>,
+  options: { variant?: string; buildArgs?: Record<string, string>; destinations?: string[] } = {},
+): BuildUnit {
+  const suffix = options.variant === undefined ? '' : `-${options.variant}`;
+  const tags = plan.tags.map((tag) => ({ name: tag.name, value: `${tag.value}${suffix}` }));
+  return {
+    ...(options.variant === undefined ? {} : { variant: options.variant }),
+    tags,
+    destinations: options.destinations ?? tags.flatMap((tag) => plan.repositories.map((repo) => `${repo}/${plan.name}:${tag.value}`)),
+    buildArgs: { COMMIT_SHA: '0123456789abcdef0123456789abcdef01234567', ...options.buildArgs },
+    logFile: `${plan.logDir}/build_${options.variant ?? 'build'}.log`,
+  };
+}
+
+/** A build plan with one unit (no variants) unless `builds` is given; override any field. */
+export function makePlan(overrides: Partial<Plan> = {}, unit: Parameters<typeof makeUnit>[1] = {}): Plan {
+  const base: Plan = {
+    mode: 'build',
+    gitState: { ciSystem: 'local', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: '0123456789abcdef0123456789abcdef01234567' },
+    name: 'test-infra/app',
+    context: '/src/app',
+    dockerfile: 'Dockerfile',
+    tags: [{ name: 'default_tag', value: 'v20240101-01234567' }],
+    repositories: ['europe-docker.pkg.dev/kyma-project/prod'],
+    backend: 'kaniko',
+    platforms: [],
+    cache: { enabled: false, cacheRunLayers: false, cacheCopyLayers: false },
+    reproducible: false,
+    logDir: '/logs/artifacts',
+    silent: true,
+    builds: [],
+    signers: [],
+    imagesToSign: [],
+    ...overrides,
+  };
+  return overrides.builds ? base : { ...base, builds: [makeUnit(base, unit)] };
+}

@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import type { BuildIO } from '../../src/backends/backend.js';
+
+// One root per test file (modules are isolated per file), so one file's cleanup never removes another's dirs.
+const tempRoot = path.join(os.tmpdir(), `image-builder-test-${process.pid}-${randomBytes(3).toString('hex')}`);
+
+/** A fresh temp dir under one root per test process; removeTempDirs() deletes them all (call it in afterAll). */
+export function tempDir(prefix: string): string {
+  mkdirSync(tempRoot, { recursive: true });
+  return mkdtempSync(path.join(tempRoot, `${prefix}-`));
+}
+
+export function removeTempDirs(): void {
+  rmSync(tempRoot, { recursive: true, force: true });
+}
+
+/** The executable's path on PATH, or undefined. */
+export function findExecutable(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+    const candidate = path.join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this folder
+    }
+  }
+  return undefined;
+}
+
+/**
+ * True when the tool is installed. Missing: in CI (CI=true) this throws, so the tests fail instead of skipping;
+ * elsewhere it warns loudly and returns false so the caller can skip.
+ */
+export function requireTool(name: string, install: string): boolean {
+  if (findExecutable(name)) return true;
+  if (process.env.CI === 'true') throw new Error(`${name} is not installed (${install}); CI=true, so its tests fail instead of skipping`);
+  console.warn(`\n!!! ${name} is not installed (${install}): its real end-to-end tests are SKIPPED !!!\n`);
+  return false;
+}
+
+export interface FakeBuilderCall {
+  argv: string[];
+  pid: number;
+  helperPid?: number;
+  time: number;
+}
+
+export interface FakeBuilder {
+  /** An executable to put in KANIKO_EXECUTOR, BUILDCTL or BUILDAH. */
+  path: string;
+  recordDir: string;
+  /** Every call so far, oldest first. */
+  calls(): FakeBuilderCall[];
+}
+
+/** Installs test/support/fake-builder.mjs behind a wrapper in a temp dir, so it runs with this node whatever PATH says. */
+export function installFakeBuilder(): FakeBuilder {
+  const dir = tempDir('fake-builder');
+  const script = fileURLToPath(new URL('./fake-builder.mjs', import.meta.url));
+  const wrapper = path.join(dir, 'fake-builder');
+  writeFileSync(wrapper, `#!/bin/sh\nexec '${process.execPath}' '${script}' "$@"\n`, { mode: 0o755 });
+  const recordDir = path.join(dir, 'calls');
+  return {
+    path: wrapper,
+    recordDir,
+    calls() {
+      let files: string[] = [];
+      try {
+        files = readdirSync(recordDir);
+      } catch {
+        return [];
+      }
+      return files
+        .map((file) => JSON.parse(readFileSync(path.join(recordDir, file), 'utf8')) as FakeBuilderCall)
+        .sort((a, b) => a.time - b.time);
+    },
+  };
+}
+
+/** True while the process exists and is not a zombie (an orphan's zombie may wait for a slow init to reap it). */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+export interface CapturedIO {
+  io: BuildIO;
+  /** Everything written to io.stderr so far. */
+  stderr(): string;
+  abort(): void;
+}
+
+/** A BuildIO whose stderr is captured; env is the builder's whole environment (process.env plus overrides). */
+export function captureIO(overrides: Record<string, string> = {}, options: { silent?: boolean } = {}): CapturedIO {
+  const chunks: string[] = [];
+  const stderr = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  const controller = new AbortController();
+  return {
+    io: { env: { ...process.env, ...overrides }, stderr, signal: controller.signal, silent: options.silent ?? false, debug: false },
+    stderr: () => chunks.join(''),
+    abort: () => controller.abort(),
+  };
+}
