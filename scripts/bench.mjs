@@ -11,7 +11,7 @@ const env = { PATH: process.env.PATH, HOME: process.env.HOME, PULL_BASE_SHA: '01
 
 function wall(args, extraEnv = {}) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(node, args, { env: { ...env, ...extraEnv }, cwd: root, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(args[0] === bin ? bin : node, args[0] === bin ? args.slice(1) : args, { env: { ...env, ...extraEnv }, cwd: root, encoding: 'utf8', timeout: 60_000 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return ms;

@@ -91,7 +91,7 @@ function parser(version: string) {
 export type ParsedArgs = { kind: 'options'; options: Options } | { kind: 'text'; text: string };
 
 /** Flags → Options. All problems are reported together as one InputError. */
-export function parseArgs(argv: readonly string[], version: string): ParsedArgs {
+export async function parseArgs(argv: readonly string[], version: string): Promise<ParsedArgs> {
   const problems = new Problems();
   const args = goStyle(argv);
   let output = '';
@@ -108,11 +108,9 @@ export function parseArgs(argv: readonly string[], version: string): ParsedArgs 
 
   const str = (flag: string): string | undefined => {
     const v = parsed[flag];
-    if (Array.isArray(v)) {
-      problems.add(`--${flag} was given ${v.length} times; give it once`);
-      return undefined;
-    }
-    return v === undefined ? undefined : String(v);
+    // Go's flag package lets the last of repeated values win; job files rely on it to override defaults.
+    const last = Array.isArray(v) ? v[v.length - 1] : v;
+    return last === undefined ? undefined : String(last);
   };
   const list = (flag: string): string[] => {
     const v = parsed[flag];

@@ -8,6 +8,7 @@ import { backendFor } from './backends/backend.js';
 export async function dryRunReport(plan: Plan, options: Options, env: Env): Promise<Record<string, unknown>> {
   const masked: Plan = { ...plan, builds: plan.builds.map((b) => ({ ...b, buildArgs: maskArgs(b.buildArgs) })) };
   const backend = plan.mode === 'build' && plan.backend !== 'ado' ? backendFor(plan.backend) : undefined;
+  backend?.validate(plan);
   return {
     dryRun: true,
     mode: plan.mode,

@@ -6,7 +6,7 @@ import { readGitState } from './ci/index.js';
 import type { Env, GitState } from './ci/gitstate.js';
 import { parseConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
-import { InputError, WorkError } from './errors.js';
+import { InputError, Problems, WorkError } from './errors.js';
 import type { Options } from './options.js';
 import { backendOf, buildPlan, dockerfileDir, modeOf, type PlanFiles } from './plan.js';
 import type { Plan } from './plan-types.js';
@@ -29,7 +29,7 @@ export interface RunIO {
 export async function main(io: RunIO): Promise<number> {
   const log = new Logger(io.stderr, false);
   try {
-    const parsed = parseArgs(io.argv, io.version);
+    const parsed = await parseArgs(io.argv, io.version);
     if (parsed.kind === 'text') {
       io.stdout.write(parsed.text.endsWith('\n') ? parsed.text : `${parsed.text}\n`);
       return 0;
@@ -54,12 +54,18 @@ function reportError(err: unknown, log: Logger): number {
 }
 
 async function run(options: Options, io: RunIO, log: Logger): Promise<number> {
-  const config = loadConfig(options.config, io.cwd, log);
-  const gitState = readGitState(io.env, {
-    readFile: (path) => readFileSync(path, 'utf8'),
-    gitHead: () => options.commitSha ?? gitHead(resolve(io.cwd, options.context)),
-    repo: options.repo,
-  });
+  // Config and CI context problems are reported together, as flag problems are.
+  const problems = new Problems();
+  const config = problems.collect(() => loadConfig(options.config, io.cwd, log));
+  const gitState = problems.collect(() =>
+    readGitState(io.env, {
+      readFile: (path) => readFileSync(path, 'utf8'),
+      gitHead: () => options.commitSha ?? gitHead(resolve(io.cwd, options.context)),
+      repo: options.repo,
+    }),
+  );
+  problems.throwIfAny();
+  if (!config || !gitState) throw new Error('config or git state missing without a reported problem');
   log.debug(`git state: ${JSON.stringify(gitState)}`);
   const plan = buildPlan({ options, config, gitState, env: io.env, now: io.now(), cwd: io.cwd, files: readPlanFiles(options, io, log) });
 

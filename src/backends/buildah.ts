@@ -7,7 +7,7 @@ import { Problems } from '../errors.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
 import type { Backend, BuildIO, BuildResult, PushedImage } from './backend.js';
 import { isDiskDestination, isLoopbackHost, parseDiskDestination, registryHost } from './destination.js';
-import { besideLog, type BuildLog, openLog, runBuilder, STOPPED, unitResult } from './process.js';
+import { besideLog, type BuildLog, captureBuilder, openLog, runBuilder, STOPPED, unitResult } from './process.js';
 
 const MISSING_HINT = 'install it with `apt-get install buildah`, or set BUILDAH to its path';
 
@@ -18,6 +18,10 @@ interface Push {
 }
 
 interface BuildahSteps {
+  /** buildah and its storage options, the start of every argv. */
+  global: string[];
+  local: string;
+  multiPlatform: boolean;
   build: string[];
   pushes: Push[];
 }
@@ -62,6 +66,7 @@ async function buildAndPush(steps: BuildahSteps, unit: BuildUnit, io: BuildIO, l
       await mkdir(path.dirname(parseDiskDestination(push.destination).path), { recursive: true });
     }
     await rm(push.digestFile, { force: true });
+    log.line(`image-builder: pushing ${push.destination}`);
     const outcome = await runBuilder(push.argv, log, io, MISSING_HINT);
     if (outcome.stopped) return { ...result, pushed, error: STOPPED };
     if (outcome.error) {
@@ -71,8 +76,30 @@ async function buildAndPush(steps: BuildahSteps, unit: BuildUnit, io: BuildIO, l
     const digest = await readFile(push.digestFile, 'utf8').then((text) => /^sha256:[0-9a-f]{64}$/.exec(text.trim())?.[0], () => undefined);
     pushed.push({ reference: push.destination, ...(digest ? { digest } : {}) });
   }
+  await removeLocalImage(steps, io, log);
   if (failed.length > 0) return { ...result, pushed, error: `buildah could not push to ${failed.join(', ')}` };
   return { ...result, ok: true, pushed };
+}
+
+/**
+ * Without --layers a kept image is never reused, and with vfs each one is a full copy of its root filesystem:
+ * remove it (base images stay, so the next build does not pull them again). Failures are logged, not fatal.
+ */
+async function removeLocalImage(steps: BuildahSteps, io: BuildIO, log: BuildLog): Promise<void> {
+  const [buildah = 'buildah', ...storage] = steps.global;
+  const run = (args: string[]) => [buildah, ...storage, ...args];
+  if (!steps.multiPlatform) {
+    await runBuilder(run(['rmi', steps.local]), log, io, MISSING_HINT);
+    return;
+  }
+  // `manifest rm` keeps the per-platform images, which have no name: find them by their manifest digests.
+  const list = await captureBuilder(run(['manifest', 'inspect', steps.local]), log, io);
+  const images = await captureBuilder(run(['images', '--json']), log, io);
+  await runBuilder(run(['manifest', 'rm', steps.local]), log, io, MISSING_HINT);
+  if (list === undefined || images === undefined) return;
+  const digests = new Set(((JSON.parse(list) as { manifests?: { digest: string }[] }).manifests ?? []).map((m) => m.digest));
+  const ids = ((JSON.parse(images) as { id: string; digest: string }[] | null) ?? []).filter((image) => digests.has(image.digest)).map((image) => image.id);
+  if (ids.length > 0) await runBuilder(run(['rmi', ...ids]), log, io, MISSING_HINT);
 }
 
 function buildahSteps(plan: Plan, unit: BuildUnit, env: Env, runId: string): BuildahSteps {
@@ -92,8 +119,7 @@ function buildahSteps(plan: Plan, unit: BuildUnit, env: Env, runId: string): Bui
     'build',
     // chroot: needs no runtime, cgroups or user namespaces, so it works as root in a container and unprivileged.
     '--isolation=chroot',
-    // buildah 1.28 reuses one platform's cached layer for another when the base is platform-less (FROM scratch).
-    ...(multiPlatform ? [] : ['--layers']),
+    // No --layers: its cache ignores build-arg values in LABEL and ENV (containers/buildah#5501) and mixes up platforms.
     '-f',
     path.resolve(plan.context, plan.dockerfile),
     ...Object.entries(unit.buildArgs).flatMap(([name, value]) => ['--build-arg', `${name}=${value}`]),
@@ -111,7 +137,7 @@ function buildahSteps(plan: Plan, unit: BuildUnit, env: Env, runId: string): Bui
     const target = disk ? destination : `docker://${destination}`;
     return { destination, digestFile, argv: [...global, ...command, ...insecure, '--digestfile', digestFile, local, target] };
   });
-  return { build, pushes };
+  return { global, local, multiPlatform, build, pushes };
 }
 
 /** The tool's own cache, never the user's global container store. */

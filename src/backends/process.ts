@@ -60,11 +60,15 @@ function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
-/** SIGTERM the builder's whole group, then SIGKILL what is left after KILL_AFTER_MS: no orphaned helpers. */
-async function stopGroup(pid: number): Promise<void> {
+/**
+ * SIGTERM the builder's whole group; SIGKILL the group once the builder has exited (what it left behind is orphaned)
+ * or after KILL_AFTER_MS if it ignores SIGTERM. Waiting on the builder, not the group: orphans' zombies linger.
+ */
+async function stopGroup(pid: number, exited: Promise<unknown>): Promise<void> {
   signalGroup(pid, 'SIGTERM');
-  const deadline = Date.now() + KILL_AFTER_MS;
-  while (signalGroup(pid, 0) && Date.now() < deadline) await sleep(50);
+  const timer = new AbortController();
+  await Promise.race([exited, sleep(KILL_AFTER_MS, undefined, { signal: timer.signal }).catch(() => undefined)]);
+  timer.abort();
   signalGroup(pid, 'SIGKILL');
 }
 
@@ -95,7 +99,7 @@ export async function runBuilder(argv: string[], log: BuildLog, io: BuildIO, mis
   const pid = child.pid;
   let stopping: Promise<void> | undefined;
   const onAbort = (): void => {
-    if (pid !== undefined) stopping ??= stopGroup(pid);
+    if (pid !== undefined) stopping ??= stopGroup(pid, child);
   };
   if (pid !== undefined) running.add(pid);
   io.signal.addEventListener('abort', onAbort, { once: true });
@@ -151,4 +155,21 @@ export async function runPushingBuilder(
 /** The fields every result of this unit shares; pushed starts empty. */
 export function unitResult(unit: BuildUnit): BuildResult {
   return { ...(unit.variant === undefined ? {} : { variant: unit.variant }), ok: false, pushed: [], logFile: unit.logFile };
+}
+
+/** Runs a short query (e.g. `buildah images --json`) and returns its stdout, or undefined (logged) when it fails. */
+export async function captureBuilder(argv: string[], log: BuildLog, io: BuildIO): Promise<string | undefined> {
+  const [file = '', ...args] = argv;
+  const result = await execa(file, args, {
+    env: io.env as Record<string, string | undefined>,
+    extendEnv: false,
+    stdin: 'ignore',
+    reject: false,
+    cancelSignal: io.signal,
+    forceKillAfterDelay: KILL_AFTER_MS,
+  });
+  if (result.exitCode === 0) return result.stdout;
+  for (const line of `${result.stderr}`.split('\n').filter(Boolean)) log.line(line);
+  log.line(`image-builder: ${path.basename(file)} ${args.slice(-2).join(' ')} failed (${result.exitCode ?? result.signal ?? result.code})`);
+  return undefined;
 }

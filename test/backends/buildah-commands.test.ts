@@ -16,7 +16,7 @@ const cases: { name: string; plan: Plan; argvs: string[][] }[] = [
     name: 'one destination on a remote registry: TLS verified',
     plan: makePlan(),
     argvs: [
-      [...GLOBAL, 'build', '--isolation=chroot', '--layers', '-f', '/src/app/Dockerfile', ...COMMIT, '-t', LOCAL, '/src/app'],
+      [...GLOBAL, 'build', '--isolation=chroot', '-f', '/src/app/Dockerfile', ...COMMIT, '-t', LOCAL, '/src/app'],
       [...GLOBAL, 'push', '--digestfile', `${DIGEST}.push-1.digest`, LOCAL, 'docker://europe-docker.pkg.dev/kyma-project/prod/test-infra/app:v20240101-01234567'],
     ],
   },
@@ -32,7 +32,7 @@ const cases: { name: string; plan: Plan; argvs: string[][] }[] = [
     ),
     argvs: [
       [
-        ...GLOBAL, 'build', '--isolation=chroot', '--layers', '-f', '/src/app/docker/Dockerfile', ...COMMIT, '--build-arg', `Q=it's "q" $(id) \`x\``,
+        ...GLOBAL, 'build', '--isolation=chroot', '-f', '/src/app/docker/Dockerfile', ...COMMIT, '--build-arg', `Q=it's "q" $(id) \`x\``,
         '--target', 'runtime', '--platform', 'linux/arm64', '-t', 'localhost/image-builder/test-infra/app:a-b-dry-run', '/src/app',
       ],
       [...GLOBAL, 'push', '--tls-verify=false', '--digestfile', '/logs/artifacts/build_a b.push-1.digest', 'localhost/image-builder/test-infra/app:a-b-dry-run', 'docker://127.0.0.1:5000/x/app:v1'],
@@ -43,7 +43,7 @@ const cases: { name: string; plan: Plan; argvs: string[][] }[] = [
     ],
   },
   {
-    name: 'several platforms: a manifest list, no layer cache, pushed with all its images',
+    name: 'several platforms: a manifest list, pushed with all its images',
     plan: makePlan({ platforms: ['linux/amd64', 'linux/arm64'] }, { destinations: ['reg.example/x/app:v1', '127.0.0.2:443/x/app:v1'] }),
     argvs: [
       [...GLOBAL, 'build', '--isolation=chroot', '-f', '/src/app/Dockerfile', ...COMMIT, '--platform', 'linux/amd64,linux/arm64', '--manifest', LOCAL, '/src/app'],
@@ -55,7 +55,7 @@ const cases: { name: string; plan: Plan; argvs: string[][] }[] = [
     name: 'hosts that only look local keep TLS',
     plan: makePlan({}, { destinations: ['localhost.example.com/x:v1', '128.0.0.1:5000/x:v1', 'localhost-registry/x:v1'] }),
     argvs: [
-      [...GLOBAL, 'build', '--isolation=chroot', '--layers', '-f', '/src/app/Dockerfile', ...COMMIT, '-t', LOCAL, '/src/app'],
+      [...GLOBAL, 'build', '--isolation=chroot', '-f', '/src/app/Dockerfile', ...COMMIT, '-t', LOCAL, '/src/app'],
       [...GLOBAL, 'push', '--digestfile', `${DIGEST}.push-1.digest`, LOCAL, 'docker://localhost.example.com/x:v1'],
       [...GLOBAL, 'push', '--digestfile', `${DIGEST}.push-2.digest`, LOCAL, 'docker://128.0.0.1:5000/x:v1'],
       [...GLOBAL, 'push', '--digestfile', `${DIGEST}.push-3.digest`, LOCAL, 'docker://localhost-registry/x:v1'],

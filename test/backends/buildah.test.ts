@@ -108,6 +108,7 @@ describe.skipIf(!ready)('buildah backend, real build, real registry', () => {
     await expect(getManifest(registry, 'broken/test-infra/app', 'v20240101-01234567')).rejects.toThrow(/404/);
   });
 
+  // Also the regression test for buildah's --layers cache, which kept the first build's LABEL value for later build args.
   it('builds variants concurrently through runBuilds, each pushed and logged on its own', async () => {
     const base = planFor({ repositories: [`${registry.host}/variants`], tags: [{ name: 'default_tag', value: 'v1' }] });
     const builds = ['blue', 'green'].map((variant) => makeUnit(base, { variant, buildArgs: { GREETING: `${variant} variant` } }));
@@ -123,9 +124,9 @@ describe.skipIf(!ready)('buildah backend, real build, real registry', () => {
     }
     expect(builds.map((unit) => path.basename(unit.logFile))).toEqual(['build_blue.log', 'build_green.log']);
     const [blueLog, greenLog] = await Promise.all(builds.map((unit) => readFile(unit.logFile, 'utf8')));
-    expect(blueLog).toContain(':v1-blue');
-    expect(blueLog).not.toContain(':v1-green');
-    expect(greenLog).toContain(':v1-green');
+    expect(blueLog).toContain(`image-builder: pushing ${registry.host}/variants/test-infra/app:v1-blue\n`);
+    expect(blueLog).not.toContain('green');
+    expect(greenLog).toContain(`image-builder: pushing ${registry.host}/variants/test-infra/app:v1-green\n`);
   });
 
   it('runs a RUN step under chroot isolation (a tiny rootfs: /bin/sh and its libraries)', async () => {
@@ -143,6 +144,13 @@ describe.skipIf(!ready)('buildah backend, real build, real registry', () => {
     const manifest = await getManifest(registry, 'run/test-infra/app', 'v20240101-01234567');
     const lastLayer = manifest.body.layers!.at(-1)!.digest;
     expect(gunzipSync(await getBlob(registry, 'run/test-infra/app', lastLayer)).toString('latin1')).toContain('ran: chroot');
+  });
+
+  it('leaves no image or container behind in its own store', async () => {
+    const storage = ['--root', path.join(cache.IMAGE_BUILDER_CACHE_DIR, 'buildah', 'root'), '--runroot', path.join(cache.IMAGE_BUILDER_CACHE_DIR, 'buildah', 'runroot'), '--storage-driver=vfs'];
+    const images = JSON.parse((await execa('buildah', [...storage, 'images', '--all', '--json'])).stdout) as unknown[] | null;
+    expect(images ?? []).toEqual([]);
+    expect((await execa('buildah', [...storage, 'containers', '--all', '--quiet'])).stdout).toBe('');
   });
 });
 

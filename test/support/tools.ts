@@ -47,8 +47,8 @@ export function requireTool(name: string, install: string): boolean {
 export interface FakeBuilderCall {
   argv: string[];
   pid: number;
+  /** The grandchild started with FAKE_BUILDER_HELPER=1. */
   helperPid?: number;
-  time: number;
 }
 
 export interface FakeBuilder {
@@ -59,12 +59,12 @@ export interface FakeBuilder {
   calls(): FakeBuilderCall[];
 }
 
-/** Installs test/support/fake-builder.mjs behind a wrapper in a temp dir, so it runs with this node whatever PATH says. */
+/** test/support/fake-builder.sh behind a wrapper in a temp dir, so it runs whether or not the checkout kept its exec bit. */
 export function installFakeBuilder(): FakeBuilder {
   const dir = tempDir('fake-builder');
-  const script = fileURLToPath(new URL('./fake-builder.mjs', import.meta.url));
+  const script = fileURLToPath(new URL('./fake-builder.sh', import.meta.url));
   const wrapper = path.join(dir, 'fake-builder');
-  writeFileSync(wrapper, `#!/bin/sh\nexec '${process.execPath}' '${script}' "$@"\n`, { mode: 0o755 });
+  writeFileSync(wrapper, `#!/bin/sh\nexec /bin/sh '${script}' "$@"\n`, { mode: 0o755 });
   const recordDir = path.join(dir, 'calls');
   return {
     path: wrapper,
@@ -72,13 +72,18 @@ export function installFakeBuilder(): FakeBuilder {
     calls() {
       let files: string[] = [];
       try {
-        files = readdirSync(recordDir);
+        files = readdirSync(recordDir).filter((file) => file.endsWith('.args'));
       } catch {
         return [];
       }
+      // Names are <nanoseconds>-<pid>-<helper pid>.args; the file holds argv, each argument NUL-terminated.
       return files
-        .map((file) => JSON.parse(readFileSync(path.join(recordDir, file), 'utf8')) as FakeBuilderCall)
-        .sort((a, b) => a.time - b.time);
+        .map((file) => file.slice(0, -'.args'.length).split('-').map(BigInt))
+        .sort(([a = 0n], [b = 0n]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([time = 0n, pid = 0n, helper = 0n]) => {
+          const argv = readFileSync(path.join(recordDir, `${time}-${pid}-${helper}.args`), 'utf8').split('\0').slice(0, -1);
+          return { argv, pid: Number(pid), ...(helper === 0n ? {} : { helperPid: Number(helper) }) };
+        });
     },
   };
 }
