@@ -19,7 +19,7 @@ export interface ExecuteIO {
 export async function execute(plan: Plan, options: Options, io: ExecuteIO): Promise<number> {
   if (plan.mode === 'sign-only' || plan.signers.length > 0) {
     // Refuse before building: an image meant to be signed must never go out unsigned.
-    throw new WorkError(`signing (signers: ${plan.signers.join(', ') || 'none'}) is not available in this version; nothing was built or signed`);
+    throw new WorkError(`signing (signers: ${plan.signers.map((s) => s.name).join(', ') || 'none'}) is not available in this version; nothing was built or signed`);
   }
   if (plan.backend === 'ado') {
     throw new WorkError('the ado backend is not available in this version; use --backend buildah, kaniko or buildkit');

@@ -1,4 +1,5 @@
 import type { GitState } from './ci/gitstate.js';
+import type { Config, Signer } from './config/schema.js';
 import type { Tag } from './tags/tag.js';
 
 export type Mode = 'build' | 'sign-only' | 'parse-tags-only';
@@ -46,7 +47,9 @@ export interface Plan {
   logDir: string;
   silent: boolean;
   builds: BuildUnit[];
-  /** Names of the signers that would run after a push (or in sign-only). */
-  signers: string[];
+  /** The signers that run after a push (or in sign-only), in config order; secrets are paths, never contents. */
+  signers: Signer[];
+  /** ado-config of config.yaml, for the ado backend. */
+  adoConfig?: Config['ado-config'];
   imagesToSign: string[];
 }

@@ -124,7 +124,8 @@ export function buildPlan(input: PlanInput): Plan {
     logDir: resolve(cwd, o.logDir),
     silent: o.silent,
     builds,
-    signers: selectSigners(config, gitState).map((s) => s.name),
+    signers: selectSigners(config, gitState),
+    adoConfig: config['ado-config'],
     imagesToSign: o.imagesToSign,
   };
 }

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
 import type { BuildUnit } from '../plan-types.js';
 import type { BuildIO, BuildResult } from './backend.js';
 
@@ -46,6 +45,9 @@ export async function openLog(unit: BuildUnit, io: BuildIO): Promise<BuildLog> {
     close: () => new Promise<void>((resolve, reject) => file.end((err?: Error | null) => (err ? reject(err) : resolve()))),
   };
 }
+
+/** Loaded on first use: evaluating execa costs ~30 ms of start-up that --parse-tags-only and --dry-run need not pay. */
+const loadExeca = () => import('execa');
 
 /** Process groups still running, killed if this process exits first (builders run detached, in their own group). */
 const running = new Set<number>();
@@ -88,6 +90,7 @@ export async function runBuilder(argv: string[], log: BuildLog, io: BuildIO, mis
     exitHookInstalled = true;
     process.on('exit', () => running.forEach((pid) => signalGroup(pid, 'SIGKILL')));
   }
+  const { execa } = await loadExeca();
   const child = execa(file, args, {
     env: io.env as Record<string, string | undefined>,
     extendEnv: false,
@@ -160,6 +163,7 @@ export function unitResult(unit: BuildUnit): BuildResult {
 /** Runs a short query (e.g. `buildah images --json`) and returns its stdout, or undefined (logged) when it fails. */
 export async function captureBuilder(argv: string[], log: BuildLog, io: BuildIO): Promise<string | undefined> {
   const [file = '', ...args] = argv;
+  const { execa } = await loadExeca();
   const result = await execa(file, args, {
     env: io.env as Record<string, string | undefined>,
     extendEnv: false,

@@ -1,13 +1,11 @@
 import type { GitState } from '../ci/gitstate.js';
-import type { Config } from '../config/schema.js';
-
-type SignerConfig = NonNullable<Config['sign-config']>['signers'][number];
+import type { Config, Signer } from '../config/schema.js';
 
 /**
  * The signers of a run: those under "*" plus those under the run's org/repo, each once, in
  * config order; a signer with job-type runs only in CI jobs of those types.
  */
-export function selectSigners(config: Config, git: GitState): SignerConfig[] {
+export function selectSigners(config: Config, git: GitState): Signer[] {
   const sign = config['sign-config'];
   if (!sign) return [];
   const repo = git.repositoryOwner && git.repositoryName ? `${git.repositoryOwner}/${git.repositoryName}` : undefined;

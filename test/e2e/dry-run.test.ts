@@ -64,7 +64,7 @@ describe('--dry-run through the real CLI', () => {
     expect(argv[0]).toBe('/nonexistent/buildah');
     expect(argv).toContain('GREETING=hello world $(id) `x`');
     expect(argv).toContain('docker://europe-docker.pkg.dev/kyma-project/dev/test-infra/app:PR-42');
-    expect(plan.signers).toEqual(['repo-notary']);
+    expect(plan.signers.map((s: { name: string }) => s.name)).toEqual(['repo-notary']);
   });
 
   it('plans every variant of a postsubmit with kaniko: suffixed tags, exported tags, env file, both registries, cache flags', async () => {
@@ -74,7 +74,7 @@ describe('--dry-run through the real CLI', () => {
     expect(r.stderr).toMatch(/--env-file is deprecated/);
     const { plan } = r;
     expect(plan.backend).toBe('kaniko');
-    expect(plan.signers).toEqual(['signify-prod', 'repo-notary']);
+    expect(plan.signers.map((s: { name: string }) => s.name)).toEqual(['signify-prod', 'repo-notary']);
     expect(plan.builds.map((b: { variant: string }) => b.variant)).toEqual(['main', '1.30']);
     const main = plan.builds[0];
     const date = plan.tags[1].value.slice(1, 9);
@@ -104,7 +104,7 @@ describe('--dry-run through the real CLI', () => {
     { env: { USE_BUILDKIT: 'true', BUILDCTL: '/opt/buildctl' }, args: [], backend: 'buildkit', executable: '/opt/buildctl' },
     { env: { KANIKO_EXECUTOR: '/opt/kaniko' }, args: [], backend: 'kaniko', executable: '/opt/kaniko' },
     { env: {}, args: ['--build-in-ado=true'], backend: 'ado', executable: undefined },
-  ])('chooses the $backend backend', async ({ env, args, backend, executable }) => {
+  ] as Array<{ env: Record<string, string>; args: string[]; backend: string; executable?: string }>)('chooses the $backend backend', async ({ env, args, backend, executable }) => {
     const dir = context(false);
     const config = writeConfig('registry: europe-docker.pkg.dev/kyma-project/prod\n');
     const r = await dryRun(['--name=app', `--context=${dir}`, '--dockerfile=images/app/Dockerfile', `--config=${config}`, ...args], { ...prowPush, ...env });
@@ -119,7 +119,10 @@ describe('--dry-run through the real CLI', () => {
     expect(r.code).toBe(0);
     expect(r.plan.mode).toBe('sign-only');
     expect(r.plan.imagesToSign).toEqual(['europe-docker.pkg.dev/kyma-project/prod/a:v1', 'europe-docker.pkg.dev/kyma-project/prod/b:v2']);
-    expect(r.plan.signers).toEqual(['signify-prod', 'repo-notary']);
+    expect(r.plan.signers).toEqual([
+      { name: 'signify-prod', type: 'notary', endpoint: 'https://signing.example/sign', secretType: 'signify' },
+      { name: 'repo-notary', type: 'notary', endpoint: 'https://repo-notary.example/sign', secretType: 'token' },
+    ]);
     expect(r.plan.builds).toEqual([]);
     expect(r.stdout + r.stderr).not.toMatch(/supersecret/);
   });
