@@ -46,7 +46,7 @@ function variants() {
   cpSync(join(root, 'variants/Dockerfile'), join(dir, 'Dockerfile'));
   writeFileSync(join(dir, 'variants.yaml'), ['a', 'b', 'c', 'd'].map((v) => `${v}: {V: "${v}"}`).join('\n'));
   writeFileSync(join(dir, 'config.yaml'), 'registry: 127.0.0.1:5999/bench\n');
-  const stand = join(root, 'test/support/fake-builder.mjs');
+  const stand = join(root, 'test/support/fake-builder.sh');
   if (!existsSync(stand)) throw new Error(`missing stand-in builder ${stand}`);
   const ms = wall(
     [bin, '--name=bench', `--config=${join(dir, 'config.yaml')}`, `--context=${dir}`, '--backend=kaniko', `--log-dir=${join(dir, 'logs')}`, '--silent'],

@@ -97,9 +97,14 @@ async function removeLocalImage(steps: BuildahSteps, io: BuildIO, log: BuildLog)
   const images = await captureBuilder(run(['images', '--json']), log, io);
   await runBuilder(run(['manifest', 'rm', steps.local]), log, io, MISSING_HINT);
   if (list === undefined || images === undefined) return;
-  const digests = new Set(((JSON.parse(list) as { manifests?: { digest: string }[] }).manifests ?? []).map((m) => m.digest));
-  const ids = ((JSON.parse(images) as { id: string; digest: string }[] | null) ?? []).filter((image) => digests.has(image.digest)).map((image) => image.id);
-  if (ids.length > 0) await runBuilder(run(['rmi', ...ids]), log, io, MISSING_HINT);
+  try {
+    const digests = new Set(((JSON.parse(list) as { manifests?: { digest: string }[] }).manifests ?? []).map((m) => m.digest));
+    const stored = (JSON.parse(images) as { id: string; digest: string }[] | null) ?? [];
+    const ids = stored.filter((image) => digests.has(image.digest)).map((image) => image.id);
+    if (ids.length > 0) await runBuilder(run(['rmi', ...ids]), log, io, MISSING_HINT);
+  } catch (err) {
+    log.line(`image-builder: could not remove the per-platform images of ${steps.local}: ${String(err)}`);
+  }
 }
 
 function buildahSteps(plan: Plan, unit: BuildUnit, env: Env, runId: string): BuildahSteps {

@@ -36,13 +36,19 @@ export async function openLog(unit: BuildUnit, io: BuildIO): Promise<BuildLog> {
   await mkdir(path.dirname(unit.logFile), { recursive: true });
   const file: WriteStream = createWriteStream(unit.logFile, { flags: 'w' });
   await new Promise<void>((resolve, reject) => file.once('open', () => resolve()).once('error', reject));
+  // A later write error (disk full) must not crash the run: say it once, keep streaming to stderr.
+  let failed = false;
+  file.on('error', (err) => {
+    if (!failed) io.stderr.write(`image-builder: cannot write ${unit.logFile}: ${err.message}\n`);
+    failed = true;
+  });
   const prefix = unit.variant === undefined ? '' : `[${unit.variant}] `;
   return {
     line(text) {
       file.write(`${text}\n`);
       if (!io.silent) io.stderr.write(`${prefix}${text}\n`);
     },
-    close: () => new Promise<void>((resolve, reject) => file.end((err?: Error | null) => (err ? reject(err) : resolve()))),
+    close: () => new Promise<void>((resolve) => file.end(() => resolve())),
   };
 }
 
