@@ -6,6 +6,7 @@ import type { Logger } from './output/logger.js';
 import { backendFor } from './backends/backend.js';
 import { runBuilds, summarize } from './backends/run.js';
 import { writeBuildOutputs } from './output/github.js';
+import { prepareSigning, signImages, signingError, signPushed } from './sign/run.js';
 
 export interface ExecuteIO {
   env: Env;
@@ -17,10 +18,13 @@ export interface ExecuteIO {
 
 /** The effectful modes: build (then sign) and sign-only. Returns the exit code. */
 export async function execute(plan: Plan, options: Options, io: ExecuteIO): Promise<number> {
-  if (plan.mode === 'sign-only' || plan.signers.length > 0) {
-    // Refuse before building: an image meant to be signed must never go out unsigned.
-    throw new WorkError(`signing (signers: ${plan.signers.map((s) => s.name).join(', ') || 'none'}) is not available in this version; nothing was built or signed`);
+  if (plan.mode === 'sign-only') {
+    const failures = await signImages(plan, plan.imagesToSign, io);
+    if (failures.length > 0) throw signingError(failures, plan.signers.length);
+    return 0;
   }
+  // Before building: a signer that cannot work must stop the run before an image goes out unsigned.
+  const signing = prepareSigning(plan.signers, io);
   if (plan.backend === 'ado') {
     throw new WorkError('the ado backend is not available in this version; use --backend buildah, kaniko or buildkit');
   }
@@ -31,7 +35,6 @@ export async function execute(plan: Plan, options: Options, io: ExecuteIO): Prom
   io.log.info(`building ${plan.name} with ${backend.name} (${plan.builds.length === 1 ? units : `variants: ${units}`}); logs in ${plan.logDir}`);
   const results = await runBuilds(backend, plan, { env: io.env, stderr: io.stderr, signal: io.signal, silent: plan.silent, debug: options.debug });
   for (const line of summarize(results)) io.log.info(line);
-  if (plan.signers.length === 0) io.log.info('no signers configured for this run: nothing signed');
   writeBuildOutputs(io.env, plan, results);
   const failed = results.filter((r) => !r.ok);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
@@ -40,5 +43,7 @@ export async function execute(plan: Plan, options: Options, io: ExecuteIO): Prom
     throw new WorkError(`${failed.length} of ${results.length} builds failed after ${seconds}s: ${failed.map((r) => `${r.variant ?? 'build'} (log: ${r.logFile})`).join(', ')}`);
   }
   io.log.info(`done in ${seconds}s: ${results.reduce((n, r) => n + r.pushed.length, 0)} images pushed`);
+  const failures = await signPushed(signing, results, io);
+  if (failures.length > 0) throw signingError(failures, plan.signers.length);
   return 0;
 }

@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { describeError, parseArgs } from './cli.js';
 import { readGitState } from './ci/index.js';
 import type { Env, GitState } from './ci/gitstate.js';
@@ -121,6 +120,8 @@ function readPlanFiles(options: Options, io: RunIO, log: Logger): PlanFiles {
 }
 
 function gitHead(dir: string): string | undefined {
+  // Loaded on use: child_process pulls in net and dgram, which most runs never need.
+  const { spawnSync } = process.getBuiltinModule('node:child_process');
   const r = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8', timeout: 10_000 });
   return r.status === 0 ? r.stdout.trim() : undefined;
 }

@@ -69,8 +69,9 @@ export function parseAuthFile(text: string, file: string): Array<{ key: string; 
   let json: unknown;
   try {
     json = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(`${file}: not valid JSON (${(err as Error).message}); fix it or remove it`);
+  } catch {
+    // Not the parser's message: it quotes the file, and the file holds passwords.
+    throw new InputError(`${file}: not valid JSON; fix it or remove it`);
   }
   const auths = isObject(json) && isObject(json.auths) ? json.auths : {};
   const result: Array<{ key: string; credential: Credential }> = [];

@@ -1,0 +1,185 @@
+import { createHash } from 'node:crypto';
+import { isLoopbackHost, type ImageReference } from '../reference.js';
+import type { CredentialStore } from './auth.js';
+import { parseChallenge, tokenOf, tokenUrl, type Challenge } from './challenge.js';
+import { RegistryError, describeFailure, networkDetail } from './errors.js';
+
+export { RegistryError, type RegistryFailure } from './errors.js';
+
+export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+export const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+export const MANIFEST_TYPES = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST];
+
+export interface Descriptor {
+  mediaType?: string;
+  digest: string;
+  size: number;
+  platform?: { architecture?: string; os?: string; variant?: string };
+}
+
+/** The fields of an image manifest or an index that clients read. */
+export interface ManifestDocument {
+  schemaVersion?: number;
+  mediaType?: string;
+  config?: Descriptor;
+  layers?: Descriptor[];
+  manifests?: Descriptor[];
+}
+
+export interface Manifest {
+  mediaType: string;
+  /** `sha256:…` of the bytes as served. */
+  digest: string;
+  size: number;
+  bytes: Buffer;
+  parsed: ManifestDocument;
+}
+
+export function isIndex(manifest: Pick<Manifest, 'mediaType'>): boolean {
+  return manifest.mediaType === OCI_INDEX || manifest.mediaType === DOCKER_LIST;
+}
+
+export interface RegistryRequest {
+  method?: string;
+  /** Below `/v2/<repository>/`, e.g. `manifests/v1` or `blobs/uploads/`. */
+  path: string;
+  headers?: Record<string, string>;
+  body?: string | Uint8Array<ArrayBuffer>;
+  /** Token scope actions; pushing needs `['pull', 'push']`. */
+  actions?: string[];
+}
+
+export interface RegistryClientOptions {
+  credentials?: CredentialStore;
+  /** Bound of each HTTP request. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Receives every token and password the client uses, so that loggers mask them. */
+  onSecret?: (secret: string) => void;
+  debug?: (line: string) => void;
+}
+
+/** The one module that talks to registries (OCI distribution API): loopback over HTTP, all others over HTTPS. */
+export class RegistryClient {
+  /** Authorization header per registry and scope, reused for the run. */
+  private readonly authorizations = new Map<string, string>();
+
+  constructor(private readonly options: RegistryClientOptions = {}) {}
+
+  /** The manifest or index at ref's tag (else digest); its digest is computed from the bytes and checked. */
+  async getManifest(ref: ImageReference): Promise<Manifest> {
+    const image = imageName(ref);
+    const reference = ref.tag ?? ref.digest;
+    if (!reference) throw new RegistryError(image, 'invalid', 'the reference has neither a tag nor a digest');
+    const res = await this.request(ref, { path: `manifests/${reference}`, headers: { Accept: MANIFEST_TYPES.join(', ') } });
+    if (!res.ok) throw await this.failure(image, ref, res);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const served = res.headers.get('docker-content-digest');
+    if (served?.startsWith('sha256:') && served !== digest) {
+      throw new RegistryError(image, 'invalid', `the manifest's content digest ${digest} differs from the Docker-Content-Digest header ${served}`);
+    }
+    if (ref.digest && ref.digest !== digest) throw new RegistryError(image, 'invalid', `the tag now points to ${digest}, not ${ref.digest}`);
+    let parsed: ManifestDocument;
+    try {
+      parsed = JSON.parse(bytes.toString('utf8')) as ManifestDocument;
+    } catch {
+      throw new RegistryError(image, 'invalid', 'the manifest is not JSON');
+    }
+    const contentType = (res.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '';
+    const mediaType = MANIFEST_TYPES.includes(contentType) ? contentType : (parsed.mediaType ?? contentType);
+    if (!MANIFEST_TYPES.includes(mediaType)) {
+      throw new RegistryError(image, 'invalid', `unsupported manifest type "${mediaType}" (expected an OCI or Docker v2 manifest or index)`);
+    }
+    this.options.debug?.(`registry: ${image} is ${mediaType} ${digest} (${bytes.length} bytes)`);
+    return { mediaType, digest, size: bytes.length, bytes, parsed };
+  }
+
+  /** One authorised request: anonymous first, then the registry's Bearer or Basic challenge, answered once. */
+  async request(ref: ImageReference, req: RegistryRequest): Promise<Response> {
+    const image = imageName(ref);
+    const scope = `repository:${ref.repository}:${(req.actions ?? ['pull']).join(',')}`;
+    const key = `${ref.registry} ${scope}`;
+    const url = `${registryBase(ref.registry)}/v2/${ref.repository}/${req.path}`;
+    const cached = this.authorizations.get(key);
+    let res = await this.send(image, url, req, cached);
+    if (res.status !== 401) return res;
+    const challenge = parseChallenge(res.headers.get('www-authenticate'));
+    const authorization = challenge && (await this.authorize(image, ref, challenge, scope));
+    if (!authorization) return res;
+    await res.body?.cancel();
+    this.authorizations.set(key, authorization);
+    res = await this.send(image, url, req, authorization);
+    return res;
+  }
+
+  private async authorize(image: string, ref: ImageReference, challenge: Challenge, scope: string): Promise<string | undefined> {
+    const credential = this.options.credentials?.find(ref.registry, ref.repository);
+    const basic = credential && Buffer.from(`${credential.username}:${credential.password}`).toString('base64');
+    if (credential && basic) {
+      this.options.onSecret?.(credential.password);
+      this.options.onSecret?.(basic);
+    }
+    if (challenge.scheme === 'basic') return basic && `Basic ${basic}`;
+    if (challenge.scheme !== 'bearer') return undefined;
+    let url: URL;
+    try {
+      url = tokenUrl(challenge, scope);
+    } catch {
+      throw new RegistryError(image, 'unauthorized', `the registry's bearer challenge has no valid realm: ${JSON.stringify(challenge.params.realm ?? '')}`);
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.host))) {
+      throw new RegistryError(image, 'unauthorized', `the token realm ${url.origin} is not HTTPS; refusing to use it`);
+    }
+    const who = credential ? `as ${credential.username} (credentials from ${credential.source})` : 'anonymously';
+    this.options.debug?.(`registry: token for ${scope} from ${url.origin}${url.pathname} ${who}`);
+    const res = await this.send(image, url.toString(), { path: '' }, basic && `Basic ${basic}`);
+    const text = await res.text();
+    if (!res.ok) {
+      const reason = res.status === 401 || res.status === 403 ? 'unauthorized' : 'unreachable';
+      throw new RegistryError(image, reason, `the token server ${url.origin} answered HTTP ${res.status} when asked ${who}`);
+    }
+    let token: string | undefined;
+    try {
+      token = tokenOf(JSON.parse(text));
+    } catch {
+      token = undefined;
+    }
+    if (!token) throw new RegistryError(image, 'invalid', `the token server ${url.origin} answered without a token`);
+    this.options.onSecret?.(token);
+    return `Bearer ${token}`;
+  }
+
+  private async send(image: string, url: string, req: RegistryRequest, authorization: string | undefined): Promise<Response> {
+    const timeoutMs = this.options.timeoutMs ?? 60_000;
+    const signals = [AbortSignal.timeout(timeoutMs), ...(this.options.signal ? [this.options.signal] : [])];
+    const headers: Record<string, string> = { ...req.headers, ...(authorization ? { Authorization: authorization } : {}) };
+    try {
+      const res = await fetch(url, { method: req.method ?? 'GET', headers, body: req.body, signal: AbortSignal.any(signals) });
+      this.options.debug?.(`registry: ${req.method ?? 'GET'} ${new URL(url).origin}${new URL(url).pathname} → HTTP ${res.status}`);
+      return res;
+    } catch (err) {
+      throw new RegistryError(image, 'unreachable', `${new URL(url).origin}: ${networkDetail(err, timeoutMs)}`);
+    }
+  }
+
+  private async failure(image: string, ref: ImageReference, res: Response): Promise<RegistryError> {
+    const body = await res.text().catch(() => '');
+    const credential = this.options.credentials?.find(ref.registry, ref.repository);
+    const searched = this.options.credentials?.files.join(', ') ?? 'none';
+    return describeFailure(image, res.status, body, credential ? `credentials from ${credential.source}` : `no credentials for ${ref.registry} in ${searched}`);
+  }
+}
+
+/** `registry/repository:tag` (or `@digest`) as people wrote it, for messages. */
+export function imageName(ref: ImageReference): string {
+  return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+
+/** Docker Hub's API lives on registry-1.docker.io; loopback registries speak plain HTTP, as Docker does (SPEC 6). */
+export function registryBase(registry: string): string {
+  const host = registry === 'docker.io' || registry === 'index.docker.io' ? 'registry-1.docker.io' : registry;
+  return `${isLoopbackHost(host) ? 'http' : 'https'}://${host}`;
+}

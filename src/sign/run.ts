@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import type { BuildResult } from '../backends/backend.js';
+import { isDiskDestination } from '../backends/destination.js';
+import type { Signer } from '../config/schema.js';
+import { Problems, WorkError } from '../errors.js';
+import type { Plan } from '../plan-types.js';
+import { loadCredentials } from '../registry/auth.js';
+import { RegistryClient } from '../registry/client.js';
+import { notarySigner } from './notary.js';
+import type { ImageSigner, SignContext, SignIO } from './signer.js';
+
+/** Bound of each registry request while resolving images to sign. */
+const REGISTRY_TIMEOUT_MS = 60_000;
+
+/** The run's signers, secrets read and checked, and the registry client they share. */
+export interface Signing {
+  signers: ImageSigner[];
+  registry: RegistryClient;
+}
+
+/**
+ * Prepares every selected signer before anything is built or sent: a missing or malformed secret, a bad endpoint or a
+ * broken credentials file is an InputError listing them all; a cosign signer is a WorkError (not available yet).
+ */
+export function prepareSigning(configs: Signer[], io: SignIO, readFile = (path: string) => readFileSync(path, 'utf8')): Signing {
+  const cosign = configs.filter((s) => s.type === 'cosign').map((s) => s.name);
+  if (cosign.length > 0) {
+    throw new WorkError(`cosign signing is not available yet (signer ${cosign.join(', ')}); nothing was built or signed. Remove it from sign-config.enabled-signers to run without it`);
+  }
+  const problems = new Problems();
+  const addSecret = (secret: string) => io.log.secrets.push(secret);
+  const signers = configs.flatMap((config) => {
+    if (config.type !== 'notary') return [];
+    const signer = problems.collect(() => notarySigner(config, readFile, addSecret));
+    return signer ? [signer] : [];
+  });
+  // Credentials are read only when something will be signed: a broken config.json must not stop unsigned runs.
+  const credentials = configs.length > 0 ? problems.collect(() => loadCredentials(io.env, readFile)) : undefined;
+  problems.throwIfAny();
+  const registry = new RegistryClient({
+    credentials,
+    timeoutMs: REGISTRY_TIMEOUT_MS,
+    signal: io.signal,
+    onSecret: addSecret,
+    debug: (line) => io.log.debug(line),
+  });
+  return { signers, registry };
+}
+
+/** Runs every signer on the images, each one even when another failed; returns one line per failed signer. */
+export async function runSigners(signing: Signing, images: string[], io: SignIO): Promise<string[]> {
+  const unique = [...new Set(images)];
+  if (signing.signers.length === 0) {
+    io.log.info('no signers configured for this run: nothing signed');
+    return [];
+  }
+  if (unique.length === 0) {
+    io.log.info('no registry images to sign');
+    return [];
+  }
+  const context: SignContext = { ...io, registry: signing.registry };
+  const failures: string[] = [];
+  // One signer after the other: their progress lines stay readable, and the services see one request at a time.
+  for (const signer of signing.signers) {
+    try {
+      const result = await signer.sign(unique, context);
+      if (!result.ok) failures.push(`${signer.name}: ${result.error ?? 'signing failed'}`);
+    } catch (err) {
+      failures.push(`${signer.name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return failures;
+}
+
+/** Sign-only mode: the plan's signers on the given images. */
+export async function signImages(plan: Plan, images: string[], io: SignIO): Promise<string[]> {
+  return runSigners(prepareSigning(plan.signers, io), images, io);
+}
+
+/**
+ * Build mode: signs every pushed registry destination, pinned to the digest the builder reported (so a tag moved
+ * since the push is refused, not signed). oci:/oci-archive: destinations are not in a registry: noted and skipped.
+ */
+export async function signPushed(signing: Signing, results: BuildResult[], io: SignIO): Promise<string[]> {
+  const pushed = results.flatMap((result) => result.pushed);
+  const onDisk = pushed.filter((image) => isDiskDestination(image.reference));
+  if (onDisk.length > 0 && signing.signers.length > 0) {
+    io.log.info(`not signed (on disk, not in a registry): ${onDisk.map((image) => image.reference).join(', ')}`);
+  }
+  const images = pushed
+    .filter((image) => !isDiskDestination(image.reference))
+    .map((image) => (image.digest ? `${image.reference}@${image.digest}` : image.reference));
+  return runSigners(signing, images, io);
+}
+
+/** The error of a signing step with failures: exit 1, one line per failed signer. */
+export function signingError(failures: string[], signerCount: number): WorkError {
+  return new WorkError([`signing failed for ${failures.length} of ${signerCount} ${signerCount === 1 ? 'signer' : 'signers'}:`, ...failures.map((f) => `  ${f}`)].join('\n'));
+}
