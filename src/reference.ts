@@ -5,7 +5,6 @@ const domainPart = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
 const domain = `(?:${domainPart}(?:\\.${domainPart})*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?`;
 const tagPattern = '[A-Za-z0-9_][A-Za-z0-9._-]{0,127}';
 
-const repositoryRe = new RegExp(`^(${domain})/(${component}(?:/${component})*)$`);
 const referenceRe = new RegExp(`^(${domain})/(${component}(?:/${component})*)(?::(${tagPattern}))?(?:@(sha256:[a-f0-9]{64}))?$`);
 const nameRe = new RegExp(`^${component}(?:/${component})*$`);
 
@@ -25,11 +24,6 @@ export function parseReference(text: string): ImageReference | undefined {
   const [, registry, repository, tag, digest] = m;
   if (!registry || !repository || repository.length > 255) return undefined;
   return { registry, repository, tag, digest };
-}
-
-/** A registry repository as written in config.yaml: `host[:port]/path`. */
-export function isRepository(text: string): boolean {
-  return repositoryRe.test(text);
 }
 
 /** An image name as given by --name: lowercase path components. */

@@ -34,10 +34,4 @@ export function registryHost(reference: string): string {
   return first.includes('.') || first.includes(':') || first === 'localhost' ? first : 'docker.io';
 }
 
-/** localhost, 127.0.0.0/8 or [::1], with or without port: reached over plain HTTP, as Docker does (SPEC 6). */
-export function isLoopbackHost(host: string): boolean {
-  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : (host.split(':')[0] ?? '');
-  if (name === 'localhost' || name === '[::1]') return true;
-  const octets = name.split('.');
-  return octets.length === 4 && octets[0] === '127' && octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255);
-}
+export { isLoopbackHost } from '../reference.js';
