@@ -23,13 +23,15 @@ export async function execute(plan: Plan, options: Options, io: ExecuteIO): Prom
     if (failures.length > 0) throw signingError(failures, plan.signers.length);
     return 0;
   }
-  // Before building: a signer that cannot work must stop the run before an image goes out unsigned.
-  const signing = prepareSigning(plan.signers, io);
   if (plan.backend === 'ado') {
-    throw new WorkError('the ado backend is not available in this version; use --backend buildah, kaniko or buildkit');
+    // The pipeline builds, pushes and signs; loaded on demand so that no other mode loads the ADO client.
+    const { runAdo } = await import('./backends/ado/run.js');
+    return runAdo(plan, options, io);
   }
   const backend = backendFor(plan.backend);
   backend.validate(plan);
+  // Before building: a signer that cannot work must stop the run before an image goes out unsigned.
+  const signing = prepareSigning(plan.signers, io);
   const started = Date.now();
   const units = plan.builds.map((b) => b.variant ?? 'build').join(', ');
   io.log.info(`building ${plan.name} with ${backend.name} (${plan.builds.length === 1 ? units : `variants: ${units}`}); logs in ${plan.logDir}`);

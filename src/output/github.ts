@@ -29,3 +29,39 @@ export function writeBuildOutputs(env: Env, _plan: Plan, results: BuildResult[])
   }
   if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, stepSummary(results));
 }
+
+/** What an Azure DevOps run built, as its log reported it. */
+export interface AdoRunOutputs {
+  /** succeeded, failed, canceled or unknown */
+  result: string;
+  runId: number;
+  runUrl?: string;
+  images: string[];
+  digest: string;
+  architectures: string[];
+  /** The build report JSON, secrets already masked; empty when the log had none. */
+  reportJson: string;
+}
+
+export function adoStepSummary(o: AdoRunOutputs): string {
+  const run = o.runUrl ? `[${o.runId}](${o.runUrl})` : String(o.runId);
+  const rows = o.images.map((image) => `| \`${image}\` | ${o.digest ? `\`${o.digest}\`` : '-'} | ${o.architectures.join(', ') || '-'} |`);
+  const table = rows.length > 0 ? ['| image | digest | architectures |', '|---|---|---|', ...rows] : ['No images reported by the pipeline.'];
+  return ['### Images built in Azure DevOps', '', `Run ${run}: **${o.result}**`, '', ...table, ''].join('\n');
+}
+
+/** In GitHub Actions: outputs images, adoResult, digest, architectures and build-report, and a step summary table. */
+export function writeAdoOutputs(env: Env, o: AdoRunOutputs): void {
+  if (env.GITHUB_ACTIONS !== 'true') return;
+  if (env.GITHUB_OUTPUT) {
+    appendFileSync(
+      env.GITHUB_OUTPUT,
+      outputEntry('images', JSON.stringify(o.images)) +
+        outputEntry('adoResult', o.result) +
+        outputEntry('digest', o.digest) +
+        outputEntry('architectures', JSON.stringify(o.architectures)) +
+        outputEntry('build-report', o.reportJson),
+    );
+  }
+  if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, adoStepSummary(o));
+}

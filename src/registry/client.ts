@@ -43,7 +43,7 @@ export function isIndex(manifest: Pick<Manifest, 'mediaType'>): boolean {
 
 export interface RegistryRequest {
   method?: string;
-  /** Below `/v2/<repository>/`, e.g. `manifests/v1` or `blobs/uploads/`. */
+  /** Below `/v2/<repository>/` (e.g. `manifests/v1`), or an upload's absolute Location (URL or `/v2/…` path). */
   path: string;
   headers?: Record<string, string>;
   body?: string | Uint8Array<ArrayBuffer>;
@@ -102,7 +102,10 @@ export class RegistryClient {
     const image = imageName(ref);
     const scope = `repository:${ref.repository}:${(req.actions ?? ['pull']).join(',')}`;
     const key = `${ref.registry} ${scope}`;
-    const url = `${registryBase(ref.registry)}/v2/${ref.repository}/${req.path}`;
+    const base = registryBase(ref.registry);
+    const url = /^https?:\/\//.test(req.path) ? req.path : req.path.startsWith('/') ? `${base}${req.path}` : `${base}/v2/${ref.repository}/${req.path}`;
+    // Credentials go to the registry itself only, never to another host a Location points at.
+    if (new URL(url).origin !== new URL(base).origin) return this.send(image, url, req, undefined);
     const cached = this.authorizations.get(key);
     let res = await this.send(image, url, req, cached);
     if (res.status !== 401) return res;

@@ -19,7 +19,7 @@ export function notarySigner(signer: NotarySignerConfig, readFile: (path: string
       const fail = (error: string): SignResult => ({ signer: name, ok: false, signed: [], error });
       const { targets, problems } = await resolveTargets(images, io.registry, !mtls);
       if (problems.length > 0) {
-        return fail(`cannot sign ${problems.length} of ${images.length} ${plural(images.length, 'image')}, nothing was sent: ${problems.join('; ')}`);
+        return fail(`cannot sign ${problems.length} of ${images.length} ${plural(images.length, 'image')}, nothing was sent:\n    ${problems.join('\n    ')}`);
       }
       // Built once: every try sends exactly these bytes.
       const body = JSON.stringify(mtls ? mtlsBody(targets) : tokenBody(targets));
@@ -32,7 +32,7 @@ export function notarySigner(signer: NotarySignerConfig, readFile: (path: string
           io.log.warn(`${name}: try ${n} of ${tries} failed: ${detail}${retryIn === undefined ? '' : `; next try in ${formatMs(retryIn)}`}`),
       });
       if (!result.ok) return fail(`signing ${count} failed after ${result.tries} ${plural(result.tries, 'try', 'tries')}: ${result.detail ?? 'unknown error'}`);
-      io.log.info(`${name}: signed ${images.join(', ')}`);
+      io.log.info(`${name}: signed ${targets.map((t) => `${t.gun}:${t.tag}`).join(', ')}`);
       return { signer: name, ok: true, signed: images };
     },
   };

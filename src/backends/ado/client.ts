@@ -1,0 +1,169 @@
+import type { IncomingMessage } from 'node:http';
+// Only the package root: the build keeps it out of the start-up bundle and require()s it when the ado backend runs.
+import { getBearerHandler, getPersonalAccessTokenHandler, WebApi } from 'azure-devops-node-api';
+import type { BuildApi } from 'azure-devops-node-api/BuildApi.js';
+import type { BuildStatus } from 'azure-devops-node-api/interfaces/BuildInterfaces.js';
+import type { IRequestHandler } from 'azure-devops-node-api/interfaces/common/VsoBaseInterfaces.js';
+import type { Run, RunPipelineParameters, RunResult, RunState } from 'azure-devops-node-api/interfaces/PipelinesInterfaces.js';
+import type { PipelinesApi } from 'azure-devops-node-api/PipelinesApi.js';
+import type { AuthToken } from './credentials.js';
+import { statusOf, withRetry, type RetryPolicy } from './retry.js';
+
+// The library's enum values, written out: its interface modules are not loaded at run time (type imports only).
+const CANCELLING = 4 as BuildStatus.Cancelling;
+const STATES: Record<number, RunStateName> = { [1 as RunState.InProgress]: 'inProgress', [2 as RunState.Canceling]: 'canceling', [4 as RunState.Completed]: 'completed' };
+const RESULTS: Record<number, RunResultName> = { [1 as RunResult.Succeeded]: 'succeeded', [2 as RunResult.Failed]: 'failed', [4 as RunResult.Canceled]: 'canceled' };
+
+/** The library's handler for the token; never sent on to hosts a request is redirected to (e.g. log storage). */
+export function authHandler(auth: AuthToken): IRequestHandler {
+  return auth.scheme === 'bearer' ? getBearerHandler(auth.token, false) : getPersonalAccessTokenHandler(auth.token, false);
+}
+
+export interface AdoTarget {
+  organizationUrl: string;
+  project: string;
+  pipelineId: number;
+  /** undefined = the latest version */
+  pipelineVersion?: number;
+}
+
+export type RunStateName = 'unknown' | 'inProgress' | 'canceling' | 'completed';
+export type RunResultName = 'unknown' | 'succeeded' | 'failed' | 'canceled';
+
+export interface RunInfo {
+  id: number;
+  state: RunStateName;
+  result?: RunResultName;
+  webUrl?: string;
+  finalYaml?: string;
+}
+
+function runInfo(run: Run | null | undefined, what: string): RunInfo {
+  if (!run || typeof run.id !== 'number') throw Object.assign(new Error(`${what}: Azure DevOps answered without a run`), { statusCode: 404 });
+  const links = run._links as { web?: { href?: unknown } } | undefined;
+  return {
+    id: run.id,
+    state: STATES[run.state ?? 0] ?? 'unknown',
+    result: run.result === undefined || run.result === null ? undefined : RESULTS[run.result] ?? 'unknown',
+    webUrl: typeof links?.web?.href === 'string' ? links.web.href : undefined,
+    finalYaml: run.finalYaml ?? undefined,
+  };
+}
+
+export interface ClientIO {
+  /** Stops waiting between retries. */
+  signal: AbortSignal;
+  warn: (message: string) => void;
+  debug: (message: string) => void;
+  /** image-builder's version, for the User-Agent. */
+  version: string;
+}
+
+/** Error of a call after its retries, saying which call it was; statusCode kept for the caller. */
+export function callError(what: string, err: unknown): Error & { statusCode?: number } {
+  const status = statusOf(err);
+  const message = err instanceof Error ? err.message : String(err);
+  const hint =
+    status === 401 ? '; check the token (--azure-access-token, ADO_PAT or the service principal) and that it is not expired'
+    : status === 403 ? '; the credential lacks the permission (it needs Build: read & execute)'
+    : '';
+  const text = `${what} failed: ${message.split('\n')[0]}${status !== undefined && !message.includes(String(status)) ? ` (HTTP ${status})` : ''}${hint}`;
+  return Object.assign(new Error(text), status === undefined ? {} : { statusCode: status });
+}
+
+/** The one module that talks to Azure DevOps: azure-devops-node-api, every call retried per ado-retry-strategy. */
+export class AdoClient {
+  private readonly api: WebApi;
+  private pipelinesApi?: PipelinesApi;
+  private buildApi?: BuildApi;
+
+  constructor(
+    readonly target: AdoTarget,
+    handler: IRequestHandler,
+    private readonly policy: RetryPolicy,
+    private readonly io: ClientIO,
+  ) {
+    // Our own retries (ado-retry-strategy) replace the library's, except for its resource-area discovery.
+    this.api = new WebApi(target.organizationUrl, handler, { socketTimeout: 120_000, allowRetries: false }, { productName: 'image-builder', productVersion: io.version });
+  }
+
+  /** Resource-area discovery on its own, so that its retries do not use up those of the first real call. */
+  async discover(): Promise<void> {
+    await this.call(`discovering the APIs of ${this.target.organizationUrl}`, async () => {
+      await this.pipelines();
+      await this.build();
+    });
+  }
+
+  startRun(templateParameters: Record<string, string>, preview?: { yamlOverride: string }): Promise<RunInfo> {
+    const body: RunPipelineParameters = preview
+      ? { previewRun: true, yamlOverride: preview.yamlOverride, templateParameters }
+      : { previewRun: false, templateParameters };
+    const { project, pipelineId, pipelineVersion } = this.target;
+    const what = preview ? `preview run of pipeline ${pipelineId}` : `starting pipeline ${pipelineId}`;
+    return this.call(what, async () => runInfo(await (await this.pipelines()).runPipeline(body, project, pipelineId, pipelineVersion), what));
+  }
+
+  getRun(runId: number, signal?: AbortSignal): Promise<RunInfo> {
+    const what = `reading the state of run ${runId}`;
+    return this.call(what, async () => runInfo(await (await this.pipelines()).getRun(this.target.project, this.target.pipelineId, runId), what), signal);
+  }
+
+  /** The build's last log (the one holding every step), as a stream: it is never read whole. */
+  async lastLog(runId: number): Promise<NodeJS.ReadableStream> {
+    const build = await this.call('looking up the build API of the organisation', () => this.build());
+    const logs = await this.call(`listing the logs of build ${runId}`, () => build.getBuildLogs(this.target.project, runId));
+    const last = Array.isArray(logs) ? logs[logs.length - 1] : undefined;
+    if (last?.id === undefined) throw new Error(`build ${runId} has no logs`);
+    return this.call(`downloading log ${last.id} of build ${runId}`, async () => {
+      const stream = (await build.getBuildLog(this.target.project, runId, last.id!)) as IncomingMessage;
+      const status = stream.statusCode ?? 200;
+      // getBuildLog hands back the raw response whatever its status.
+      if (status >= 300) throw Object.assign(new Error(`HTTP ${status}: ${await readSome(stream)}`), { statusCode: status });
+      return stream;
+    });
+  }
+
+  /** Asks ADO to cancel the run (the run id is its build id). */
+  async cancel(runId: number, signal: AbortSignal): Promise<void> {
+    await this.call(
+      `cancelling build ${runId}`,
+      async () => (await this.build()).updateBuild({ status: CANCELLING }, this.target.project, runId),
+      signal,
+    );
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>, signal = this.io.signal): Promise<T> {
+    this.io.debug(`ADO: ${what}`);
+    try {
+      return await withRetry(fn, this.policy, {
+        signal,
+        onRetry: (err, n, wait) => this.io.warn(`${callError(what, err).message}; retrying in ${wait} ms (try ${n} of ${this.policy.attempts})`),
+      });
+    } catch (err) {
+      throw callError(what, err);
+    }
+  }
+
+  /** The area clients, made once their resource-area lookup succeeded (a failed lookup is retried). */
+  private async pipelines(): Promise<PipelinesApi> {
+    this.pipelinesApi ??= await this.api.getPipelinesApi();
+    return this.pipelinesApi;
+  }
+
+  private async build(): Promise<BuildApi> {
+    this.buildApi ??= await this.api.getBuildApi();
+    return this.buildApi;
+  }
+}
+
+/** The first few KiB of an error body, for the message; the rest is discarded. */
+async function readSome(stream: IncomingMessage): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) {
+    text += String(chunk);
+    if (text.length > 4096) break;
+  }
+  stream.destroy();
+  return text.slice(0, 300).trim();
+}

@@ -1,0 +1,94 @@
+import type { Env } from '../../ci/gitstate.js';
+import { InputError, Problems } from '../../errors.js';
+import type { Options } from '../../options.js';
+import type { Plan } from '../../plan-types.js';
+import { isSecretLookingName } from '../../tags/index.js';
+import type { AdoTarget } from './client.js';
+import { describeCredential, resolveCredential, type AdoCredential } from './credentials.js';
+import { adoParameters, type AdoParameters } from './parameters.js';
+import type { RetryPolicy } from './retry.js';
+
+const MASK = '***';
+
+/** Everything a run sends to and expects from Azure DevOps, as plain data (what --dry-run prints, masked). */
+export interface AdoRequest {
+  target: AdoTarget;
+  previewRun: boolean;
+  /** --ado-preview-run-yaml-path: its content is sent as yamlOverride. */
+  yamlOverridePath?: string;
+  parameters: AdoParameters;
+  /** undefined when none is configured: an error, except in --dry-run. */
+  credential?: AdoCredential;
+  refreshIntervalMs: number;
+  timeoutMs: number;
+  retry: RetryPolicy;
+}
+
+/** Plan + Options + env → the ADO request; every input problem reported together (exit 2). Pure: no network, no files. */
+export function adoRequest(plan: Plan, options: Options, env: Env): AdoRequest {
+  const problems = new Problems();
+  const config = plan.adoConfig;
+  if (!config) {
+    problems.add('config.yaml: ado-config is not set; the ado backend needs ado-config with ado-organization-url, ado-project-name and ado-pipeline-id');
+  }
+  const parameters = problems.collect(() => adoParameters(plan, options, options.adoPreviewRun));
+  const credential = problems.collect(() => resolveCredential(options, env));
+  problems.throwIfAny();
+  if (!config || !parameters) throw new InputError('ado-config or pipeline parameters missing without a reported problem');
+  const version = config['ado-pipeline-version'];
+  return {
+    target: {
+      organizationUrl: config['ado-organization-url'],
+      project: config['ado-project-name'],
+      pipelineId: config['ado-pipeline-id'],
+      ...(version ? { pipelineVersion: version } : {}),
+    },
+    previewRun: options.adoPreviewRun,
+    ...(options.adoPreviewRun && options.adoPreviewRunYamlPath ? { yamlOverridePath: options.adoPreviewRunYamlPath } : {}),
+    parameters,
+    credential,
+    refreshIntervalMs: config['ado-refresh-interval'],
+    timeoutMs: config['ado-timeout'],
+    retry: { attempts: config['ado-retry-strategy'].attempts, delayMs: config['ado-retry-strategy'].delay },
+  };
+}
+
+/** A parameter value as people may see it: the OIDC token and secret-looking names masked. */
+function maskParameter(name: string, value: string): string {
+  if (name === 'Authorization' || isSecretLookingName(name)) return MASK;
+  if (name === 'BuildArgs') {
+    return value
+      .split(',')
+      .map((arg) => {
+        const eq = arg.indexOf('=');
+        return eq > 0 && isSecretLookingName(arg.slice(0, eq)) ? `${arg.slice(0, eq)}=${MASK}` : arg;
+      })
+      .join(',');
+  }
+  return value;
+}
+
+export function maskedParameters(parameters: AdoParameters): AdoParameters {
+  return Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, maskParameter(k, v)]));
+}
+
+/** The request as --dry-run prints it: the REST call it would make, every credential as ***. */
+export function describeAdoRequest(request: AdoRequest): Record<string, unknown> {
+  const { target } = request;
+  return {
+    organizationUrl: target.organizationUrl,
+    project: target.project,
+    pipelineId: target.pipelineId,
+    pipelineVersion: target.pipelineVersion ?? 'latest',
+    call: `POST ${target.organizationUrl.replace(/\/+$/, '')}/${encodeURIComponent(target.project)}/_apis/pipelines/${target.pipelineId}/runs`,
+    body: {
+      previewRun: request.previewRun,
+      ...(request.yamlOverridePath ? { yamlOverride: `<content of ${request.yamlOverridePath}>` } : {}),
+      templateParameters: maskedParameters(request.parameters),
+    },
+    credential: describeCredential(request.credential),
+    refreshIntervalMs: request.refreshIntervalMs,
+    timeoutMs: request.timeoutMs,
+    retry: request.retry,
+  };
+}

@@ -1,0 +1,217 @@
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Env } from '../../ci/gitstate.js';
+import { InputError, WorkError } from '../../errors.js';
+import type { Options } from '../../options.js';
+import type { Plan } from '../../plan-types.js';
+import { writeAdoOutputs } from '../../output/github.js';
+import { writeFileCreatingDirs } from '../../output/json.js';
+import type { Logger } from '../../output/logger.js';
+import { AdoClient, authHandler, type RunInfo } from './client.js';
+import { authToken, NO_CREDENTIAL } from './credentials.js';
+import { processLog, type BuildReport, type LogFindings } from './logs.js';
+import { adoRequest, maskedParameters, type AdoRequest } from './request.js';
+
+export { adoRequest } from './request.js';
+
+export interface AdoIO {
+  env: Env;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Aborted on SIGINT/SIGTERM: the run in progress is cancelled in ADO. */
+  signal: AbortSignal;
+  log: Logger;
+}
+
+declare const __VERSION__: string;
+
+// Cancelling must not hold a stopping CI job for long.
+const CANCEL_WITHIN_MS = 5_000;
+
+/** The ado backend: a preview run with --ado-preview-run, else a build run. Returns the exit code. */
+export function runAdo(plan: Plan, options: Options, io: AdoIO): Promise<number> {
+  return options.adoPreviewRun ? runAdoPreview(plan, options, io) : runAdoBuild(plan, options, io);
+}
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** Validated request and a client holding the credential; input problems (exit 2) before any call. */
+async function connect(plan: Plan, options: Options, io: AdoIO): Promise<{ request: AdoRequest; client: AdoClient }> {
+  const request = adoRequest(plan, options, io.env);
+  if (!request.credential) throw new InputError(NO_CREDENTIAL);
+  io.log.secrets.push(request.parameters.Authorization);
+  io.log.debug(`ADO template parameters: ${JSON.stringify(maskedParameters(request.parameters))}`);
+  const credentialIO = { signal: io.signal, secrets: io.log.secrets, debug: (m: string) => io.log.debug(m) };
+  const auth = await authToken(request.credential, request.retry, credentialIO).catch((err: unknown) => {
+    throw new WorkError(io.log.redact(message(err)));
+  });
+  const client = new AdoClient(request.target, authHandler(auth), request.retry, {
+    signal: io.signal,
+    warn: (m) => io.log.warn(m),
+    debug: (m) => io.log.debug(m),
+    version: typeof __VERSION__ === 'string' ? __VERSION__ : 'dev',
+  });
+  await client.discover().catch((err: unknown) => {
+    throw new WorkError(io.log.redact(message(err)));
+  });
+  return { request, client };
+}
+
+/** --ado-preview-run: ADO expands the YAML without running it; the final YAML goes to stdout. */
+export async function runAdoPreview(plan: Plan, options: Options, io: AdoIO): Promise<number> {
+  const path = options.adoPreviewRunYamlPath ?? '';
+  let yaml: string;
+  try {
+    yaml = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InputError(`--ado-preview-run-yaml-path: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? message(err)}); give the pipeline YAML file to preview`);
+  }
+  const { request, client } = await connect(plan, options, io);
+  io.log.info(`previewing pipeline ${request.target.pipelineId} of ${request.target.project} with ${path}`);
+  let run: RunInfo;
+  try {
+    run = await client.startRun(request.parameters, { yamlOverride: yaml });
+  } catch (err) {
+    throw new WorkError(io.log.redact(`Azure DevOps rejected the preview of ${path}: ${message(err)}`));
+  }
+  if (!run.finalYaml) {
+    io.log.warn('Azure DevOps accepted the preview but returned no final YAML');
+    return 0;
+  }
+  io.stdout.write(run.finalYaml.endsWith('\n') ? run.finalYaml : `${run.finalYaml}\n`);
+  return 0;
+}
+
+/** A normal run: start, follow to the end, print the log, report what was built. */
+export async function runAdoBuild(plan: Plan, options: Options, io: AdoIO): Promise<number> {
+  const { request, client } = await connect(plan, options, io);
+  const { pipelineId, project } = request.target;
+  io.log.info(`starting pipeline ${pipelineId} of ${project} in ${request.target.organizationUrl}`);
+  let run: RunInfo;
+  try {
+    run = await client.startRun(request.parameters);
+  } catch (err) {
+    throw new WorkError(io.log.redact(message(err)));
+  }
+  const started = Date.now();
+  io.log.info(`ADO run ${run.id} started: ${run.webUrl ?? '(ADO gave no web URL)'}`);
+
+  const final = await waitForCompletion(client, run, request, io, started);
+  const result = final.result ?? 'unknown';
+  io.log.info(`ADO run ${run.id} completed after ${elapsed(Date.now() - started)}: ${result}`);
+
+  const findings = await readLog(client, run, plan, io);
+  const report = findings?.report;
+  const images = report && report.images_list.length > 0 ? report.images_list : findings?.signLineImages ?? [];
+  if (findings && findings.invalidReports > 0) io.log.warn(`the log has ${findings.invalidReports} build report block(s) that are not a complete JSON object; ignored`);
+  if (findings && !report && images.length > 0) io.log.info('the log has no build report; images taken from its --images-to-sign= lines');
+  if (findings && images.length === 0) io.log.warn('the log has no build report and no --images-to-sign= line: cannot tell which images were built');
+  for (const image of images) io.log.info(`built ${image}${report?.digest ? ` ${report.digest}` : ''}`);
+
+  const reportJson = report || images.length > 0 ? io.log.redact(JSON.stringify(report ?? fallbackReport(result, images, plan))) : '';
+  if (options.buildReportPath && reportJson) writeFileCreatingDirs(options.buildReportPath, `${reportJson}\n`);
+  writeAdoOutputs(io.env, {
+    result,
+    runId: run.id,
+    runUrl: run.webUrl,
+    images,
+    digest: report?.digest ?? '',
+    architectures: report?.architectures ?? [],
+    reportJson,
+  });
+
+  if (result !== 'succeeded') throw new WorkError(`ADO run ${run.id} finished with result "${result}"; see ${run.webUrl ?? 'the pipeline in Azure DevOps'}`);
+  if (!findings) throw new WorkError(`ADO run ${run.id} succeeded but its log could not be read: what was built is unknown`);
+  return 0;
+}
+
+/** Polls right away, then every ado-refresh-interval; cancels the run when the CLI is stopped. */
+async function waitForCompletion(client: AdoClient, run: RunInfo, request: AdoRequest, io: AdoIO, started: number): Promise<RunInfo> {
+  const deadline = AbortSignal.timeout(request.timeoutMs);
+  const signal = AbortSignal.any([io.signal, deadline]);
+  try {
+    for (;;) {
+      const state = await abortable(client.getRun(run.id, signal), signal);
+      io.log.info(`ADO run ${run.id}: ${state.state}, ${elapsed(Date.now() - started)} elapsed`);
+      if (state.state === 'completed') return { ...run, ...state, webUrl: state.webUrl ?? run.webUrl };
+      await sleep(request.refreshIntervalMs, undefined, { signal });
+    }
+  } catch (err) {
+    if (io.signal.aborted) {
+      await cancelRun(client, run, io);
+      throw new WorkError(`stopped by signal after ${elapsed(Date.now() - started)}; ADO run ${run.id} was asked to cancel`);
+    }
+    if (deadline.aborted) {
+      throw new WorkError(`ADO run ${run.id} did not complete within ${elapsed(request.timeoutMs)} (ado-timeout); it may still be running: ${run.webUrl ?? ''}`.trim());
+    }
+    throw new WorkError(io.log.redact(message(err)));
+  }
+}
+
+async function cancelRun(client: AdoClient, run: RunInfo, io: AdoIO): Promise<void> {
+  io.log.warn(`asking Azure DevOps to cancel run ${run.id}`);
+  const within = AbortSignal.timeout(CANCEL_WITHIN_MS);
+  try {
+    await abortable(client.cancel(run.id, within), within);
+    io.log.info(`Azure DevOps accepted the cancellation of run ${run.id}`);
+  } catch (err) {
+    io.log.warn(io.log.redact(`could not cancel ADO run ${run.id} (${within.aborted ? `no answer within ${CANCEL_WITHIN_MS / 1000}s` : message(err)}); cancel it at ${run.webUrl ?? 'Azure DevOps'}`));
+  }
+}
+
+/** Streams the last log to stderr (unless --silent), secrets masked, while finding the report in it. */
+async function readLog(client: AdoClient, run: RunInfo, plan: Plan, io: AdoIO): Promise<LogFindings | undefined> {
+  try {
+    const stream = await client.lastLog(run.id);
+    // A stopped CLI does not read a huge log to its end.
+    const stop = (): void => void (stream as { destroy?: (err?: Error) => void }).destroy?.(new Error('stopped by signal'));
+    io.signal.addEventListener('abort', stop, { once: true });
+    if (!plan.silent) io.log.info(`----- log of ADO run ${run.id} -----`);
+    const findings = await processLog(stream as AsyncIterable<Buffer>, {
+      sink: plan.silent ? undefined : io.stderr,
+      secrets: io.log.secrets,
+      redact: (text) => io.log.redact(text),
+    });
+    io.signal.removeEventListener('abort', stop);
+    if (!plan.silent) io.log.info(`----- end of the log of ADO run ${run.id} (${size(findings.bytes)}) -----`);
+    return findings;
+  } catch (err) {
+    io.log.warn(io.log.redact(`could not read the log of ADO run ${run.id}: ${message(err)}`));
+    return undefined;
+  }
+}
+
+/** A report from --images-to-sign= lines alone: what the log tells, nothing invented. */
+function fallbackReport(result: string, images: string[], plan: Plan): BuildReport {
+  return { status: result, pushed: result === 'succeeded', signed: false, image_name: plan.name ?? '', images_list: images, digest: '', tags: [], repository_path: '', architectures: [] };
+}
+
+/** Settles with the promise, or rejects as soon as the signal aborts (a request in flight cannot be stopped). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e as Error);
+      },
+    );
+  });
+}
+
+const size = (bytes: number): string => (bytes < 1 << 20 ? `${Math.ceil(bytes / 1024)} KiB` : `${(bytes / (1 << 20)).toFixed(1)} MiB`);
+
+/** 0.4s, 12.0s, 3m05s, 1h02m00s */
+export function elapsed(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${(ms / 1000).toFixed(1)}s`;
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
+  return `${Math.floor(s / 3600)}h${pad(Math.floor((s % 3600) / 60))}m${pad(s % 60)}s`;
+}
