@@ -59,3 +59,5 @@ function variants() {
 const runs = Number(process.env.BENCH_RUNS ?? 15);
 startup(runs);
 variants();
+const ado = spawnSync(node, [join(root, 'scripts/bench-ado.mjs')], { stdio: 'inherit', timeout: 300_000 });
+process.exitCode = ado.status ?? 1;
