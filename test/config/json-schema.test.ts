@@ -79,3 +79,11 @@ describe('configJsonSchema describes what people write', () => {
     expect(JSON.parse(JSON.stringify(schema))).toEqual(schema);
   });
 });
+
+describe('config.schema.json at the project root', () => {
+  it('is what `npm run schema` writes from the current schema (run it after changing the schema)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const committed = JSON.parse(readFileSync(new URL('../../config.schema.json', import.meta.url), 'utf8'));
+    expect(committed).toEqual(JSON.parse(JSON.stringify(configJsonSchema())));
+  });
+});
