@@ -5,7 +5,9 @@ import type { Plan } from './plan-types.js';
 import type { Logger } from './output/logger.js';
 import { backendFor } from './backends/backend.js';
 import { runBuilds, summarize } from './backends/run.js';
-import { writeBuildOutputs } from './output/github.js';
+import { localBuildReport, writeBuildOutputs } from './output/github.js';
+import { writeFileCreatingDirs } from './output/json.js';
+import type { BuildResult } from './backends/backend.js';
 import { prepareSigning, signImages, signingError, signPushed } from './sign/run.js';
 
 export interface ExecuteIO {
@@ -37,15 +39,23 @@ export async function execute(plan: Plan, options: Options, io: ExecuteIO): Prom
   io.log.info(`building ${plan.name} with ${backend.name} (${plan.builds.length === 1 ? units : `variants: ${units}`}); logs in ${plan.logDir}`);
   const results = await runBuilds(backend, plan, { env: io.env, stderr: io.stderr, signal: io.signal, silent: plan.silent, debug: options.debug });
   for (const line of summarize(results)) io.log.info(line);
-  writeBuildOutputs(io.env, plan, results);
   const failed = results.filter((r) => !r.ok);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (io.signal.aborted) throw new WorkError(`stopped by signal after ${seconds}s`);
   if (failed.length > 0) {
+    reportBuild(plan, options, io.env, results, false);
     throw new WorkError(`${failed.length} of ${results.length} builds failed after ${seconds}s: ${failed.map((r) => `${r.variant ?? 'build'} (log: ${r.logFile})`).join(', ')}`);
   }
   io.log.info(`done in ${seconds}s: ${results.reduce((n, r) => n + r.pushed.length, 0)} images pushed`);
   const failures = await signPushed(signing, results, io);
+  reportBuild(plan, options, io.env, results, failures.length === 0 && plan.signers.length > 0);
   if (failures.length > 0) throw signingError(failures, plan.signers.length);
   return 0;
+}
+
+/** --build-report-path and the GitHub outputs of a local build. */
+function reportBuild(plan: Plan, options: Options, env: Env, results: BuildResult[], signed: boolean): void {
+  const report = localBuildReport(plan, results, signed);
+  if (options.buildReportPath) writeFileCreatingDirs(options.buildReportPath, `${JSON.stringify(report, null, 2)}\n`);
+  writeBuildOutputs(env, report, results);
 }

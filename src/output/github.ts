@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Env } from '../ci/gitstate.js';
 import type { BuildResult } from '../backends/backend.js';
 import type { Plan } from '../plan-types.js';
+import type { BuildReport } from '../backends/ado/report.js';
 
 /** GITHUB_OUTPUT entry in the multi-line-safe heredoc form, with a delimiter the value cannot contain. */
 export function outputEntry(name: string, value: string): string {
@@ -19,15 +20,35 @@ export function stepSummary(results: BuildResult[]): string {
   return ['### Images built', '', '| variant | image | digest |', '|---|---|---|', ...rows, ...(failed.length ? ['', ...failed] : []), ''].join('\n');
 }
 
-/** In GitHub Actions: outputs images (JSON array) and digest, and a table in the step summary. */
-export function writeBuildOutputs(env: Env, _plan: Plan, results: BuildResult[]): void {
+/** In GitHub Actions: outputs images (JSON array), digest, architectures and build-report, and a table in the step summary. */
+export function writeBuildOutputs(env: Env, report: BuildReport, results: BuildResult[]): void {
   if (env.GITHUB_ACTIONS !== 'true') return;
-  const images = results.flatMap((r) => r.pushed.map((p) => p.reference));
-  const digest = results.flatMap((r) => r.pushed).find((p) => p.digest)?.digest ?? '';
   if (env.GITHUB_OUTPUT) {
-    appendFileSync(env.GITHUB_OUTPUT, outputEntry('images', JSON.stringify(images)) + outputEntry('digest', digest));
+    appendFileSync(
+      env.GITHUB_OUTPUT,
+      outputEntry('images', JSON.stringify(report.images_list)) +
+        outputEntry('digest', report.digest) +
+        outputEntry('architectures', JSON.stringify(report.architectures)) +
+        outputEntry('build-report', JSON.stringify(report)),
+    );
   }
   if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, stepSummary(results));
+}
+
+/** A local build's report, in the fields of the pipeline's build report so that scripts read both alike. */
+export function localBuildReport(plan: Plan, results: BuildResult[], signed: boolean): BuildReport {
+  const pushed = results.flatMap((r) => r.pushed);
+  return {
+    status: results.every((r) => r.ok) ? 'succeeded' : 'failed',
+    pushed: pushed.length > 0,
+    signed,
+    image_name: plan.name ?? '',
+    images_list: pushed.map((p) => p.reference),
+    digest: pushed.find((p) => p.digest)?.digest ?? '',
+    tags: [...new Set(plan.builds.flatMap((b) => b.tags.map((t) => t.value)))],
+    repository_path: plan.repositories.join(','),
+    architectures: plan.platforms.map((p) => p.split('/')[1] ?? p),
+  };
 }
 
 /** What an Azure DevOps run built, as its log reported it. */

@@ -38,7 +38,7 @@ describe.skipIf(!haveTools)('build mode through the real CLI, buildah and a real
     const outputs = join(dir, 'github_output');
     const summary = join(dir, 'summary.md');
     writeFileSync(outputs, '');
-    const r = await runCli(['--name=team/app', `--config=${config}`, `--context=${dir}`, '--dockerfile=app/Dockerfile', '--backend=buildah', '--tag=latest', `--log-dir=${join(dir, 'logs')}`, `--tags-output-file=${join(dir, 'tags.json')}`], {
+    const r = await runCli(['--name=team/app', `--config=${config}`, `--context=${dir}`, '--dockerfile=app/Dockerfile', '--backend=buildah', '--tag=latest', `--log-dir=${join(dir, 'logs')}`, `--tags-output-file=${join(dir, 'tags.json')}`, `--build-report-path=${join(dir, 'report.json')}`], {
       env: env({ GITHUB_ACTIONS: 'true', GITHUB_OUTPUT: outputs, GITHUB_STEP_SUMMARY: summary }),
       timeoutMs: 120_000,
     });
@@ -62,6 +62,10 @@ describe.skipIf(!haveTools)('build mode through the real CLI, buildah and a real
     const images = JSON.parse(out.split('\n')[1] ?? '[]');
     expect(images).toHaveLength(8);
     expect(readFileSync(summary, 'utf8')).toContain(`${registry.host}/one/team/app:latest-blue`);
+    const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+    expect(report).toMatchObject({ status: 'succeeded', pushed: true, signed: false, image_name: 'team/app', images_list: images });
+    expect(report.tags).toEqual(['latest-blue', 'c-4f1e2d3c-blue', 'latest-green', 'c-4f1e2d3c-green']);
+    expect(out).toContain(`build-report<<`);
   });
 
   it('fails with exit 1 on a broken Dockerfile, with the builder error in the log file, pushing nothing', async () => {
