@@ -21,7 +21,8 @@ export const MANIFEST_TYPES = [
   'application/vnd.docker.distribution.manifest.list.v2+json',
 ];
 
-async function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 right now, for servers that must be told their address up front. */
+export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { selfSigned } from './fake-signer.js';
+import { freePort } from './registry.js';
 
 export interface TokenRequest {
   /** Basic auth user, undefined when anonymous. */
@@ -36,14 +37,6 @@ export interface TokenRegistry {
 
 const SERVICE = 'image-builder-test-registry';
 const ISSUER = 'image-builder-test-token-issuer';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 export async function startTokenRegistry(users: Record<string, string>): Promise<TokenRegistry> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ib-token-registry-'));
