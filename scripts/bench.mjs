@@ -14,6 +14,7 @@ function wall(args, extraEnv = {}) {
   const r = spawnSync(args[0] === bin ? bin : node, args[0] === bin ? args.slice(1) : args, { env: { ...env, ...extraEnv }, cwd: root, encoding: 'utf8', timeout: 60_000 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  wall.lastStderr = r.stderr;
   return ms;
 }
 
@@ -53,7 +54,9 @@ function variants() {
     { KANIKO_EXECUTOR: stand, FAKE_BUILDER_SLEEP_MS: '1000', FAKE_BUILDER_RECORD_DIR: join(dir, 'rec') },
   );
   console.log('variant concurrency (4 variants, stand-in builder taking 1 s each, whole CLI run)');
-  console.log(`  wall time                      ${(ms / 1000).toFixed(2)} s (target < 1.5 s)`);
+  const builds = /done in ([\d.]+)s/.exec(wall.lastStderr)?.[1];
+  console.log(`  wall time, whole CLI run       ${(ms / 1000).toFixed(2)} s (target < 1.5 s)`);
+  console.log(`  of which the four builds       ${builds ?? '?'} s`);
 }
 
 const runs = Number(process.env.BENCH_RUNS ?? 15);
