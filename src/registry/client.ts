@@ -12,6 +12,11 @@ export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+
 export const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
 export const MANIFEST_TYPES = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST];
 
+/** Token scope actions of every write. */
+const PUSH = ['pull', 'push'];
+
+const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
 export interface Descriptor {
   mediaType?: string;
   digest: string;
@@ -68,15 +73,18 @@ export class RegistryClient {
 
   constructor(private readonly options: RegistryClientOptions = {}) {}
 
-  /** The manifest or index at ref's tag (else digest); its digest is computed from the bytes and checked. */
-  async getManifest(ref: ImageReference): Promise<Manifest> {
+  /**
+   * The manifest or index at ref's tag (else digest); its digest is computed from the bytes and checked. `actions`
+   * widens the token scope (a reader that will push next asks for `['pull', 'push']` once).
+   */
+  async getManifest(ref: ImageReference, actions?: string[]): Promise<Manifest> {
     const image = imageName(ref);
     const reference = ref.tag ?? ref.digest;
     if (!reference) throw new RegistryError(image, 'invalid', 'the reference has neither a tag nor a digest');
-    const res = await this.request(ref, { path: `manifests/${reference}`, headers: { Accept: MANIFEST_TYPES.join(', ') } });
+    const res = await this.request(ref, { path: `manifests/${reference}`, headers: { Accept: MANIFEST_TYPES.join(', ') }, actions });
     if (!res.ok) throw await this.failure(image, ref, res);
     const bytes = Buffer.from(await res.arrayBuffer());
-    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const digest = sha256(bytes);
     const served = res.headers.get('docker-content-digest');
     if (served?.startsWith('sha256:') && served !== digest) {
       throw new RegistryError(image, 'invalid', `the manifest's content digest ${digest} differs from the Docker-Content-Digest header ${served}`);
@@ -97,6 +105,53 @@ export class RegistryClient {
     return { mediaType, digest, size: bytes.length, bytes, parsed };
   }
 
+  /** A blob of ref's repository, its digest checked. */
+  async getBlob(ref: ImageReference, digest: string, actions?: string[]): Promise<Buffer> {
+    const step = `${imageName(ref)}: reading blob ${digest}`;
+    const res = await this.request(ref, { path: `blobs/${digest}`, actions });
+    if (!res.ok) throw await this.failure(step, ref, res);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    if (sha256(bytes) !== digest) throw new RegistryError(step, 'invalid', `the blob's content digest is ${sha256(bytes)}`);
+    return bytes;
+  }
+
+  /** Uploads a blob in one piece (POST, then PUT ?digest=), unless the repository has it already (HEAD). */
+  async pushBlob(ref: ImageReference, bytes: Buffer): Promise<{ digest: string; uploaded: boolean }> {
+    const digest = sha256(bytes);
+    const at = `${ref.registry}/${ref.repository}`;
+    const head = await this.request(ref, { method: 'HEAD', path: `blobs/${digest}`, actions: PUSH });
+    if (head.ok) return { digest, uploaded: false };
+    if (head.status !== 404) throw await this.failure(`${at}: checking blob ${digest}`, ref, head);
+    const start = await this.request(ref, { method: 'POST', path: 'blobs/uploads/', actions: PUSH });
+    const location = start.headers.get('location');
+    if (start.status !== 202 || !location) {
+      if (start.status === 202) throw new RegistryError(`${at}: starting blob upload`, 'invalid', 'HTTP 202 without a Location header');
+      throw await this.failure(`${at}: starting blob upload`, ref, start);
+    }
+    await start.body?.cancel();
+    const url = new URL(location, registryBase(ref.registry));
+    url.searchParams.set('digest', digest);
+    const put = await this.request(ref, {
+      method: 'PUT',
+      path: url.toString(),
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body: new Uint8Array(bytes),
+      actions: PUSH,
+    });
+    if (put.status !== 201) throw await this.failure(`${at}: uploading blob ${digest}`, ref, put);
+    await put.body?.cancel();
+    return { digest, uploaded: true };
+  }
+
+  /** Stores a manifest under ref's tag (else digest); returns its digest. */
+  async putManifest(ref: ImageReference, bytes: Buffer, mediaType: string): Promise<string> {
+    const reference = ref.tag ?? ref.digest ?? '';
+    const res = await this.request(ref, { method: 'PUT', path: `manifests/${reference}`, headers: { 'Content-Type': mediaType }, body: new Uint8Array(bytes), actions: PUSH });
+    if (res.status !== 201) throw await this.failure(`${imageName(ref)}: storing the manifest`, ref, res);
+    await res.body?.cancel();
+    return sha256(bytes);
+  }
+
   /** One authorised request: anonymous first, then the registry's Bearer or Basic challenge, answered once. */
   async request(ref: ImageReference, req: RegistryRequest): Promise<Response> {
     const image = imageName(ref);
@@ -109,7 +164,11 @@ export class RegistryClient {
     const cached = this.authorizations.get(key);
     let res = await this.send(image, url, req, cached);
     if (res.status !== 401) return res;
-    const challenge = parseChallenge(res.headers.get('www-authenticate'));
+    let challenge = parseChallenge(res.headers.get('www-authenticate'));
+    // A write asks for its own scope too: registries challenge with what this one request needs (pull for a GET).
+    if (challenge?.params.scope && req.actions?.includes('push') && !challenge.params.scope.split(' ').includes(scope)) {
+      challenge = { ...challenge, params: { ...challenge.params, scope: `${challenge.params.scope} ${scope}` } };
+    }
     const authorization = challenge && (await this.authorize(image, ref, challenge, scope));
     if (!authorization) return res;
     await res.body?.cancel();

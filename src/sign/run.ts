@@ -6,10 +6,11 @@ import { Problems, WorkError } from '../errors.js';
 import type { Plan } from '../plan-types.js';
 import { loadCredentials } from '../registry/auth.js';
 import { RegistryClient } from '../registry/client.js';
+import { cosignSigner } from './cosign.js';
 import { notarySigner } from './notary.js';
 import type { ImageSigner, SignContext, SignIO } from './signer.js';
 
-/** Bound of each registry request while resolving images to sign. */
+/** Bound of each registry request of the signers (reading images, pushing cosign signatures). */
 const REGISTRY_TIMEOUT_MS = 60_000;
 
 /** The run's signers, secrets read and checked, and the registry client they share. */
@@ -18,20 +19,24 @@ export interface Signing {
   registry: RegistryClient;
 }
 
+/** What signers record about the run: the CI build number and the run's start (cosign's default annotations). */
+export interface SigningRun {
+  buildNumber?: string;
+  now?: Date;
+}
+
 /**
- * Prepares every selected signer before anything is built or sent: a missing or malformed secret, a bad endpoint or a
- * broken credentials file is an InputError listing them all; a cosign signer is a WorkError (not available yet).
+ * Prepares every selected signer before anything is built or sent: a missing or malformed secret, a bad endpoint,
+ * an unreadable cosign key or a wrong key password, or a broken credentials file is an InputError listing them all.
  */
-export function prepareSigning(configs: Signer[], io: SignIO, readFile = (path: string) => readFileSync(path, 'utf8')): Signing {
-  const cosign = configs.filter((s) => s.type === 'cosign').map((s) => s.name);
-  if (cosign.length > 0) {
-    throw new WorkError(`cosign signing is not available yet (signer ${cosign.join(', ')}); nothing was built or signed. Remove it from sign-config.enabled-signers to run without it`);
-  }
+export function prepareSigning(configs: Signer[], io: SignIO, readFile = (path: string) => readFileSync(path, 'utf8'), run: SigningRun = {}): Signing {
   const problems = new Problems();
   const addSecret = (secret: string) => io.log.secrets.push(secret);
+  const now = run.now ?? new Date();
   const signers = configs.flatMap((config) => {
-    if (config.type !== 'notary') return [];
-    const signer = problems.collect(() => notarySigner(config, readFile, addSecret));
+    const signer = problems.collect(() =>
+      config.type === 'notary' ? notarySigner(config, readFile, addSecret) : cosignSigner(config, { env: io.env, readFile, addSecret, buildNumber: run.buildNumber, now }),
+    );
     return signer ? [signer] : [];
   });
   // Credentials are read only when something will be signed: a broken config.json must not stop unsigned runs.
@@ -74,7 +79,7 @@ export async function runSigners(signing: Signing, images: string[], io: SignIO)
 
 /** Sign-only mode: the plan's signers on the given images. */
 export async function signImages(plan: Plan, images: string[], io: SignIO): Promise<string[]> {
-  return runSigners(prepareSigning(plan.signers, io), images, io);
+  return runSigners(prepareSigning(plan.signers, io, undefined, { buildNumber: plan.gitState.buildNumber }), images, io);
 }
 
 /**

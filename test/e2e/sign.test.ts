@@ -257,7 +257,7 @@ describe.skipIf(!ready)('signing through the real CLI, real registry, real image
     expect(body[0]?.sha256).toBe(hex(pushed.body.config!.digest));
   });
 
-  it('build mode: a signer that cannot work stops the run before the build (exit 2); cosign is not available yet (exit 1)', async () => {
+  it('build mode: a signer that cannot work stops the run before the build (exit 2), a cosign key that is missing too', async () => {
     const missing = `    - {name: broken, type: notary, config: {endpoint: "${plain.url}/sign", secret: {path: /nonexistent/secret, type: token}}}\n`;
     const cosign = '    - {name: kpack, type: cosign, config: {key: /nonexistent/cosign.key}}\n';
     const logDir = tempDir('logs');
@@ -265,9 +265,9 @@ describe.skipIf(!ready)('signing through the real CLI, real registry, real image
     const broken = await cli([...build, `--config=${signConfig([missing], { '*': ['broken'] }, `${registry.host}/never`)}`], { BUILDAH: '/nonexistent/buildah' });
     expect(broken.code).toBe(2);
     expect(broken.stderr).toContain('error: sign-config signer "broken": secret file /nonexistent/secret does not exist');
-    const unavailable = await cli([...build, `--config=${signConfig([cosign], { '*': ['kpack'] }, `${registry.host}/never`)}`], { BUILDAH: '/nonexistent/buildah' });
-    expect(unavailable.code).toBe(1);
-    expect(unavailable.stderr).toContain('error: cosign signing is not available yet (signer kpack); nothing was built or signed');
+    const noKey = await cli([...build, `--config=${signConfig([cosign], { '*': ['kpack'] }, `${registry.host}/never`)}`], { BUILDAH: '/nonexistent/buildah' });
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toContain('error: sign-config signer "kpack": key file /nonexistent/cosign.key does not exist; mount the key or fix config.key');
     expect(readdirSync(logDir)).toEqual([]);
   });
 

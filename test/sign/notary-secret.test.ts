@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Signer } from '../../src/config/schema.js';
-import { InputError, WorkError } from '../../src/errors.js';
+import { InputError } from '../../src/errors.js';
 import { Logger } from '../../src/output/logger.js';
 import { checkEndpoint, readNotaryAuth, type NotarySignerConfig } from '../../src/sign/notary-secret.js';
 import { prepareSigning } from '../../src/sign/run.js';
@@ -117,10 +117,10 @@ describe('prepareSigning: every problem before anything starts', () => {
     }
   });
 
-  it('a selected cosign signer is a WorkError: not available yet', () => {
+  it('a cosign signer whose key is missing is an InputError like the others', () => {
     const cosign: Signer = { name: 'kpack', type: 'cosign', config: { key: '/k', 'docker-media-types': false } };
-    expect(() => prepareSigning([notary('token', 'https://s.example/', 'ok'), cosign], io(), readFile)).toThrow(WorkError);
-    expect(() => prepareSigning([cosign], io(), readFile)).toThrow('cosign signing is not available yet (signer kpack)');
+    expect(() => prepareSigning([notary('token', 'https://s.example/', 'ok'), cosign], io(), readFile)).toThrow(InputError);
+    expect(() => prepareSigning([cosign], io(), readFile)).toThrow('sign-config signer "kpack": key file /k does not exist; mount the key or fix config.key');
   });
 
   it('no signers: nothing read', () => {
