@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, runCli, writeConfig } from '../support/cli.js';
+import { runCliCollecting, writeConfig } from '../support/cli.js';
 import { cosignEncryptedKey, generateTestKey, readStoredSignatures, verifiedBy, type StoredSignatures } from '../support/cosign.js';
 import { MANIFEST_TYPES, startRegistry, type TestRegistry } from '../support/registry.js';
 import { removeTempDirs, requireTool, tempDir } from '../support/tools.js';
@@ -33,14 +33,7 @@ function cosignConfig(registry: string, signers: Array<{ name: string; config: s
   return writeConfig(`registry: ${registry}\nsign-config:\n  enabled-signers:\n    "*": [${signers.map((s) => s.name).join(', ')}]\n  signers:\n${list}`);
 }
 
-async function cli(args: string[], env: Record<string, string> = {}) {
-  const dockerConfig = tempDir('docker-config');
-  // buildah refuses a DOCKER_CONFIG folder without config.json.
-  writeFileSync(path.join(dockerConfig, 'config.json'), '{"auths": {}}');
-  const r = await runCli(['--debug', ...args], { env: baseEnv({ DOCKER_CONFIG: dockerConfig, ...env }), timeoutMs: 180_000 });
-  outputs.push(r.stdout, r.stderr);
-  return r;
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCliCollecting(outputs, args, env);
 
 const signOnly = (config: string, images: string[]) => ['--sign-only', `--config=${config}`, ...images.map((i) => `--images-to-sign=${i}`), '--repo=org/repo'];
 

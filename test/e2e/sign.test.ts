@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseEnv, runCli, writeConfig } from '../support/cli.js';
+import { runCliCollecting, writeConfig } from '../support/cli.js';
 import { makeCertificates, startFakeSigner, type FakeSigner, type TlsFiles } from '../support/fake-signer.js';
 import { MANIFEST_TYPES, startRegistry, type TestRegistry } from '../support/registry.js';
 import { startTokenRegistry, type TokenRegistry } from '../support/token-registry.js';
@@ -48,14 +48,7 @@ function signConfig(signers: string[], enabled: Record<string, string[]>, regist
   return writeConfig(`registry: ${registry}\nsign-config:\n  enabled-signers:\n${list}  signers:\n${signers.join('')}`);
 }
 
-async function cli(args: string[], env: Record<string, string> = {}) {
-  const dockerConfig = tempDir('docker-config');
-  // buildah refuses a DOCKER_CONFIG folder without config.json.
-  writeFileSync(path.join(dockerConfig, 'config.json'), '{"auths": {}}');
-  const r = await runCli(['--debug', ...args], { env: baseEnv({ DOCKER_CONFIG: dockerConfig, ...env }), timeoutMs: 180_000 });
-  outputs.push(r.stdout, r.stderr);
-  return r;
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCliCollecting(outputs, args, env);
 
 const signOnly = (config: string, images: string[], extra: string[] = []) => ['--sign-only', `--config=${config}`, ...images.map((i) => `--images-to-sign=${i}`), '--repo=org/repo', ...extra];
 

@@ -54,3 +54,15 @@ export function writeConfig(text: string, dir = tempDir()): string {
 export function utcDate(d = new Date()): string {
   return d.toISOString().slice(0, 10).replaceAll('-', '');
 }
+
+/**
+ * The CLI with --debug and an empty Docker config of its own (buildah refuses a DOCKER_CONFIG folder without
+ * config.json); stdout and stderr are kept in `outputs` for a final grep for secrets.
+ */
+export async function runCliCollecting(outputs: string[], args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const dockerConfig = tempDir('ib-docker-config-');
+  writeFileSync(join(dockerConfig, 'config.json'), '{"auths": {}}');
+  const r = await runCli(['--debug', ...args], { env: baseEnv({ DOCKER_CONFIG: dockerConfig, ...env }), timeoutMs: 180_000 });
+  outputs.push(r.stdout, r.stderr);
+  return r;
+}
