@@ -168,7 +168,7 @@ export async function parseArgs(argv: readonly string[], version: string): Promi
 }
 
 /** The rules of SPEC section 2 that involve more than one flag. */
-export function validateOptions(o: Options): string[] {
+function validateOptions(o: Options): string[] {
   const problems: string[] = [];
   const ado = o.backend === 'ado' || (o.backend === undefined && o.buildInAdo);
   for (const [flag, value] of [['config', o.config], ['context', o.context], ['dockerfile', o.dockerfile], ['log-dir', o.logDir]] as const) {
@@ -201,13 +201,11 @@ export function validateOptions(o: Options): string[] {
   return problems;
 }
 
+const SECRET_VALUE = new RegExp(`(--?(?:${SECRET_FLAGS.join('|')})[= ])\\S+`, 'g');
+
 /** Yargs echoes values in some messages: never let a secret flag's value through. */
 function redact(text: string): string {
-  return SECRET_FLAGS.length === 0 ? text : text.replace(/(--?(?:oidc-token|azure-access-token|azure-client-secret)[= ])\S+/g, '$1***');
-}
-
-export function isSecretFlag(flag: string): boolean {
-  return SECRET_FLAGS.includes(flag);
+  return text.replace(SECRET_VALUE, '$1***');
 }
 
 export function describeError(err: unknown): string {
