@@ -36,4 +36,14 @@ PULL_BASE_SHA=$sha bin/image-builder --config "$work/config.yaml" --name hello -
   --backend buildah --tag latest --log-dir "$work/logs" --tags-output-file "$work/tags.json"
 echo "== the registry now holds"
 curl -fsS "http://127.0.0.1:$port/v2/example/hello/tags/list"; echo
+echo "== labels of example/hello:latest-main, read back from the registry (build args arrived)"
+node -e '
+  const base = process.argv[1];
+  const accept = { Accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" };
+  fetch(`${base}/manifests/latest-main`, { headers: accept })
+    .then((r) => r.json())
+    .then((m) => fetch(`${base}/blobs/${m.config.digest}`))
+    .then((r) => r.json())
+    .then((c) => console.log(JSON.stringify(c.config.Labels, null, 2)));
+' "http://127.0.0.1:$port/v2/example/hello"
 echo "logs: $work/logs"
