@@ -12,7 +12,7 @@ const file = path.join(__dirname, '..', 'dist', 'cli.cjs');
 const cacheFile = `${file}.${process.version}.cache`;
 let source;
 try {
-  source = fs.readFileSync(file, 'utf8');
+  source = fs.readFileSync(file, 'latin1'); // esbuild writes ASCII only: no UTF-8 decoding needed
 } catch {
   process.stderr.write(`error: ${file} is missing; run "npm run build" first\n`);
   process.exit(1);
