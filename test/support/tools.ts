@@ -47,6 +47,8 @@ export function requireTool(name: string, install: string): boolean {
 export interface FakeBuilderCall {
   argv: string[];
   pid: number;
+  /** When the stand-in started (date +%s%N). */
+  startedNs: bigint;
   /** The grandchild started with FAKE_BUILDER_HELPER=1. */
   helperPid?: number;
 }
@@ -82,7 +84,7 @@ export function installFakeBuilder(): FakeBuilder {
         .sort(([a = 0n], [b = 0n]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([time = 0n, pid = 0n, helper = 0n]) => {
           const argv = readFileSync(path.join(recordDir, `${time}-${pid}-${helper}.args`), 'utf8').split('\0').slice(0, -1);
-          return { argv, pid: Number(pid), ...(helper === 0n ? {} : { helperPid: Number(helper) }) };
+          return { argv, pid: Number(pid), startedNs: time, ...(helper === 0n ? {} : { helperPid: Number(helper) }) };
         });
     },
   };
