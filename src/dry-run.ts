@@ -4,7 +4,6 @@ import type { Plan } from './plan-types.js';
 import { maskArgs } from './output/redact.js';
 import { backendFor } from './backends/backend.js';
 import { adoRequest, describeAdoRequest } from './backends/ado/request.js';
-import { InputError } from './errors.js';
 
 /** The whole plan as printed by --dry-run: no network, no builder, secrets masked. */
 export async function dryRunReport(plan: Plan, options: Options, env: Env): Promise<Record<string, unknown>> {
@@ -24,7 +23,7 @@ export async function dryRunReport(plan: Plan, options: Options, env: Env): Prom
     platforms: plan.platforms,
     target: plan.target,
     cache: plan.cache,
-    ado: plan.mode === 'build' && plan.backend === 'ado' ? adoDryRun(plan, options, env) : undefined,
+    ado: plan.mode === 'build' && plan.backend === 'ado' ? describeAdoRequest(adoRequest(plan, options, env)) : undefined,
     builds: masked.builds.map((unit) => ({
       ...unit,
       commands: backend?.commands(masked, unit, env),
@@ -33,14 +32,4 @@ export async function dryRunReport(plan: Plan, options: Options, env: Env): Prom
     imagesToSign: plan.mode === 'sign-only' ? plan.imagesToSign : undefined,
     outputs: { tagsOutputFile: options.tagsOutputFile, buildReportPath: options.buildReportPath, logDir: plan.logDir },
   };
-}
-
-/** The REST call the ado backend would make (OIDC token and credentials as ***), or the problems that would stop it. */
-function adoDryRun(plan: Plan, options: Options, env: Env): Record<string, unknown> {
-  try {
-    return describeAdoRequest(adoRequest(plan, options, env));
-  } catch (err) {
-    if (err instanceof InputError) return { problems: err.problems };
-    throw err;
-  }
 }

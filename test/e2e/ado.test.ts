@@ -358,13 +358,14 @@ describe('the ado backend through the real CLI against a fake Azure DevOps', () 
     expect(fake.requests).toHaveLength(0);
   });
 
-  it('--dry-run without ado-config shows what would stop the run instead of a request', async () => {
+  it('--dry-run without ado-config is bad input: exit 2 naming it, nothing on stdout', async () => {
     const dir = tempDir('ib-ado-');
     const config = join(dir, 'config.yaml');
     writeFileSync(config, 'registry: example.com/prod\n');
     const r = await cli(buildArgs(config, dir, ['--dry-run']), prow());
-    expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).ado.problems).toEqual([expect.stringMatching(/ado-config is not set/)]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/ado-config is not set/);
   });
 });
 

@@ -106,7 +106,7 @@ describe('--dry-run through the real CLI', () => {
     { env: {}, args: ['--build-in-ado=true'], backend: 'ado', executable: undefined },
   ] as Array<{ env: Record<string, string>; args: string[]; backend: string; executable?: string }>)('chooses the $backend backend', async ({ env, args, backend, executable }) => {
     const dir = context(false);
-    const config = writeConfig('registry: europe-docker.pkg.dev/kyma-project/prod\n');
+    const config = writeConfig('registry: europe-docker.pkg.dev/kyma-project/prod\nado-config: {ado-organization-url: "https://dev.azure.com/o", ado-project-name: p, ado-pipeline-id: 1}\n');
     const r = await dryRun(['--name=app', `--context=${dir}`, '--dockerfile=images/app/Dockerfile', `--config=${config}`, ...args], { ...prowPush, ...env });
     expect(r.code).toBe(0);
     expect(r.plan.backend).toBe(backend);
@@ -132,6 +132,7 @@ describe('--dry-run through the real CLI', () => {
     { what: 'an unknown variant', args: ['--variant=nope'], env: {}, message: /--variant "nope"/ },
     { what: 'an uppercase image name (the last --name wins, as with Go flags)', args: ['--name=App'], env: {}, message: /--name "App"/ },
     { what: '--variant with the ADO backend', args: ['--variant=main', '--build-in-ado'], env: {}, message: /--variant is not supported with the ADO backend/ },
+    { what: 'the ADO backend without ado-config', args: ['--build-in-ado'], env: {}, message: /ado-config is not set/ },
     { what: 'preview without its YAML path', args: ['--ado-preview-run', '--build-in-ado'], env: {}, message: /--ado-preview-run-yaml-path/ },
     { what: 'sign-only without images', args: ['--sign-only'], env: {}, message: /--images-to-sign/ },
   ])('exits 2 on $what, naming the problem', async ({ args, env, message }) => {
