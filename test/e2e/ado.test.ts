@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { adoLog, hugeLog, startFakeAdo, type FakeAdo, type FakeAdoScenario } from '../support/fake-ado.js';
-import { baseEnv, BIN, FIXTURES, ROOT, tempDir, type CliResult } from '../support/cli.js';
+import { baseEnv, BIN, FIXTURES, ROOT, tempDir, type CliResult, removeTempDirs } from '../support/cli.js';
+
+afterAll(removeTempDirs);
 
 const SHA = 'd9e0b24a3dc14baa08a6fbd7a2cd0f1a2c9d8e7f';
 const PAT = 'pat-7q3k9x2m4n6b8v1c5z0l';

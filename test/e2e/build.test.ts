@@ -2,9 +2,11 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, baseEnv, runCli, tempDir, writeConfig } from '../support/cli.js';
+import { BIN, baseEnv, runCli, tempDir, writeConfig, removeTempDirs } from '../support/cli.js';
 import { getImageConfig, getManifest, startRegistry, type TestRegistry } from '../support/registry.js';
 import { installFakeBuilder, isRunning, requireTool } from '../support/tools.js';
+
+afterAll(removeTempDirs);
 
 const haveTools = requireTool('buildah', 'apt-get install buildah') && requireTool('docker-registry', 'apt-get install docker-registry');
 const SHA = '4f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6';

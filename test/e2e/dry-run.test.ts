@@ -1,7 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { baseEnv, FIXTURES, runCli, tempDir, writeConfig } from '../support/cli.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { baseEnv, FIXTURES, runCli, tempDir, writeConfig, removeTempDirs } from '../support/cli.js';
+
+afterAll(removeTempDirs);
 
 const SHA = 'd9e0b24a3dc14baa08a6fbd7a2cd0f1a2c9d8e7f';
 const HEAD = 'aaaabbbbccccddddeeeeffff0000111122223333';

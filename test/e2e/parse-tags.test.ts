@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { baseEnv, FIXTURES, runCli, tempDir, utcDate, writeConfig } from '../support/cli.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { baseEnv, FIXTURES, runCli, tempDir, utcDate, writeConfig, removeTempDirs } from '../support/cli.js';
+
+afterAll(removeTempDirs);
 
 const CONFIG = writeConfig(`
 registry: europe-docker.pkg.dev/kyma-project/prod

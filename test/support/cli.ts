@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { tempDir as toolsTempDir } from './tools.js';
+
+export { removeTempDirs } from './tools.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const BIN = join(ROOT, 'bin/image-builder');
@@ -39,8 +41,9 @@ export function runCli(args: string[], opts: { env?: Record<string, string>; cwd
   });
 }
 
+/** A fresh folder under the test file's temp root; `removeTempDirs` (in afterAll) deletes them all. */
 export function tempDir(prefix = 'ib-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return toolsTempDir(prefix.replace(/-$/, ''));
 }
 
 /** Writes a config.yaml into a fresh folder and returns its path. */
