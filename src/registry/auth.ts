@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Env } from '../ci/gitstate.js';
-import { InputError } from '../errors.js';
+import { InputError, WorkError } from '../errors.js';
 
 /** A username and password for one registry, and the file they came from (for messages). */
 export interface Credential {
@@ -18,6 +18,9 @@ export interface CredentialStore {
   /** The files searched, for messages. */
   files: string[];
 }
+
+/** Runs `docker-credential-<helper> get` for a server; undefined when the helper has no credential for it. */
+export type CredentialHelper = (helper: string, serverUrl: string) => { username: string; secret: string } | undefined;
 
 interface AuthEntry {
   auth?: unknown;
@@ -38,10 +41,19 @@ export function credentialFiles(env: Env): string[] {
   return files;
 }
 
-/** Reads the credential files once; a missing file is skipped, a malformed one is an InputError naming it. */
-export function loadCredentials(env: Env, readFile: (file: string) => string = (file) => readFileSync(file, 'utf8')): CredentialStore {
+/**
+ * Reads the credential files once; a missing file is skipped, a malformed one is an InputError naming it.
+ * As Docker does, a registry's `credHelpers` entry wins, then `auths`, then the `credsStore` for every registry.
+ */
+export function loadCredentials(
+  env: Env,
+  readFile: (file: string) => string = (file) => readFileSync(file, 'utf8'),
+  runHelper: CredentialHelper = (helper, serverUrl) => runCredentialHelper(helper, serverUrl, env),
+): CredentialStore {
   const files = credentialFiles(env);
   const entries: Array<{ key: string; credential: Credential }> = [];
+  const credHelpers: Record<string, { helper: string; file: string }> = {};
+  let credsStore: { helper: string; file: string } | undefined;
   for (const file of files) {
     let text: string;
     try {
@@ -50,8 +62,23 @@ export function loadCredentials(env: Env, readFile: (file: string) => string = (
       continue;
     }
     entries.push(...parseAuthFile(text, file));
+    const helpers = parseHelpers(text);
+    for (const [host, helper] of Object.entries(helpers.credHelpers)) credHelpers[normalizeKey(host)] ??= { helper, file };
+    if (helpers.credsStore) credsStore ??= { helper: helpers.credsStore, file };
   }
+  const fromHelpers = new Map<string, Credential | undefined>();
+  const viaHelper = (use: { helper: string; file: string }, registry: string): Credential | undefined => {
+    const server = hostAliases(registry).length > 1 ? 'https://index.docker.io/v1/' : registry;
+    const key = `${use.helper} ${server}`;
+    if (!fromHelpers.has(key)) {
+      const found = runHelper(use.helper, server);
+      fromHelpers.set(key, found && { username: found.username, password: found.secret, source: `docker-credential-${use.helper} (${use.file})` });
+    }
+    return fromHelpers.get(key);
+  };
   const find = (registry: string, repository: string): Credential | undefined => {
+    const helper = hostAliases(registry).map((host) => credHelpers[host]).find(Boolean);
+    if (helper) return viaHelper(helper, registry);
     const keys = hostAliases(registry).flatMap((host) => [`${host}/${repository}`, host]);
     // The longest (most specific) key wins; among equals, the earlier file.
     let best: { key: string; credential: Credential } | undefined;
@@ -59,9 +86,55 @@ export function loadCredentials(env: Env, readFile: (file: string) => string = (
       const matches = keys.some((key) => key === entry.key || key.startsWith(`${entry.key}/`));
       if (matches && (!best || entry.key.length > best.key.length)) best = entry;
     }
-    return best?.credential;
+    if (best) return best.credential;
+    return credsStore && viaHelper(credsStore, registry);
   };
   return { find, files };
+}
+
+/** `credHelpers` (registry → helper name) and `credsStore` (the helper for every registry) of a credential file. */
+export function parseHelpers(text: string): { credHelpers: Record<string, string>; credsStore?: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { credHelpers: {} };
+  }
+  const credHelpers: Record<string, string> = {};
+  if (isObject(json) && isObject(json.credHelpers)) {
+    for (const [host, helper] of Object.entries(json.credHelpers)) if (isHelperName(helper)) credHelpers[host] = helper;
+  }
+  const store = isObject(json) ? json.credsStore : undefined;
+  return isHelperName(store) ? { credHelpers, credsStore: store } : { credHelpers };
+}
+
+const isHelperName = (value: unknown): value is string => typeof value === 'string' && /^[A-Za-z0-9_.-]+$/.test(value);
+
+/** The docker-credential-helpers protocol: `get`, the server on stdin, `{"Username","Secret"}` on stdout. */
+export function runCredentialHelper(helper: string, serverUrl: string, env: Env): { username: string; secret: string } | undefined {
+  const program = `docker-credential-${helper}`;
+  // Loaded on use: child_process pulls in net and dgram, which most runs never need.
+  const { spawnSync } = process.getBuiltinModule('node:child_process');
+  const r = spawnSync(program, ['get'], { input: serverUrl, encoding: 'utf8', timeout: 30_000, env: env as NodeJS.ProcessEnv });
+  if (r.error) {
+    const why = (r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'is not installed (not on PATH)' : `did not run: ${r.error.message}`;
+    throw new WorkError(`${program}, the credential helper config.json names for ${serverUrl}, ${why}`);
+  }
+  // Not its output: a helper may echo what it was given, and the answer holds the secret.
+  if (r.status !== 0) {
+    if (/credentials not found/i.test(`${r.stdout}${r.stderr}`)) return undefined;
+    throw new WorkError(`${program} get failed for ${serverUrl} (exit ${r.status})`);
+  }
+  let answer: unknown;
+  try {
+    answer = JSON.parse(r.stdout);
+  } catch {
+    throw new WorkError(`${program} get answered for ${serverUrl} with something that is not JSON`);
+  }
+  if (!isObject(answer) || typeof answer.Username !== 'string' || typeof answer.Secret !== 'string' || answer.Secret === '') {
+    throw new WorkError(`${program} get answered for ${serverUrl} without Username and Secret`);
+  }
+  return { username: answer.Username, secret: answer.Secret };
 }
 
 /** The `auths` of a Docker config.json or containers auth.json: base64 `auth`, else `username` + `password`. */

@@ -201,7 +201,7 @@ describe.skipIf(!ready)('signing through the real CLI, real registry, real image
     if (count === 0) expect(r.stderr).toContain('no signers configured for this run: nothing signed');
   });
 
-  it('reads from a registry behind a bearer-token challenge with credentials from config.json; without them: not authorised', async () => {
+  it('reads from a registry behind a bearer-token challenge with credentials from config.json, a credential helper or auth.json; without them: not authorised', async () => {
     plain.script('/sign', [{ status: 200 }]);
     const config = signConfig([notarySigner('notary-token', `${plain.url}/sign`, 'token', TOKEN)], { '*': ['notary-token'] });
     const dockerConfig = tempDir('docker-login');
@@ -213,6 +213,16 @@ describe.skipIf(!ready)('signing through the real CLI, real registry, real image
     expect(tokenRegistry.tokenRequests).toEqual([{ user: 'ci', authenticated: true, service: 'image-builder-test-registry', scopes: ['repository:team/app:pull'] }]);
     const expected = await served(tokenRegistry.url, 'team/app', 'v1', { Authorization: `Bearer ${tokenRegistry.mint('team/app', ['pull'])}` });
     expect(JSON.parse(plain.requestsTo('/sign')[0]?.body ?? '')).toEqual([{ notaryGun: `${tokenRegistry.host}/team/app`, sha256: hex(expected.body.config!.digest), byteSize: expected.body.config!.size, version: 'v1' }]);
+
+    // A credential helper (as gcloud auth configure-docker sets up), run for real through its protocol.
+    const helperBin = tempDir('helper-bin');
+    writeFileSync(path.join(helperBin, 'docker-credential-ibtest'), `#!/bin/sh\nread server\nprintf '{"ServerURL":"%s","Username":"ci","Secret":"${REGISTRY_PASSWORD}"}' "$server"\n`, { mode: 0o755 });
+    const helperConfig = tempDir('docker-helper');
+    writeFileSync(path.join(helperConfig, 'config.json'), JSON.stringify({ credHelpers: { [tokenRegistry.host]: 'ibtest' } }));
+    tokenRegistry.tokenRequests.length = 0;
+    const viaHelper = await cli(signOnly(config, [image]), { DOCKER_CONFIG: helperConfig, PATH: `${helperBin}:${process.env.PATH ?? ''}` });
+    expect(viaHelper.code).toBe(0);
+    expect(tokenRegistry.tokenRequests).toEqual([{ user: 'ci', authenticated: true, service: 'image-builder-test-registry', scopes: ['repository:team/app:pull'] }]);
 
     const authFile = path.join(tempDir('containers-auth'), 'auth.json');
     writeFileSync(authFile, JSON.stringify({ auths: { [tokenRegistry.host]: { username: 'ci', password: REGISTRY_PASSWORD } } }));
