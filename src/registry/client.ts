@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isLoopbackHost, type ImageReference } from '../reference.js';
 import type { CredentialStore } from './auth.js';
 import { parseChallenge, tokenOf, tokenUrl, type Challenge } from './challenge.js';
@@ -14,6 +15,8 @@ export const MANIFEST_TYPES = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_
 
 /** Token scope actions of every write. */
 const PUSH = ['pull', 'push'];
+/** Waits before the second and third try of a registry read. */
+export const READ_RETRY_DELAYS_MS = [500, 1500];
 
 const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
@@ -215,6 +218,31 @@ export class RegistryClient {
   }
 
   private async send(image: string, url: string, req: RegistryRequest, authorization: string | undefined): Promise<Response> {
+    const method = req.method ?? 'GET';
+    // Reads are idempotent: a registry's passing hiccup (connection reset, 429, 5xx) must not fail a release.
+    const tries = method === 'GET' || method === 'HEAD' ? READ_RETRY_DELAYS_MS.length + 1 : 1;
+    for (let attempt = 1; ; attempt++) {
+      let res: Response | undefined;
+      let failure: RegistryError | undefined;
+      try {
+        res = await this.sendOnce(image, url, req, authorization);
+      } catch (err) {
+        if (!(err instanceof RegistryError) || this.options.signal?.aborted) throw err;
+        failure = err;
+      }
+      const transient = failure !== undefined || (res !== undefined && (res.status === 429 || res.status >= 500));
+      if (!transient || attempt >= tries) {
+        if (failure) throw failure;
+        return res as Response;
+      }
+      await res?.body?.cancel();
+      const delay = READ_RETRY_DELAYS_MS[attempt - 1] ?? 0;
+      this.options.debug?.(`registry: ${method} ${new URL(url).origin}: ${failure ? 'unreachable' : `HTTP ${res?.status}`}; try ${attempt + 1} of ${tries} in ${delay} ms`);
+      await sleep(delay, undefined, this.options.signal ? { signal: this.options.signal } : undefined);
+    }
+  }
+
+  private async sendOnce(image: string, url: string, req: RegistryRequest, authorization: string | undefined): Promise<Response> {
     const timeoutMs = this.options.timeoutMs ?? 60_000;
     const signals = [AbortSignal.timeout(timeoutMs), ...(this.options.signal ? [this.options.signal] : [])];
     const headers: Record<string, string> = { ...req.headers, ...(authorization ? { Authorization: authorization } : {}) };

@@ -142,6 +142,44 @@ describe.skipIf(!ready)('registry client behind a Basic challenge (real registry
 });
 
 describe('registry client, answers no real registry gives', () => {
+  /** A registry that answers each manifest read with the next status of `statuses`, then with a valid manifest. */
+  async function flakyRegistry(statuses: number[]) {
+    const body = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${'1'.repeat(64)}`, size: 2 }, layers: [] });
+    let requests = 0;
+    const server = http.createServer((_req, res) => {
+      const status = statuses[requests++];
+      if (status === undefined) res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }).end(body);
+      else res.writeHead(status, { 'Content-Type': 'application/json' }).end('{"errors":[{"code":"UNAVAILABLE"}]}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { host: `127.0.0.1:${(server.address() as AddressInfo).port}`, requests: () => requests, close: () => server.close() };
+  }
+
+  it('retries a read after 503 and 429, then succeeds', async () => {
+    const flaky = await flakyRegistry([503, 429]);
+    try {
+      const manifest = await new RegistryClient().getManifest(ref(`${flaky.host}/app:v1`));
+      expect(manifest.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+      expect(flaky.requests()).toBe(3);
+    } finally {
+      flaky.close();
+    }
+  });
+
+  it('gives up after three tries, and never retries a 404', async () => {
+    const down = await flakyRegistry([502, 502, 502, 502]);
+    const missing = await flakyRegistry([404]);
+    try {
+      expect((await failure(new RegistryClient().getManifest(ref(`${down.host}/app:v1`)))).message).toMatch(/HTTP 502/);
+      expect(down.requests()).toBe(3);
+      expect((await failure(new RegistryClient().getManifest(ref(`${missing.host}/app:v1`)))).reason).toBe('not-found');
+      expect(missing.requests()).toBe(1);
+    } finally {
+      down.close();
+      missing.close();
+    }
+  });
+
   it('refuses content whose digest differs from Docker-Content-Digest', async () => {
     const body = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { digest: 'sha256:00', size: 1 }, layers: [] });
     const wrong = `sha256:${'0'.repeat(64)}`;
