@@ -139,6 +139,10 @@ describe('the ado backend through the real CLI against a fake Azure DevOps', () 
     expect(r.stderr).not.toContain('not the last log');
     expect(r.stderr).toContain(`built ${IMAGE} ${REPORT.digest}`);
     expect(JSON.parse(readFileSync(reportPath, 'utf8'))).toEqual(REPORT);
+    // The pipeline's log is kept in the log folder too, as a local build's would be.
+    const logFile = readFileSync(join(dir, 'logs/build_build.log'), 'utf8');
+    expect(logFile).toContain('Step 1/3 : FROM scratch');
+    expect(logFile).toContain('---IMAGE BUILD REPORT---');
     // The OIDC token is a parameter: it is sent, but never printed.
     expect(r.stderr).not.toContain(OIDC);
   });
@@ -307,7 +311,7 @@ describe('the ado backend through the real CLI against a fake Azure DevOps', () 
       client_id: 'client-1', client_secret: CLIENT_SECRET, grant_type: 'client_credentials', scope: '499b84ac-1321-427f-aa17-267ca6975798/.default',
     });
     expect(runStarts(fake)[0]!.headers.authorization).toBe(`Bearer ${bearer}`);
-    const everything = [r.stdout, r.stderr, readFileSync(output, 'utf8'), readFileSync(reportPath, 'utf8')].join('\n');
+    const everything = [r.stdout, r.stderr, readFileSync(output, 'utf8'), readFileSync(reportPath, 'utf8'), readFileSync(join(dir, 'logs/build_build.log'), 'utf8')].join('\n');
     for (const secret of [OIDC, CLIENT_SECRET, bearer]) expect(everything).not.toContain(secret);
     expect(r.stderr).toContain('Authorization=***');
     expect(r.stderr).toMatch(/debug: /);

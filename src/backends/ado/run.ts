@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Env } from '../../ci/gitstate.js';
 import { InputError, WorkError } from '../../errors.js';
@@ -167,18 +169,44 @@ async function readLog(client: AdoClient, run: RunInfo, plan: Plan, io: AdoIO): 
     const stop = (): void => void (stream as { destroy?: (err?: Error) => void }).destroy?.(new Error('stopped by signal'));
     io.signal.addEventListener('abort', stop, { once: true });
     if (!plan.silent) io.log.info(`----- log of ADO run ${run.id} -----`);
-    const findings = await processLog(stream as AsyncIterable<Buffer>, {
-      sink: plan.silent ? undefined : io.stderr,
-      secrets: io.log.secrets,
-      redact: (text) => io.log.redact(text),
-    });
+    // Like a local builder's output, the pipeline's log also lands in the log folder.
+    const logFile = plan.builds[0]?.logFile ?? join(plan.logDir, 'build_build.log');
+    mkdirSync(dirname(logFile), { recursive: true });
+    const file = createWriteStream(logFile);
+    let findings: LogFindings;
+    try {
+      findings = await processLog(stream as AsyncIterable<Buffer>, {
+        sink: tee(plan.silent ? [file] : [file, io.stderr]),
+        secrets: io.log.secrets,
+        redact: (text) => io.log.redact(text),
+      });
+    } finally {
+      await new Promise<void>((resolve) => file.end(resolve));
+    }
     io.signal.removeEventListener('abort', stop);
     if (!plan.silent) io.log.info(`----- end of the log of ADO run ${run.id} (${size(findings.bytes)}) -----`);
+    io.log.info(`the log of ADO run ${run.id} is in ${logFile}`);
     return findings;
   } catch (err) {
     io.log.warn(io.log.redact(`could not read the log of ADO run ${run.id}: ${message(err)}`));
     return undefined;
   }
+}
+
+/** One sink writing to every target, waiting for the slowest (backpressure). */
+function tee(targets: NodeJS.WritableStream[]): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      let pending = targets.length;
+      const next = (): void => {
+        if (--pending === 0) done();
+      };
+      for (const target of targets) {
+        if (target.write(chunk)) next();
+        else target.once('drain', next);
+      }
+    },
+  });
 }
 
 /** A report from --images-to-sign= lines alone: what the log tells, nothing invented. */
