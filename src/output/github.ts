@@ -20,19 +20,22 @@ export function stepSummary(results: BuildResult[]): string {
   return ['### Images built', '', '| variant | image | digest |', '|---|---|---|', ...rows, ...(failed.length ? ['', ...failed] : []), ''].join('\n');
 }
 
-/** In GitHub Actions: outputs images (JSON array), digest, architectures and build-report, and a table in the step summary. */
-export function writeBuildOutputs(env: Env, report: BuildReport, results: BuildResult[]): void {
+/** In GitHub Actions (and only there): the outputs through GITHUB_OUTPUT and a step-summary section. */
+function writeActionOutputs(env: Env, outputs: Record<string, string>, summary: string): void {
   if (env.GITHUB_ACTIONS !== 'true') return;
-  if (env.GITHUB_OUTPUT) {
-    appendFileSync(
-      env.GITHUB_OUTPUT,
-      outputEntry('images', JSON.stringify(report.images_list)) +
-        outputEntry('digest', report.digest) +
-        outputEntry('architectures', JSON.stringify(report.architectures)) +
-        outputEntry('build-report', JSON.stringify(report)),
-    );
-  }
-  if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, stepSummary(results));
+  if (env.GITHUB_OUTPUT) appendFileSync(env.GITHUB_OUTPUT, Object.entries(outputs).map(([name, value]) => outputEntry(name, value)).join(''));
+  if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, summary);
+}
+
+/** A local build's outputs: images (JSON array), digest, architectures and build-report, and a table of what was pushed. */
+export function writeBuildOutputs(env: Env, report: BuildReport, results: BuildResult[]): void {
+  const outputs = {
+    images: JSON.stringify(report.images_list),
+    digest: report.digest,
+    architectures: JSON.stringify(report.architectures),
+    'build-report': JSON.stringify(report),
+  };
+  writeActionOutputs(env, outputs, stepSummary(results));
 }
 
 /** A local build's report, in the fields of the pipeline's build report so that scripts read both alike. */
@@ -71,18 +74,14 @@ export function adoStepSummary(o: AdoRunOutputs): string {
   return ['### Images built in Azure DevOps', '', `Run ${run}: **${o.result}**`, '', ...table, ''].join('\n');
 }
 
-/** In GitHub Actions: outputs images, adoResult, digest, architectures and build-report, and a step summary table. */
+/** An ADO run's outputs: images, adoResult, digest, architectures and build-report, and a step-summary table. */
 export function writeAdoOutputs(env: Env, o: AdoRunOutputs): void {
-  if (env.GITHUB_ACTIONS !== 'true') return;
-  if (env.GITHUB_OUTPUT) {
-    appendFileSync(
-      env.GITHUB_OUTPUT,
-      outputEntry('images', JSON.stringify(o.images)) +
-        outputEntry('adoResult', o.result) +
-        outputEntry('digest', o.digest) +
-        outputEntry('architectures', JSON.stringify(o.architectures)) +
-        outputEntry('build-report', o.reportJson),
-    );
-  }
-  if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, adoStepSummary(o));
+  const outputs = {
+    images: JSON.stringify(o.images),
+    adoResult: o.result,
+    digest: o.digest,
+    architectures: JSON.stringify(o.architectures),
+    'build-report': o.reportJson,
+  };
+  writeActionOutputs(env, outputs, adoStepSummary(o));
 }
