@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describeError, parseArgs } from './cli.js';
 import { readGitState } from './ci/index.js';
-import type { Env, GitState } from './ci/gitstate.js';
+import type { Env } from './ci/gitstate.js';
 import { parseConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { InputError, Problems, WorkError } from './errors.js';
@@ -126,4 +126,3 @@ function gitHead(dir: string): string | undefined {
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
-export type { GitState };

@@ -9,8 +9,6 @@ import { diskTransport, isImageName, parseReference } from './reference.js';
 import { selectSigners } from './sign/select.js';
 import { checkTagValue, computeTags, parseTagBase64, parseTagFlag, type Tag, type TagTemplate } from './tags/index.js';
 
-export type { Plan, BuildUnit } from './plan-types.js';
-
 /** File contents the plan needs, read by the caller (the plan itself touches no disk). */
 export interface PlanFiles {
   variants?: { path: string; text: string };

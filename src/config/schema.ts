@@ -86,5 +86,4 @@ export const configSchema = z
   .transform(foldTagTemplate);
 
 export type Config = z.output<typeof configSchema>;
-export type ConfigInput = z.input<typeof configSchema>;
 export type { SignConfig, Signer } from './signers.js';
