@@ -125,4 +125,3 @@ function gitHead(dir: string): string | undefined {
   const r = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8', timeout: 10_000 });
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
-
