@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Env } from '../ci/gitstate.js';
 import { InputError, WorkError } from '../errors.js';
+import { runCaptured } from '../support/spawn.js';
 
 /** A username and password for one registry, and the file they came from (for messages). */
 export interface Credential {
@@ -14,13 +15,13 @@ export interface Credential {
 /** The credentials of the user's credential files, read once. */
 export interface CredentialStore {
   /** The credential of a registry (and repository, for repository-scoped keys of containers auth.json). */
-  find(registry: string, repository: string): Credential | undefined;
+  find(registry: string, repository: string): Promise<Credential | undefined>;
   /** The files searched, for messages. */
   files: string[];
 }
 
 /** Runs `docker-credential-<helper> get` for a server; undefined when the helper has no credential for it. */
-export type CredentialHelper = (helper: string, serverUrl: string) => { username: string; secret: string } | undefined;
+export type CredentialHelper = (helper: string, serverUrl: string) => Promise<{ username: string; secret: string } | undefined>;
 
 interface AuthEntry {
   auth?: unknown;
@@ -66,17 +67,19 @@ export function loadCredentials(
     for (const [host, helper] of Object.entries(helpers.credHelpers)) credHelpers[normalizeKey(host)] ??= { helper, file };
     if (helpers.credsStore) credsStore ??= { helper: helpers.credsStore, file };
   }
-  const fromHelpers = new Map<string, Credential | undefined>();
-  const viaHelper = (use: { helper: string; file: string }, registry: string): Credential | undefined => {
+  // One call per helper and server, shared by concurrent lookups.
+  const fromHelpers = new Map<string, Promise<Credential | undefined>>();
+  const viaHelper = (use: { helper: string; file: string }, registry: string): Promise<Credential | undefined> => {
     const server = hostAliases(registry).length > 1 ? 'https://index.docker.io/v1/' : registry;
     const key = `${use.helper} ${server}`;
-    if (!fromHelpers.has(key)) {
-      const found = runHelper(use.helper, server);
-      fromHelpers.set(key, found && { username: found.username, password: found.secret, source: `docker-credential-${use.helper} (${use.file})` });
+    let found = fromHelpers.get(key);
+    if (!found) {
+      found = runHelper(use.helper, server).then((answer) => answer && { username: answer.username, password: answer.secret, source: `docker-credential-${use.helper} (${use.file})` });
+      fromHelpers.set(key, found);
     }
-    return fromHelpers.get(key);
+    return found;
   };
-  const find = (registry: string, repository: string): Credential | undefined => {
+  const find = async (registry: string, repository: string): Promise<Credential | undefined> => {
     const helper = hostAliases(registry).map((host) => credHelpers[host]).find(Boolean);
     if (helper) return viaHelper(helper, registry);
     const keys = hostAliases(registry).flatMap((host) => [`${host}/${repository}`, host]);
@@ -87,7 +90,7 @@ export function loadCredentials(
       if (matches && (!best || entry.key.length > best.key.length)) best = entry;
     }
     if (best) return best.credential;
-    return credsStore && viaHelper(credsStore, registry);
+    return credsStore ? viaHelper(credsStore, registry) : undefined;
   };
   return { find, files };
 }
@@ -111,19 +114,23 @@ export function parseHelpers(text: string): { credHelpers: Record<string, string
 const isHelperName = (value: unknown): value is string => typeof value === 'string' && /^[A-Za-z0-9_.-]+$/.test(value);
 
 /** The docker-credential-helpers protocol: `get`, the server on stdin, `{"Username","Secret"}` on stdout. */
-export function runCredentialHelper(helper: string, serverUrl: string, env: Env): { username: string; secret: string } | undefined {
+export async function runCredentialHelper(
+  helper: string,
+  serverUrl: string,
+  env: Env,
+  signal?: AbortSignal,
+): Promise<{ username: string; secret: string } | undefined> {
   const program = `docker-credential-${helper}`;
-  // Loaded on use: child_process pulls in net and dgram, which most runs never need.
-  const { spawnSync } = process.getBuiltinModule('node:child_process');
-  const r = spawnSync(program, ['get'], { input: serverUrl, encoding: 'utf8', timeout: 30_000, env: env as NodeJS.ProcessEnv });
-  if (r.error) {
-    const why = (r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'is not installed (not on PATH)' : `did not run: ${r.error.message}`;
+  const r = await runCaptured(program, ['get'], { input: serverUrl, env, timeoutMs: HELPER_TIMEOUT_MS, signal });
+  if (r.spawnError) {
+    const why = r.spawnError.code === 'ENOENT' ? 'is not installed (not on PATH)' : `did not run: ${r.spawnError.message}`;
     throw new WorkError(`${program}, the credential helper config.json names for ${serverUrl}, ${why}`);
   }
+  if (r.timedOut) throw new WorkError(`${program} get did not answer for ${serverUrl} within ${HELPER_TIMEOUT_MS / 1000} s`);
   // Not its output: a helper may echo what it was given, and the answer holds the secret.
-  if (r.status !== 0) {
+  if (r.exitCode !== 0) {
     if (/credentials not found/i.test(`${r.stdout}${r.stderr}`)) return undefined;
-    throw new WorkError(`${program} get failed for ${serverUrl} (exit ${r.status})`);
+    throw new WorkError(`${program} get failed for ${serverUrl} (${r.exitCode === undefined ? `signal ${r.signal}` : `exit ${r.exitCode}`})`);
   }
   let answer: unknown;
   try {
@@ -136,6 +143,8 @@ export function runCredentialHelper(helper: string, serverUrl: string, env: Env)
   }
   return { username: answer.Username, secret: answer.Secret };
 }
+
+const HELPER_TIMEOUT_MS = 30_000;
 
 /** The `auths` of a Docker config.json or containers auth.json: base64 `auth`, else `username` + `password`. */
 export function parseAuthFile(text: string, file: string): Array<{ key: string; credential: Credential }> {

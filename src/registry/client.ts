@@ -181,7 +181,7 @@ export class RegistryClient {
   }
 
   private async authorize(image: string, ref: ImageReference, challenge: Challenge, scope: string): Promise<string | undefined> {
-    const credential = this.options.credentials?.find(ref.registry, ref.repository);
+    const credential = await this.options.credentials?.find(ref.registry, ref.repository);
     const basic = credential && Buffer.from(`${credential.username}:${credential.password}`).toString('base64');
     if (credential && basic) {
       this.options.onSecret?.(credential.password);
@@ -257,7 +257,7 @@ export class RegistryClient {
 
   private async failure(image: string, ref: ImageReference, res: Response): Promise<RegistryError> {
     const body = await res.text().catch(() => '');
-    const credential = this.options.credentials?.find(ref.registry, ref.repository);
+    const credential = await this.options.credentials?.find(ref.registry, ref.repository);
     const searched = this.options.credentials?.files.join(', ') ?? 'none';
     return describeFailure(image, res.status, body, credential ? `credentials from ${credential.source}` : `no credentials for ${ref.registry} in ${searched}`);
   }

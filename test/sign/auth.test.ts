@@ -63,12 +63,12 @@ describe('loadCredentials: which entry a registry and repository get', () => {
     ['only-auth-json.example', 'x', 'a', '/auth.json'],
     ['docker.io', 'library/alpine', 'hub', '/docker/config.json'],
     ['registry-1.docker.io', 'library/alpine', 'hub', '/docker/config.json'],
-  ])('%s/%s → %s', (registry, repository, username, source) => {
-    expect(store.find(registry, repository)).toMatchObject({ username, source });
+  ])('%s/%s → %s', async (registry, repository, username, source) => {
+    await expect(store.find(registry, repository)).resolves.toMatchObject({ username, source });
   });
 
-  it('no entry: undefined; missing files are skipped', () => {
-    expect(store.find('unknown.example', 'x')).toBeUndefined();
-    expect(loadCredentials({ HOME: '/nowhere' }, () => { throw new Error('ENOENT'); }).find('r.example', 'x')).toBeUndefined();
+  it('no entry: undefined; missing files are skipped', async () => {
+    await expect(store.find('unknown.example', 'x')).resolves.toBeUndefined();
+    await expect(loadCredentials({ HOME: '/nowhere' }, () => { throw new Error('ENOENT'); }).find('r.example', 'x')).resolves.toBeUndefined();
   });
 });
