@@ -5,9 +5,6 @@ const path = require('node:path');
 const vm = require('node:vm');
 const Module = require('node:module');
 
-// bin/image-builder puts "--" first so that node itself never reads our flags.
-if (process.argv[2] === '--') process.argv.splice(2, 1);
-
 const file = path.join(__dirname, '..', 'dist', 'cli.cjs');
 const cacheFile = `${file}.${process.version}.cache`;
 let source;

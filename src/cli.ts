@@ -1,211 +1,185 @@
 import yargs from 'yargs';
-import { InputError, Problems } from './errors.js';
-import { BACKENDS, type Options } from './options.js';
+import { InputError } from './errors.js';
+import { BACKENDS, defaultOptions, FLAGS, flagSpec, type FlagName, type Options } from './options.js';
 import type { BackendName } from './plan-types.js';
 
-type FlagType = 'string' | 'boolean' | 'list';
+export type ParsedArgs =
+  /** `empty`: flags given an empty value where that is an error (already among the problems). */
+  | { kind: 'options'; options: Options; problems: string[]; empty: string[] }
+  | { kind: 'help' }
+  | { kind: 'version' };
 
-interface FlagSpec {
-  type: FlagType;
-  default?: string | boolean;
-  describe: string;
-  /** Splits comma-separated values too. */
-  commas?: boolean;
-  /** Flags that must never be echoed back. */
-  secret?: boolean;
-}
+/** Go's strconv.ParseBool: the spellings a Go boolean flag accepts. */
+const GO_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const GO_FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
 
-/** The whole command line; --help is generated from this table. */
-export const FLAGS: Record<string, FlagSpec> = {
-  config: { type: 'string', default: '/config/image-builder-config.yaml', describe: 'path of config.yaml' },
-  name: { type: 'string', describe: 'image name, may contain "/" (e.g. test-infra/ginkgo); required to build' },
-  context: { type: 'string', default: '.', describe: 'build context directory' },
-  dockerfile: { type: 'string', default: 'Dockerfile', describe: 'Dockerfile path relative to the context' },
-  tag: { type: 'list', describe: 'extra tag, name=value or value; the value may be a template (repeatable)' },
-  'tag-base64': { type: 'string', describe: 'base64 of comma-separated name=value tags' },
-  'build-arg': { type: 'list', describe: 'NAME=VALUE passed to the Dockerfile (repeatable)' },
-  platform: { type: 'list', commas: true, describe: 'target platform, e.g. linux/amd64,linux/arm64 (repeatable)' },
-  target: { type: 'string', describe: 'Dockerfile stage to build' },
-  'export-tags': { type: 'boolean', default: false, describe: 'also pass every tag as build arg TAG_<name>=<value>' },
-  variant: { type: 'string', describe: 'build only this variant of variants.yaml' },
-  'env-file': { type: 'string', describe: 'deprecated: KEY=VALUE file, relative to the Dockerfile folder, loaded as build args' },
-  'log-dir': { type: 'string', default: '/logs/artifacts', describe: 'folder for per-build log files' },
-  silent: { type: 'boolean', default: false, describe: 'do not stream builder output to the terminal' },
-  repo: { type: 'string', describe: 'org/repo, used outside CI to pick repository signers' },
-  backend: { type: 'string', describe: `build backend: ${BACKENDS.join(', ')} (default: kaniko, buildkit with USE_BUILDKIT=true)` },
-  'build-in-ado': { type: 'boolean', default: false, describe: 'build in the Azure DevOps pipeline (same as --backend ado)' },
-  'ado-preview-run': { type: 'boolean', default: false, describe: 'validate the ADO pipeline YAML and print the final YAML; builds nothing' },
-  'ado-preview-run-yaml-path': { type: 'string', describe: 'pipeline YAML sent as override in a preview run' },
-  'test-kaniko-build-config': { type: 'boolean', default: false, describe: 'ADO parameter UseKanikoConfigFromPR=true' },
-  'parse-tags-only': { type: 'boolean', default: false, describe: 'print the computed tags as JSON on stdout; builds nothing' },
-  'sign-only': { type: 'boolean', default: false, describe: 'sign the images of --images-to-sign; builds nothing' },
-  'images-to-sign': { type: 'list', commas: true, describe: 'image to sign in sign-only mode (repeatable)' },
-  'oidc-token': { type: 'string', secret: true, describe: 'CI identity token forwarded to the ADO pipeline' },
-  'azure-access-token': { type: 'string', secret: true, describe: 'Azure DevOps token (else env ADO_PAT)' },
-  'azure-client-id': { type: 'string', describe: 'Azure service principal client ID' },
-  'azure-client-secret': { type: 'string', secret: true, describe: 'Azure service principal secret' },
-  'azure-tenant-id': { type: 'string', describe: 'Azure service principal tenant ID' },
-  'ado-param': { type: 'list', describe: 'extra KEY=VALUE pipeline template parameter (repeatable)' },
-  'tags-output-file': { type: 'string', describe: 'also write the computed tags JSON to this file' },
-  'build-report-path': { type: 'string', describe: 'write the build report JSON to this file' },
-  'commit-sha': { type: 'string', describe: 'build this commit: overrides the SHA the CI context gives' },
-  'dry-run': { type: 'boolean', default: false, describe: 'print the whole plan as JSON; touch no network, spawn no builder' },
-  debug: { type: 'boolean', default: false, describe: 'verbose logs on stderr' },
-};
-
-const SECRET_FLAGS = Object.entries(FLAGS).filter(([, s]) => s.secret).map(([n]) => n);
-
-/** Go's flag package accepts `-name=x`: give known single-dash long flags their second dash. */
-function goStyle(argv: readonly string[]): string[] {
-  return argv.map((arg) => {
-    const m = /^-([A-Za-z][\w-]+)(=.*)?$/s.exec(arg);
-    const name = m?.[1];
-    return name && (name in FLAGS || name === 'help' || name === 'version') ? `-${arg}` : arg;
-  });
-}
-
-function parser(version: string) {
-  let y = yargs()
-    .scriptName('image-builder')
-    .usage('image-builder [flags]\n\nBuilds a Dockerfile into OCI images with computed tags, pushes and signs them.')
-    .parserConfiguration({
-      'short-option-groups': false,
-      'boolean-negation': false,
-      'duplicate-arguments-array': true,
-      'greedy-arrays': false,
-      'strip-dashed': false,
-    })
-    .version(version)
-    .help('help')
-    .wrap(Math.min(120, process.stdout.columns || 100))
-    .strict();
-  for (const [flag, spec] of Object.entries(FLAGS)) {
-    const common = spec.default === undefined ? { describe: spec.describe } : { describe: spec.describe, default: spec.default };
-    y = spec.type === 'boolean' ? y.option(flag, { ...common, type: 'boolean' })
-      : spec.type === 'list' ? y.option(flag, { ...common, type: 'string', array: true })
-      : y.option(flag, { ...common, type: 'string' });
-  }
-  return y;
-}
-
-export type ParsedArgs = { kind: 'options'; options: Options } | { kind: 'text'; text: string };
-
-/** Flags → Options. All problems are reported together as one InputError. */
-export async function parseArgs(argv: readonly string[], version: string): Promise<ParsedArgs> {
-  const problems = new Problems();
-  const args = goStyle(argv);
-  let output = '';
-  let failure: string | undefined;
-  const parsed = parser(version)
-    .fail((msg: string | null, err: Error | undefined) => {
-      failure = msg ?? err?.message ?? 'invalid command line';
-    })
-    .parseSync(args, {}, (_err: unknown, _argv: unknown, out: string) => {
-      output = out;
-    }) as Record<string, unknown>;
-  if (failure) problems.add(redact(`${failure}; run with --help to list the flags`));
-  if (!failure && output) return { kind: 'text', text: output };
-
-  const str = (flag: string): string | undefined => {
-    const v = parsed[flag];
-    // Go's flag package lets the last of repeated values win; job files rely on it to override defaults.
-    const last = Array.isArray(v) ? v[v.length - 1] : v;
-    return last === undefined ? undefined : String(last);
-  };
-  const list = (flag: string): string[] => {
-    const v = parsed[flag];
-    const items = v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(String);
-    return FLAGS[flag]?.commas ? items.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean) : items;
-  };
-  const bool = (flag: string): boolean => {
-    const v = parsed[flag];
-    return Array.isArray(v) ? Boolean(v[v.length - 1]) : Boolean(v);
-  };
-
-  const backend = str('backend');
-  if (backend !== undefined && !BACKENDS.includes(backend as BackendName)) {
-    problems.add(`--backend: unknown backend "${backend}"; use one of ${BACKENDS.join(', ')}`);
-  }
-  const options: Options = {
-    config: str('config') ?? '',
-    name: str('name'),
-    context: str('context') ?? '',
-    dockerfile: str('dockerfile') ?? '',
-    tags: list('tag'),
-    tagBase64: str('tag-base64'),
-    buildArgs: list('build-arg'),
-    platforms: list('platform'),
-    target: str('target'),
-    exportTags: bool('export-tags'),
-    variant: str('variant'),
-    envFile: str('env-file'),
-    logDir: str('log-dir') ?? '',
-    silent: bool('silent'),
-    repo: str('repo'),
-    backend: backend as BackendName | undefined,
-    buildInAdo: bool('build-in-ado'),
-    adoPreviewRun: bool('ado-preview-run'),
-    adoPreviewRunYamlPath: str('ado-preview-run-yaml-path'),
-    testKanikoBuildConfig: bool('test-kaniko-build-config'),
-    parseTagsOnly: bool('parse-tags-only'),
-    signOnly: bool('sign-only'),
-    imagesToSign: list('images-to-sign'),
-    oidcToken: str('oidc-token'),
-    azureAccessToken: str('azure-access-token'),
-    azureClientId: str('azure-client-id'),
-    azureClientSecret: str('azure-client-secret'),
-    azureTenantId: str('azure-tenant-id'),
-    adoParams: list('ado-param'),
-    tagsOutputFile: str('tags-output-file'),
-    buildReportPath: str('build-report-path'),
-    commitSha: str('commit-sha'),
-    dryRun: bool('dry-run'),
-    debug: bool('debug'),
-  };
-  for (const p of validateOptions(options)) problems.add(p);
-  problems.throwIfAny();
-  return { kind: 'options', options };
-}
-
-/** The rules of SPEC section 2 that involve more than one flag. */
-function validateOptions(o: Options): string[] {
+/**
+ * The command line as Go's flag package reads it (compat): `-flag` or `--flag`, `=value` or the next argument as the
+ * value, booleans only with `=`. Beyond Go: parsing goes on after a problem so that every problem is reported at once,
+ * and an argument that is not a flag is an error instead of silently ending the flags.
+ */
+export function parseArgs(argv: readonly string[]): ParsedArgs {
   const problems: string[] = [];
-  const ado = o.backend === 'ado' || (o.backend === undefined && o.buildInAdo);
-  for (const [flag, value] of [['config', o.config], ['context', o.context], ['dockerfile', o.dockerfile], ['log-dir', o.logDir]] as const) {
-    if (value.trim() === '') problems.push(`--${flag} is empty; give a path or leave the flag out for its default`);
+  const values = new Map<FlagName, string[]>();
+  const unknown = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const m = /^--?([^-=][^=]*)?(=([\s\S]*))?$/.exec(arg);
+    if (arg === '--' || !arg.startsWith('-') || arg === '-') {
+      problems.push(unexpectedArgument(arg, argv[i - 1]));
+      continue;
+    }
+    const name = m?.[1];
+    if (!m || name === undefined) {
+      problems.push(`bad flag syntax: ${shown(arg)}; write --name=value`);
+      continue;
+    }
+    const inline = m[2] === undefined ? undefined : (m[3] ?? '');
+    if (name === 'help' || name === 'h') return { kind: 'help' };
+    if (name === 'version') return { kind: 'version' };
+    const spec = flagSpec(name);
+    if (!spec) {
+      if (!unknown.has(name)) problems.push(unknownFlag(name));
+      unknown.add(name);
+      continue;
+    }
+    let value = inline;
+    if (spec.type === 'boolean') {
+      value ??= 'true';
+    } else if (value === undefined) {
+      if (i + 1 >= argv.length) {
+        problems.push(`--${name} needs a value: write --${name}=<value>`);
+        continue;
+      }
+      value = argv[++i] ?? '';
+    }
+    const list = values.get(name as FlagName) ?? [];
+    list.push(value);
+    values.set(name as FlagName, list);
   }
-  for (const [flag, value] of [['name', o.name], ['tag-base64', o.tagBase64], ['target', o.target], ['variant', o.variant], ['env-file', o.envFile], ['repo', o.repo], ['commit-sha', o.commitSha], ['tags-output-file', o.tagsOutputFile], ['build-report-path', o.buildReportPath], ['ado-preview-run-yaml-path', o.adoPreviewRunYamlPath]] as const) {
-    if (value !== undefined && value.trim() === '') problems.push(`--${flag} is empty; give a value or leave the flag out`);
+  const { options, problems: valueProblems, empty } = toOptions(values);
+  return { kind: 'options', options, problems: [...problems, ...valueProblems], empty };
+}
+
+/** Raw flag values → Options: last value wins for single-valued flags (Go), lists accumulate. */
+function toOptions(values: Map<FlagName, string[]>): { options: Options; problems: string[]; empty: string[] } {
+  const problems: string[] = [];
+  const empty: string[] = [];
+  const out = defaultOptions() as unknown as Record<string, unknown>;
+  for (const [name, raw] of values) {
+    const spec = FLAGS[name];
+    if (spec.type === 'boolean') {
+      const last = raw[raw.length - 1] ?? 'true';
+      if (GO_TRUE.has(last)) out[spec.key] = true;
+      else if (GO_FALSE.has(last)) out[spec.key] = false;
+      else problems.push(`--${name}: invalid boolean value ${JSON.stringify(last)}; use true or false (as in --${name}=false)`);
+    } else if (spec.type === 'list') {
+      // Job files generate `--tag=` from empty inputs: an empty value is no value.
+      const items = 'commas' in spec && spec.commas ? raw.flatMap((v) => v.split(',')).map((v) => v.trim()) : raw;
+      out[spec.key] = items.filter((v) => v !== '');
+    } else {
+      const last = raw[raw.length - 1] ?? '';
+      if (last.trim() !== '') out[spec.key] = last;
+      else if ('nonEmpty' in spec && spec.nonEmpty && empty.push(name)) problems.push(`--${name} is empty; ${name === 'name' ? 'give the image name, e.g. --name=test-infra/ginkgo' : 'give a path or leave the flag out for its default'}`);
+    }
   }
+  const options = out as unknown as Options;
+  if (options.backend !== undefined && !BACKENDS.includes(options.backend)) {
+    problems.push(`--backend: unknown backend ${JSON.stringify(options.backend)}; use one of ${BACKENDS.join(', ')}`);
+    delete out.backend;
+  }
+  return { options, problems, empty };
+}
+
+function shown(arg: string): string {
+  return JSON.stringify(arg.length > 60 ? `${arg.slice(0, 60)}…` : arg);
+}
+
+function unexpectedArgument(arg: string, previous: string | undefined): string {
+  const before = previous && /^--?([\w-]+)$/.exec(previous)?.[1];
+  const boolean = before && flagSpec(before)?.type === 'boolean';
+  if (boolean && (GO_TRUE.has(arg) || GO_FALSE.has(arg))) {
+    return `--${before} ${arg}: a boolean flag takes its value with "=": write --${before}=${arg}`;
+  }
+  const what = arg === '--' ? '"--"' : `argument ${shown(arg)}`;
+  return `unexpected ${what}: image-builder takes only flags (--name=value); run with --help to list them`;
+}
+
+function unknownFlag(name: string): string {
+  const hint = closestFlag(name);
+  return `unknown flag --${name}${hint ? `; did you mean --${hint}?` : ''} (run with --help to list the flags)`;
+}
+
+/** The known flag nearest to a mistyped one, if it is near enough to be what was meant. */
+export function closestFlag(name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  let best: { flag: string; distance: number } | undefined;
+  for (const flag of Object.keys(FLAGS)) {
+    const distance = editDistance(wanted, flag);
+    if (!best || distance < best.distance) best = { flag, distance };
+  }
+  if (!best) return undefined;
+  const limit = best.flag.length >= 8 ? 3 : 2;
+  if (best.distance <= limit) return best.flag;
+  // camelCase or a prefix of a long flag: buildArg → build-arg, --platforms → platform.
+  const flat = (s: string) => s.replaceAll('-', '').toLowerCase();
+  return Object.keys(FLAGS).find((flag) => flat(flag) === flat(name) || (wanted.length >= 4 && flag.startsWith(wanted)));
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j] ?? 0;
+      row[j] = Math.min(above + 1, (row[j - 1] ?? 0) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+/** The rules of SPEC section 2 that involve more than one flag, once the backend is known. */
+export function validateOptions(o: Options, backend: BackendName, emptyFlags: readonly string[] = []): string[] {
+  const problems: string[] = [];
+  const ado = backend === 'ado';
   if (o.backend !== undefined && o.buildInAdo && o.backend !== 'ado') {
     problems.push(`--build-in-ado conflicts with --backend ${o.backend}; keep one of them`);
   }
   const building = !o.signOnly && !o.parseTagsOnly && !o.adoPreviewRun;
-  if (building && (o.name === undefined || o.name.trim() === '')) {
-    problems.push('--name is required to build; give the image name, e.g. --name=test-infra/ginkgo');
-  }
+  if (building && o.name === undefined && !emptyFlags.includes('name')) problems.push('--name is required to build; give the image name, e.g. --name=test-infra/ginkgo');
   if (o.signOnly && o.imagesToSign.length === 0) problems.push('--sign-only needs at least one --images-to-sign=<image>');
   if (!o.signOnly && o.imagesToSign.length > 0) problems.push('--images-to-sign is only used with --sign-only; add --sign-only or drop it');
   if (o.signOnly && o.parseTagsOnly) problems.push('--sign-only and --parse-tags-only are two different modes; give one');
-  if (ado && o.variant !== undefined) problems.push('--variant is not supported with the ADO backend: the pipeline builds no variants; drop --variant or use another --backend');
-  if (ado && o.envFile !== undefined) problems.push('--env-file is not supported with the ADO backend; pass the values with --build-arg instead');
-  if (o.adoPreviewRun && !ado) problems.push('--ado-preview-run needs the ADO backend; add --build-in-ado or --backend ado');
+  if (ado && building && o.variant !== undefined) {
+    problems.push('--variant is not supported with the ADO backend: the pipeline builds no variants; drop --variant or use another --backend');
+  }
+  if (o.adoPreviewRun && !ado) problems.push('--ado-preview-run needs the ADO backend; add --build-in-ado=true or --backend=ado');
   if (o.adoPreviewRun && o.adoPreviewRunYamlPath === undefined) problems.push('--ado-preview-run needs --ado-preview-run-yaml-path=<pipeline.yaml>');
   if (!o.adoPreviewRun && o.adoPreviewRunYamlPath !== undefined) problems.push('--ado-preview-run-yaml-path is only used with --ado-preview-run; add it or drop the path');
-  if (o.commitSha !== undefined && o.commitSha.trim() !== '' && !/^[0-9a-fA-F]{7,64}$/.test(o.commitSha)) {
-    problems.push(`--commit-sha "${o.commitSha}" is not a commit SHA; give 7 to 64 hexadecimal characters`);
+  if (o.adoStateOutput && !o.signOnly) problems.push('--ado-state-output is only used with --sign-only; add --sign-only or drop it');
+  if (o.commitSha !== undefined && !/^[0-9a-fA-F]{7,64}$/.test(o.commitSha)) {
+    problems.push(`--commit-sha ${JSON.stringify(o.commitSha)} is not a commit SHA; give 7 to 64 hexadecimal characters`);
   }
   for (const p of o.adoParams) {
-    if (!/^[A-Za-z_][\w.-]*=/.test(p)) problems.push(`--ado-param "${p}" is not KEY=VALUE`);
+    if (!/^[A-Za-z_][\w.-]*=/.test(p)) problems.push(`--ado-param ${JSON.stringify(p.split('=')[0])} is not KEY=VALUE`);
   }
   return problems;
 }
 
-const SECRET_VALUE = new RegExp(`(--?(?:${SECRET_FLAGS.join('|')})[= ])\\S+`, 'g');
-
-/** Yargs echoes values in some messages: never let a secret flag's value through. */
-function redact(text: string): string {
-  return text.replace(SECRET_VALUE, '$1***');
+/** --help, generated by yargs from the flag table. */
+export async function helpText(version: string): Promise<string> {
+  let y = yargs()
+    .scriptName('image-builder')
+    .usage('image-builder [flags]\n\nBuilds a Dockerfile into OCI images with computed tags, pushes and signs them.\nFlags are read as Go reads them: -flag or --flag, --flag=value or --flag value; booleans as --flag or --flag=false.')
+    .version(version)
+    .wrap(Math.min(120, process.stdout.columns || 100));
+  for (const [flag, spec] of Object.entries(FLAGS)) {
+    const common = 'default' in spec ? { describe: spec.describe, default: spec.default } : { describe: spec.describe };
+    y = y.option(flag, { ...common, type: spec.type === 'boolean' ? 'boolean' : 'string', ...(spec.type === 'list' ? { array: true } : {}) });
+  }
+  return y.getHelp();
 }
 
 export function describeError(err: unknown): string {

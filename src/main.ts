@@ -1,14 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { describeError, parseArgs } from './cli.js';
+import { describeError, helpText, parseArgs, validateOptions } from './cli.js';
 import { readGitState } from './ci/index.js';
+import { isTrue } from './ci/vars.js';
 import type { Env } from './ci/gitstate.js';
 import { parseConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { InputError, Problems, WorkError } from './errors.js';
 import type { Options } from './options.js';
 import { backendOf, buildPlan, dockerfileDir, modeOf, type PlanFiles } from './plan.js';
-import type { Plan } from './plan-types.js';
+import type { BackendName, Plan } from './plan-types.js';
 import { tagsJson, writeFileCreatingDirs } from './output/json.js';
 import { Logger } from './output/logger.js';
 
@@ -28,18 +29,29 @@ export interface RunIO {
 export async function main(io: RunIO): Promise<number> {
   const log = new Logger(io.stderr, false);
   try {
-    const parsed = await parseArgs(io.argv, io.version);
-    if (parsed.kind === 'text') {
-      io.stdout.write(parsed.text.endsWith('\n') ? parsed.text : `${parsed.text}\n`);
+    const parsed = parseArgs(io.argv);
+    if (parsed.kind === 'help') {
+      io.stdout.write(`${(await helpText(io.version)).trimEnd()}\n`);
+      return 0;
+    }
+    if (parsed.kind === 'version') {
+      io.stdout.write(`${io.version}\n`);
       return 0;
     }
     const options = parsed.options;
     log.debugEnabled = options.debug;
     log.secrets.push(options.oidcToken, options.azureAccessToken, options.azureClientSecret, io.env.ADO_PAT, io.env.AZURE_CLIENT_SECRET);
-    return await run(options, io, log);
+    const code = await run(options, parsed, io, log).catch((err: unknown) => reportError(err, log));
+    // The ADO pipeline's signing step reads this output variable (compat, 2026): also "false" when nothing could start.
+    if (options.signOnly && options.adoStateOutput && !options.dryRun) io.stdout.write(`${adoSigningState(code === 0)}\n`);
+    return code;
   } catch (err) {
     return reportError(err, log);
   }
+}
+
+export function adoSigningState(success: boolean): string {
+  return `##vso[task.setvariable variable=signing_success;issecret=false;isoutput=true]${success}`;
 }
 
 function reportError(err: unknown, log: Logger): number {
@@ -52,9 +64,27 @@ function reportError(err: unknown, log: Logger): number {
   return 1;
 }
 
-async function run(options: Options, io: RunIO, log: Logger): Promise<number> {
-  // Config and CI context problems are reported together, as flag problems are.
+async function run(options: Options, parsed: { problems: string[]; empty: string[] }, io: RunIO, log: Logger): Promise<number> {
+  const plan = planRun(options, parsed, io, log);
+  if (options.dryRun) {
+    const { dryRunReport } = await import('./dry-run.js');
+    io.stdout.write(`${JSON.stringify(await dryRunReport(plan, options, io.env), null, 2)}\n`);
+    return 0;
+  }
+  if (plan.mode === 'parse-tags-only') {
+    io.stdout.write(`${tagsJson(plan.tags)}\n`);
+    writeTagsFile(options, plan, io.env, log);
+    return 0;
+  }
+  writeTagsFile(options, plan, io.env, log);
+  const { execute } = await import('./execute.js');
+  return execute(plan, options, { env: io.env, stdout: io.stdout, stderr: io.stderr, signal: io.signal, log });
+}
+
+/** Flags, config, CI context and input files → Plan; every problem of every stage reported in one round (exit 2). */
+function planRun(options: Options, parsed: { problems: string[]; empty: string[] }, io: RunIO, log: Logger): Plan {
   const problems = new Problems();
+  for (const p of parsed.problems) problems.add(p);
   const config = problems.collect(() => loadConfig(options.config, io.cwd, log));
   const gitState = problems.collect(() =>
     readGitState(io.env, {
@@ -63,29 +93,38 @@ async function run(options: Options, io: RunIO, log: Logger): Promise<number> {
       repo: options.repo,
     }),
   );
+  const backend = backendOf(options, io.env, config);
+  for (const p of validateOptions(options, backend, parsed.empty)) problems.add(p);
+  const files = problems.collect(() => readPlanFiles(options, backend, io, log)) ?? {};
+  if (config && gitState) {
+    log.debug(`git state: ${JSON.stringify(gitState)}`);
+    const plan = problems.collect(() => buildPlan({ options, config, gitState, backend, env: io.env, now: io.now(), cwd: io.cwd, files }));
+    problems.throwIfAny();
+    if (plan) return plan;
+  }
   problems.throwIfAny();
-  if (!config || !gitState) throw new Error('config or git state missing without a reported problem');
-  log.debug(`git state: ${JSON.stringify(gitState)}`);
-  const plan = buildPlan({ options, config, gitState, env: io.env, now: io.now(), cwd: io.cwd, files: readPlanFiles(options, io, log) });
-
-  if (options.dryRun) {
-    const { dryRunReport } = await import('./dry-run.js');
-    io.stdout.write(`${JSON.stringify(await dryRunReport(plan, options, io.env), null, 2)}\n`);
-    return 0;
-  }
-  if (plan.mode === 'parse-tags-only') {
-    io.stdout.write(`${tagsJson(plan.tags)}\n`);
-    writeTagsFile(options, plan);
-    return 0;
-  }
-  writeTagsFile(options, plan);
-  const { execute } = await import('./execute.js');
-  return execute(plan, options, { env: io.env, stdout: io.stdout, stderr: io.stderr, signal: io.signal, log });
+  throw new Error('no plan and no reported problem');
 }
 
-function writeTagsFile(options: Options, plan: Plan): void {
-  if (options.tagsOutputFile && plan.mode !== 'sign-only') writeFileCreatingDirs(options.tagsOutputFile, `${tagsJson(plan.tags)}\n`);
+/** --tags-output-file; inside CI, --parse-tags-only also writes /generated-tags.json when / is writable (compat). */
+function writeTagsFile(options: Options, plan: Plan, env: Env, log: Logger): void {
+  if (plan.mode === 'sign-only') return;
+  const json = `${tagsJson(plan.tags)}\n`;
+  if (options.tagsOutputFile) {
+    writeFileCreatingDirs(options.tagsOutputFile, json);
+    return;
+  }
+  if (plan.mode !== 'parse-tags-only' || !isTrue(env.CI)) return;
+  const file = env.IMAGE_BUILDER_GENERATED_TAGS_FILE || GENERATED_TAGS_FILE;
+  try {
+    writeFileSync(file, json);
+    log.debug(`tags written to ${file}`);
+  } catch (err) {
+    log.debug(`tags not written to ${file}: ${(err as Error).message}`);
+  }
 }
+
+const GENERATED_TAGS_FILE = '/generated-tags.json';
 
 function loadConfig(path: string, cwd: string, log: Logger): Config {
   const file = resolve(cwd, path);
@@ -101,23 +140,50 @@ function loadConfig(path: string, cwd: string, log: Logger): Config {
   return config;
 }
 
-/** variants.yaml beside the Dockerfile and the deprecated --env-file, read for the pure plan. */
-function readPlanFiles(options: Options, io: RunIO, log: Logger): PlanFiles {
-  if (modeOf(options) !== 'build') return {};
-  const dir = dockerfileDir(options, io.cwd);
+/**
+ * The files a plan reads: the --env-file (wherever tags are rendered here: not for a build in ADO, whose pipeline
+ * reads it from its own checkout), variants.yaml, and for a local build the context and Dockerfile must exist.
+ */
+function readPlanFiles(options: Options, backend: BackendName, io: RunIO, log: Logger): PlanFiles {
+  const mode = modeOf(options);
+  const problems = new Problems();
   const files: PlanFiles = {};
-  const variantsPath = join(dir, 'variants.yaml');
-  if (backendOf(options, io.env) !== 'ado' && existsSync(variantsPath)) {
-    files.variants = { path: variantsPath, text: readFileSync(variantsPath, 'utf8') };
-  }
-  if (options.envFile) {
+  const local = mode === 'build' && backend !== 'ado';
+  const dir = dockerfileDir(options, io.cwd);
+  if (options.envFile !== undefined) {
     log.warn('--env-file is deprecated; pass the values with --build-arg NAME=VALUE instead');
-    const path = resolve(dir, options.envFile);
-    if (!existsSync(path)) throw new InputError(`--env-file: ${path} does not exist (the path is relative to the Dockerfile's folder ${dir})`);
-    files.envFile = { path, text: readFileSync(path, 'utf8') };
+    if (local || mode === 'parse-tags-only') {
+      const path = resolve(dir, options.envFile);
+      const text = problems.collect(() => readInput(path, `--env-file ${options.envFile}`, `the path is relative to the Dockerfile's folder ${dir}`));
+      if (text !== undefined) files.envFile = { path, text };
+    }
   }
+  if (local) {
+    const context = resolve(io.cwd, options.context);
+    const dockerfile = join(context, options.dockerfile);
+    if (!isDirectory(context)) problems.add(`--context ${options.context}: ${context} is not a folder; give the build context directory`);
+    else if (!isFile(dockerfile)) problems.add(`--dockerfile ${options.dockerfile}: ${dockerfile} does not exist; the path is relative to the context ${context}`);
+    const variantsPath = join(dir, 'variants.yaml');
+    if (existsSync(variantsPath)) {
+      const text = problems.collect(() => readInput(variantsPath, variantsPath, 'fix its permissions'));
+      if (text !== undefined) files.variants = { path: variantsPath, text };
+    }
+  }
+  problems.throwIfAny();
   return files;
 }
+
+function readInput(path: string, what: string, hint: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(`${what}: ${path} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? (err as Error).message})`}; ${hint}`);
+  }
+}
+
+const isDirectory = (path: string): boolean => statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+const isFile = (path: string): boolean => statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
 
 function gitHead(dir: string): string | undefined {
   // Loaded on use: child_process pulls in net and dgram, which most runs never need.

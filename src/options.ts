@@ -1,41 +1,80 @@
 import type { BackendName } from './plan-types.js';
 
-/** Every flag of the command line, parsed but not yet interpreted. */
-export interface Options {
-  config: string;
-  name?: string;
-  context: string;
-  dockerfile: string;
-  tags: string[];
-  tagBase64?: string;
-  buildArgs: string[];
-  platforms: string[];
-  target?: string;
-  exportTags: boolean;
-  variant?: string;
-  envFile?: string;
-  logDir: string;
-  silent: boolean;
-  repo?: string;
-  backend?: BackendName;
-  buildInAdo: boolean;
-  adoPreviewRun: boolean;
-  adoPreviewRunYamlPath?: string;
-  testKanikoBuildConfig: boolean;
-  parseTagsOnly: boolean;
-  signOnly: boolean;
-  imagesToSign: string[];
-  oidcToken?: string;
-  azureAccessToken?: string;
-  azureClientId?: string;
-  azureClientSecret?: string;
-  azureTenantId?: string;
-  adoParams: string[];
-  tagsOutputFile?: string;
-  buildReportPath?: string;
-  commitSha?: string;
-  dryRun: boolean;
-  debug: boolean;
+export const BACKENDS: readonly BackendName[] = ['kaniko', 'buildkit', 'buildah', 'ado'];
+
+interface FlagSpec {
+  type: 'string' | 'boolean' | 'list';
+  /** The Options field the flag fills. */
+  key: string;
+  default?: string | boolean;
+  describe: string;
+  /** A list flag whose values may also be comma-separated. */
+  commas?: boolean;
+  /** Its value is never echoed back. */
+  secret?: boolean;
+  /** An empty value is an error (as in Go), not "not given". */
+  nonEmpty?: boolean;
 }
 
-export const BACKENDS: readonly BackendName[] = ['kaniko', 'buildkit', 'buildah', 'ado'];
+/** The whole command line, declared once: parsing, --help and the Options type all derive from this table. */
+export const FLAGS = {
+  config: { type: 'string', key: 'config', default: '/config/image-builder-config.yaml', nonEmpty: true, describe: 'path of config.yaml' },
+  name: { type: 'string', key: 'name', nonEmpty: true, describe: 'image name, may contain "/" (e.g. test-infra/ginkgo); required to build' },
+  context: { type: 'string', key: 'context', default: '.', nonEmpty: true, describe: 'build context directory' },
+  dockerfile: { type: 'string', key: 'dockerfile', default: 'Dockerfile', nonEmpty: true, describe: 'Dockerfile path relative to the context' },
+  tag: { type: 'list', key: 'tags', describe: 'extra tag, name=value or value; the value may be a template (repeatable)' },
+  'tag-base64': { type: 'string', key: 'tagBase64', describe: 'base64 of comma-separated name=value tags' },
+  'build-arg': { type: 'list', key: 'buildArgs', describe: 'NAME=VALUE passed to the Dockerfile (repeatable)' },
+  platform: { type: 'list', key: 'platforms', commas: true, describe: 'target platform, e.g. linux/amd64,linux/arm64 (repeatable)' },
+  target: { type: 'string', key: 'target', describe: 'Dockerfile stage to build' },
+  'export-tags': { type: 'boolean', key: 'exportTags', default: false, describe: 'also pass every tag as build arg TAG_<name>=<value>' },
+  variant: { type: 'string', key: 'variant', describe: 'build only this variant of variants.yaml' },
+  'env-file': { type: 'string', key: 'envFile', describe: 'deprecated: KEY=VALUE file relative to the Dockerfile folder; its entries are build args and environment for tag templates' },
+  'log-dir': { type: 'string', key: 'logDir', default: '/logs/artifacts', describe: 'folder for per-build log files' },
+  silent: { type: 'boolean', key: 'silent', default: false, describe: 'do not stream builder output to the terminal' },
+  repo: { type: 'string', key: 'repo', describe: 'org/repo, used outside CI to pick repository signers' },
+  backend: { type: 'string', key: 'backend', describe: `build backend: ${BACKENDS.join(', ')} (default: ado when config.yaml has ado-config and no registry, buildkit with USE_BUILDKIT=true, else kaniko)` },
+  'build-in-ado': { type: 'boolean', key: 'buildInAdo', default: false, describe: 'build in the Azure DevOps pipeline (same as --backend ado)' },
+  'ado-preview-run': { type: 'boolean', key: 'adoPreviewRun', default: false, describe: 'validate the ADO pipeline YAML and print the final YAML; builds nothing' },
+  'ado-preview-run-yaml-path': { type: 'string', key: 'adoPreviewRunYamlPath', describe: 'pipeline YAML sent as override in a preview run' },
+  'test-kaniko-build-config': { type: 'boolean', key: 'testKanikoBuildConfig', default: false, describe: 'ADO parameter UseKanikoConfigFromPR=true (sent only when given)' },
+  'use-go-internal-sap-modules': { type: 'boolean', key: 'useGoInternalSapModules', default: false, describe: 'ADO parameter UseGoInternalSAPModules=true (sent only when true)' },
+  'use-restricted-registry': { type: 'boolean', key: 'useRestrictedRegistry', default: false, describe: 'ADO parameter useRestrictedRegistry=true (sent only when true)' },
+  'ado-state-output': { type: 'boolean', key: 'adoStateOutput', default: false, describe: 'after --sign-only, print the ADO signing_success output variable on stdout' },
+  'parse-tags-only': { type: 'boolean', key: 'parseTagsOnly', default: false, describe: 'print the computed tags as JSON on stdout; builds nothing' },
+  'sign-only': { type: 'boolean', key: 'signOnly', default: false, describe: 'sign the images of --images-to-sign; builds nothing' },
+  'images-to-sign': { type: 'list', key: 'imagesToSign', commas: true, describe: 'image to sign in sign-only mode (repeatable)' },
+  'oidc-token': { type: 'string', key: 'oidcToken', secret: true, describe: 'CI identity token forwarded to the ADO pipeline' },
+  'azure-access-token': { type: 'string', key: 'azureAccessToken', secret: true, describe: 'Azure DevOps token (else env ADO_PAT)' },
+  'azure-client-id': { type: 'string', key: 'azureClientId', describe: 'Azure service principal client ID' },
+  'azure-client-secret': { type: 'string', key: 'azureClientSecret', secret: true, describe: 'Azure service principal secret' },
+  'azure-tenant-id': { type: 'string', key: 'azureTenantId', describe: 'Azure service principal tenant ID' },
+  'ado-param': { type: 'list', key: 'adoParams', describe: 'extra KEY=VALUE pipeline template parameter (repeatable)' },
+  'tags-output-file': { type: 'string', key: 'tagsOutputFile', describe: 'also write the computed tags JSON to this file' },
+  'build-report-path': { type: 'string', key: 'buildReportPath', describe: 'write the build report JSON to this file' },
+  'commit-sha': { type: 'string', key: 'commitSha', describe: 'build this commit: overrides the SHA the CI context gives' },
+  'dry-run': { type: 'boolean', key: 'dryRun', default: false, describe: 'print the whole plan as JSON; touch no network, spawn no builder' },
+  debug: { type: 'boolean', key: 'debug', default: false, describe: 'verbose logs on stderr' },
+} as const satisfies Record<string, FlagSpec>;
+
+export type FlagName = keyof typeof FLAGS;
+type Spec = (typeof FLAGS)[FlagName];
+
+type Always<S> = S extends { type: 'boolean' } ? boolean : S extends { type: 'list' } ? string[] : S extends { default: string } ? string : never;
+type Given = { [F in FlagName as Always<(typeof FLAGS)[F]> extends never ? never : (typeof FLAGS)[F]['key']]: Always<(typeof FLAGS)[F]> };
+type MaybeGiven = { [F in FlagName as Always<(typeof FLAGS)[F]> extends never ? (typeof FLAGS)[F]['key'] : never]?: string };
+type FromTable = Given & MaybeGiven;
+
+/** Every flag of the command line, parsed but not yet interpreted. */
+export type Options = Omit<FromTable, 'backend'> & { backend?: BackendName };
+
+export const flagSpec = (name: string): Spec | undefined => (Object.hasOwn(FLAGS, name) ? FLAGS[name as FlagName] : undefined);
+
+/** Options with every flag at its default: what an empty command line gives. */
+export function defaultOptions(): Options {
+  const out: Record<string, unknown> = {};
+  for (const spec of Object.values(FLAGS) as Spec[]) {
+    out[spec.key] = spec.type === 'list' ? [] : 'default' in spec ? spec.default : undefined;
+  }
+  return out as Options;
+}

@@ -5,6 +5,7 @@ import { InputError, Problems } from './errors.js';
 import { parseBuildArg, parseEnvFile, parseVariants } from './buildargs.js';
 import type { Options } from './options.js';
 import type { BackendName, BuildUnit, Mode, Plan } from './plan-types.js';
+import { backendFor } from './backends/backend.js';
 import { diskTransport, isImageName, parseReference } from './reference.js';
 import { selectSigners } from './sign/select.js';
 import { checkTagValue, computeTags, parseTagBase64, parseTagFlag, type Tag, type TagTemplate } from './tags/index.js';
@@ -19,6 +20,7 @@ export interface PlanInput {
   options: Options;
   config: Config;
   gitState: GitState;
+  backend: BackendName;
   env: Env;
   now: Date;
   cwd: string;
@@ -31,11 +33,15 @@ export function modeOf(o: Options): Mode {
   return 'build';
 }
 
-/** --backend, else --build-in-ado, else USE_BUILDKIT=true, else kaniko (compat). */
-export function backendOf(o: Options, env: Env): BackendName {
+/**
+ * --backend, else --build-in-ado, else USE_BUILDKIT=true, else ado when config.yaml has ado-config and no registry
+ * (the 2026 tool always builds in ADO and its job files name no backend), else kaniko (compat).
+ */
+export function backendOf(o: Options, env: Env, config: Config | undefined): BackendName {
   if (o.backend) return o.backend;
   if (o.buildInAdo) return 'ado';
   if (env.USE_BUILDKIT?.toLowerCase() === 'true') return 'buildkit';
+  if (config?.['ado-config'] && config.registry.length === 0) return 'ado';
   return 'kaniko';
 }
 
@@ -57,12 +63,13 @@ export function userTagTemplates(o: Options, problems: Problems): TagTemplate[] 
 
 /** Options + Config + GitState → Plan. Pure; every problem is reported in one InputError. */
 export function buildPlan(input: PlanInput): Plan {
-  const { options: o, config, env, now, cwd } = input;
+  const { options: o, config, now, cwd, backend } = input;
   const problems = new Problems();
   const mode = modeOf(o);
   const gitState = withCommitOverride(input.gitState, o.commitSha);
-  const backend = backendOf(o, env);
   const needTags = mode !== 'sign-only';
+  const envFile = input.files.envFile ? problems.collect(() => applyEnvFile(input.files.envFile!, input.env)) : undefined;
+  const env = envFile?.env ?? input.env;
 
   const tags: Tag[] = needTags
     ? problems.collect(() => {
@@ -78,6 +85,8 @@ export function buildPlan(input: PlanInput): Plan {
           gitState,
           env,
           now,
+          // The pipeline renders the user tags itself, from its own checkout and env file: here they are only checked.
+          userTagsRenderedHere: !(mode === 'build' && backend === 'ado'),
         });
       }) ?? []
     : [];
@@ -96,11 +105,10 @@ export function buildPlan(input: PlanInput): Plan {
     if (repositories.length === 0 && backend !== 'ado') {
       problems.add(`config.yaml: registry is not set; set registry (and dev-registry for pull requests) to where images are pushed`);
     }
-    builds = problems.collect(() => buildUnits(input, gitState, tags, repositories)) ?? [];
+    builds = problems.collect(() => buildUnits(input, gitState, tags, repositories, envFile?.buildArgs ?? {})) ?? [];
   }
-  problems.throwIfAny();
 
-  return {
+  const plan: Plan = {
     mode,
     gitState,
     name: o.name,
@@ -126,14 +134,27 @@ export function buildPlan(input: PlanInput): Plan {
     adoConfig: config['ado-config'],
     imagesToSign: o.imagesToSign,
   };
+  // A builder's own refusals (kaniko and --platform) belong to the same round as every other problem.
+  if (mode === 'build' && backend !== 'ado') problems.collect(() => backendFor(backend).validate(plan));
+  problems.throwIfAny();
+  return plan;
 }
 
-function buildUnits(input: PlanInput, git: GitState, tags: Tag[], repositories: string[]): BuildUnit[] {
+/**
+ * The --env-file as the Go tool applies it: each entry is set in the environment tag templates read, unless the
+ * environment already has that name; then it is skipped, neither overriding the variable nor becoming a build arg.
+ */
+export function applyEnvFile(file: { path: string; text: string }, env: Env): { env: Env; buildArgs: Record<string, string> } {
+  const entries = parseEnvFile(file.text, file.path);
+  const buildArgs: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [name, value] of Object.entries(entries)) if (!Object.hasOwn(env, name)) buildArgs[name] = value;
+  return { env: { ...buildArgs, ...env }, buildArgs: { ...buildArgs } };
+}
+
+function buildUnits(input: PlanInput, git: GitState, tags: Tag[], repositories: string[], envFileArgs: Record<string, string>): BuildUnit[] {
   const { options: o, files } = input;
   const problems = new Problems();
   const logDir = resolve(input.cwd, o.logDir);
-
-  const envFileArgs = files.envFile ? problems.collect(() => parseEnvFile(files.envFile!.text, files.envFile!.path)) ?? {} : {};
   const flagArgs: Record<string, string> = {};
   for (const raw of o.buildArgs) {
     const entry = problems.collect(() => parseBuildArg(raw));
@@ -154,7 +175,8 @@ function buildUnits(input: PlanInput, git: GitState, tags: Tag[], repositories: 
     return {
       variant,
       tags: unitTags,
-      destinations: destinationsFor(o.name ?? '', unitTags, repositories, problems),
+      // Without --name there are no destinations; that problem is reported by the flag rules.
+      destinations: o.name === undefined ? [] : destinationsFor(o.name, unitTags, repositories, problems),
       buildArgs: { ...envFileArgs, ...exported, ...(commitSHA ? { COMMIT_SHA: commitSHA } : {}), ...variantArgs, ...flagArgs },
       logFile: join(logDir, `build_${variant ?? 'build'}.log`),
     };

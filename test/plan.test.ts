@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GitState } from '../src/ci/gitstate.js';
 import { parseConfig } from '../src/config/load.js';
-import type { Options } from '../src/options.js';
+import { defaultOptions, type Options } from '../src/options.js';
 import { backendOf, buildPlan, destinationsFor, type PlanFiles } from '../src/plan.js';
 import { InputError } from '../src/errors.js';
 
@@ -10,11 +10,7 @@ const BASE = '0123456789abcdef0123456789abcdef01234567';
 const HEAD = 'fedcba9876543210fedcba9876543210fedcba98';
 
 function options(overrides: Partial<Options> = {}): Options {
-  return {
-    config: 'config.yaml', name: 'app', context: '/src', dockerfile: 'Dockerfile', tags: [], buildArgs: [], platforms: [],
-    exportTags: false, logDir: '/logs', silent: false, buildInAdo: false, adoPreviewRun: false, testKanikoBuildConfig: false,
-    parseTagsOnly: false, signOnly: false, imagesToSign: [], adoParams: [], dryRun: false, debug: false, ...overrides,
-  };
+  return { ...defaultOptions(), config: 'config.yaml', name: 'app', context: '/src', logDir: '/logs', ...overrides };
 }
 
 const push: GitState = { ciSystem: 'prow', repositoryOwner: 'o', repositoryName: 'r', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE };
@@ -23,7 +19,8 @@ const mergeGroup: GitState = { ...push, ciSystem: 'github-actions', jobType: 'me
 
 function plan(o: Partial<Options>, git: GitState, configText = 'registry: reg.io/prod\ndev-registry: reg.io/dev\n', files: PlanFiles = {}) {
   const { config } = parseConfig(configText, 'config.yaml');
-  return buildPlan({ options: options(o), config, gitState: git, env: {}, now: NOW, cwd: '/work', files });
+  const opts = options(o);
+  return buildPlan({ options: opts, config, gitState: git, backend: backendOf(opts, {}, config), env: {}, now: NOW, cwd: '/work', files });
 }
 
 describe('destinations: dev registry for pull requests and merge groups, tags outer and repositories inner', () => {
@@ -44,7 +41,7 @@ describe('destinations: dev registry for pull requests and merge groups, tags ou
   });
 
   it('turns oci: and oci-archive: registries into absolute disk destinations', () => {
-    expect(plan({}, push, 'registry: [oci:out/layout, oci-archive:/tmp/a.tar]\n').builds[0]?.destinations).toEqual(['oci:/work/out/layout:v20261125-01234567', 'oci-archive:/tmp/a.tar:v20261125-01234567']);
+    expect(plan({ backend: 'buildah' }, push, 'registry: [oci:out/layout, oci-archive:/tmp/a.tar]\n').builds[0]?.destinations).toEqual(['oci:/work/out/layout:v20261125-01234567', 'oci-archive:/tmp/a.tar:v20261125-01234567']);
   });
 
   it('refuses an invalid registry, naming it', () => {
@@ -122,7 +119,7 @@ describe('backend choice', () => {
     [{}, { USE_BUILDKIT: 'false' }, 'kaniko'],
     [{}, {}, 'kaniko'],
   ])('%j with %j → %s', (o, env, expected) => {
-    expect(backendOf(options(o), env)).toBe(expected);
+    expect(backendOf(options(o), env, parseConfig('registry: reg.io/prod\n', 'c.yaml').config)).toBe(expected);
   });
 });
 
@@ -140,5 +137,76 @@ describe('modes', () => {
 
   it('build mode needs a registry', () => {
     expect(() => plan({}, push, '{}')).toThrow(/registry is not set/);
+  });
+});
+
+describe('--env-file as the Go tool applies it (SPEC 7)', () => {
+  const envFile = { path: '/src/envs', text: '# versions\nGOLANG_VERSION=1.22.5\n\nexport PULL_BASE_REF=from-file\nEMPTY=\n' };
+  function planWith(o: Partial<Options>, env: Record<string, string>, backend: 'kaniko' | 'ado' = 'kaniko') {
+    const { config } = parseConfig('registry: reg.io/prod\nado-config: {ado-organization-url: "https://dev.azure.com/o", ado-project-name: p, ado-pipeline-id: 1}\n', 'c.yaml');
+    const files = backend === 'ado' ? {} : { envFile };
+    return buildPlan({ options: options({ envFile: 'envs', ...o }), config, gitState: push, backend, env, now: NOW, cwd: '/work', files });
+  }
+
+  it('entries reach {{ .Env }} and become build args', () => {
+    const p = planWith({ tags: ['{{ .Env "GOLANG_VERSION" }}-{{ .ShortSHA }}'] }, {});
+    expect(p.tags[0]).toEqual({ name: 'EnvGOLANG_VERSION-ShortSHA', value: '1.22.5-01234567' });
+    expect(p.builds[0]?.buildArgs).toMatchObject({ GOLANG_VERSION: '1.22.5', PULL_BASE_REF: 'from-file', EMPTY: '' });
+  });
+
+  it('a name the environment already has is skipped: not overridden, not a build arg', () => {
+    const p = planWith({ tags: ['ref={{ .Env "PULL_BASE_REF" }}'] }, { PULL_BASE_REF: 'main' });
+    expect(p.tags[0]).toEqual({ name: 'ref', value: 'main' });
+    expect(p.builds[0]?.buildArgs).not.toHaveProperty('PULL_BASE_REF');
+  });
+
+  it('an environment variable set to "" still counts as present', () => {
+    expect(planWith({}, { GOLANG_VERSION: '' }).builds[0]?.buildArgs).not.toHaveProperty('GOLANG_VERSION');
+  });
+
+  it('parse-tags-only reads it too', () => {
+    expect(planWith({ parseTagsOnly: true, tags: ['go={{ .Env "GOLANG_VERSION" }}'] }, {}).tags[0]).toEqual({ name: 'go', value: '1.22.5' });
+  });
+
+  it('with the ADO backend user tags are checked, not rendered: an Env value only the pipeline knows is no error', () => {
+    const p = planWith({ tags: ['{{ .Env "GOLANG_VERSION" }}-{{ .ShortSHA }}', 'latest'] }, {}, 'ado');
+    expect(p.tags.map((t) => t.value)).toEqual(['latest', 'v20261125-01234567']);
+  });
+
+  it.each([
+    ['an unknown field', '{{ .Version }}', /unknown field "Version"/],
+    ['a syntax error', '{{ .ShortSHA', /syntax error/],
+    ['a secret-looking variable', '{{ .Env "GITHUB_TOKEN" }}', /looks like a secret/],
+  ])('with the ADO backend %s in a user tag is still exit 2', (_name, template, message) => {
+    expect(() => planWith({ tags: [template] }, {}, 'ado')).toThrow(message);
+  });
+});
+
+describe('backend choice with config.yaml (SPEC 8)', () => {
+  const ado = 'ado-config: {ado-organization-url: "https://dev.azure.com/o", ado-project-name: p, ado-pipeline-id: 1}\n';
+  it.each<[string, Partial<Options>, Record<string, string>, string, string]>([
+    ['ado-config and no registry: the 2026 tool always builds in ADO', {}, {}, ado, 'ado'],
+    ['ado-config and a registry: kaniko as before', {}, {}, `registry: r.io/x\n${ado}`, 'kaniko'],
+    ['USE_BUILDKIT wins over the config', {}, { USE_BUILDKIT: 'true' }, ado, 'buildkit'],
+    ['--backend wins over everything', { backend: 'buildah' }, { USE_BUILDKIT: 'true' }, ado, 'buildah'],
+    ['no ado-config, no registry: kaniko (and a registry problem later)', {}, {}, 'cache: {enabled: false}\n', 'kaniko'],
+  ])('%s', (_name, o, env, configText, expected) => {
+    expect(backendOf(options(o), env, parseConfig(configText, 'c.yaml').config)).toBe(expected);
+  });
+});
+
+describe('one round of problems', () => {
+  it('a plan problem and the builder\'s own refusal are reported together', () => {
+    let error: unknown;
+    try {
+      plan({ platforms: ['linux/arm64'], buildArgs: ['1BAD=x'] }, push);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).problems).toEqual([
+      expect.stringContaining('"1BAD" is not a valid build argument name'),
+      expect.stringContaining('kaniko cannot build for other platforms'),
+    ]);
   });
 });

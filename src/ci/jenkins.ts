@@ -1,13 +1,14 @@
 import type { Env, GitState } from './gitstate.js';
 import { EnvReader, gitState } from './vars.js';
 
-// https://host/<owner>/<name>(.git) and ssh://git@host/..., or scp-like git@host:<owner>/<name>(.git)
+// https://host/<owner>/<name>(.git) and ssh://git@host/..., scp-like git@host:<owner>/<name>(.git), or host/<owner>/<name>.git
 const URL_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/]+\/(?:[^/]+\/)*([^/]+)\/([^/]+?)(?:\.git)?\/?$/i;
 const SCP_FORM = /^[^@/:]+@[^:/]+:(?:[^/]+\/)*([^/]+)\/([^/]+?)(?:\.git)?\/?$/;
+const BARE_FORM = /^[A-Za-z0-9.-]+(?::[0-9]+)?\/(?:[^/]+\/)*([^/]+)\/([^/]+?)(?:\.git)?\/?$/;
 
 /** Owner and name from a clone URL: the last two path segments, without `.git`. */
 export function parseGitURL(url: string): { owner: string; name: string } | undefined {
-  const match = URL_FORM.exec(url) ?? SCP_FORM.exec(url);
+  const match = URL_FORM.exec(url) ?? SCP_FORM.exec(url) ?? BARE_FORM.exec(url);
   if (!match?.[1] || !match[2]) return undefined;
   return { owner: match[1], name: match[2] };
 }
@@ -22,6 +23,7 @@ export function readJenkinsGitState(env: Env): GitState {
     ? vars.sha('CHANGE_BASE_SHA', 'base branch commit of the pull request')
     : vars.sha('GIT_COMMIT', 'commit the job builds');
   const pullHeadCommitSHA = isPullRequest ? vars.sha('GIT_COMMIT', 'head commit of the pull request') : undefined;
+  const baseCommitRef = isPullRequest ? vars.required('CHANGE_BRANCH', 'the branch of the pull request (Jenkins sets it for pull request builds)') : undefined;
   vars.problems.throwIfAny();
 
   return gitState({
@@ -33,6 +35,7 @@ export function readJenkinsGitState(env: Env): GitState {
     pullRequestNumber,
     baseCommitSHA,
     pullHeadCommitSHA,
+    baseCommitRef,
     buildNumber: vars.optional('BUILD_NUMBER'),
   });
 }
@@ -43,7 +46,7 @@ function readRepository(vars: EnvReader): { owner: string; name: string } | unde
   const repo = parseGitURL(url);
   if (repo === undefined) {
     vars.problems.add(
-      `environment variable GIT_URL=${JSON.stringify(url)} does not name a repository (Jenkins): expected https://<host>/<owner>/<name>.git or git@<host>:<owner>/<name>.git`,
+      `environment variable GIT_URL=${JSON.stringify(url)} does not name a repository (Jenkins): expected https://<host>/<owner>/<name>.git, <host>/<owner>/<name>.git or git@<host>:<owner>/<name>.git`,
     );
   }
   return repo;

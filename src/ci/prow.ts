@@ -1,11 +1,13 @@
 import type { Env, GitState, JobType } from './gitstate.js';
 import { EnvReader, gitState, throwProblems } from './vars.js';
 
-const JOB_TYPES: readonly JobType[] = ['presubmit', 'postsubmit'];
+const JOB_TYPES: readonly JobType[] = ['presubmit', 'postsubmit', 'merge_group', 'workflow_dispatch', 'schedule'];
 
 /**
  * Prow and Azure DevOps share Prow's job variables (the ADO pipeline is called with them):
- * REPO_OWNER, REPO_NAME, JOB_TYPE, PULL_NUMBER, PULL_BASE_SHA, PULL_PULL_SHA.
+ * REPO_OWNER, REPO_NAME, JOB_TYPE, PULL_NUMBER, PULL_BASE_SHA, PULL_PULL_SHA, PULL_BASE_REF.
+ * The pipeline passes GitHub's event kinds through: merge_group as in GitHub Actions (the head SHA is PULL_PULL_SHA),
+ * workflow_dispatch and schedule build the base SHA as a postsubmit does.
  */
 export function readProwGitState(env: Env, ciSystem: 'prow' | 'azure-devops'): GitState {
   const vars = new EnvReader(env, ciSystem === 'prow' ? 'Prow' : 'Azure DevOps');
@@ -15,14 +17,15 @@ export function readProwGitState(env: Env, ciSystem: 'prow' | 'azure-devops'): G
   const isPullRequest = jobType === 'presubmit';
   const pullRequestNumber = isPullRequest ? vars.pullNumber('PULL_NUMBER') : undefined;
   const baseCommitSHA = vars.sha('PULL_BASE_SHA', 'commit the job builds (the base branch commit for a presubmit)');
-  const pullHeadCommitSHA = isPullRequest ? vars.sha('PULL_PULL_SHA', 'head commit of the pull request') : undefined;
+  const pullHeadCommitSHA =
+    jobType === 'presubmit' || jobType === 'merge_group'
+      ? vars.sha('PULL_PULL_SHA', jobType === 'presubmit' ? 'head commit of the pull request' : 'head commit of the merge group')
+      : undefined;
   if (jobType === undefined) throwProblems(vars.problems);
   vars.problems.throwIfAny();
 
-  const baseCommitRef =
-    ciSystem === 'prow'
-      ? vars.optional('PULL_BASE_REF')
-      : (vars.optional('PULL_BASE_REF') ?? vars.optional('BUILD_SOURCEBRANCH'));
+  // Not ADO's BUILD_SOURCEBRANCH: that is the pipeline's own branch, not the built repository's.
+  const baseCommitRef = vars.optional('PULL_BASE_REF');
   const buildNumber = vars.optional(ciSystem === 'prow' ? 'BUILD_ID' : 'BUILD_BUILDNUMBER');
   return gitState({
     ciSystem,
@@ -39,11 +42,11 @@ export function readProwGitState(env: Env, ciSystem: 'prow' | 'azure-devops'): G
 }
 
 function readJobType(vars: EnvReader): JobType | undefined {
-  const value = vars.required('JOB_TYPE', 'presubmit or postsubmit');
+  const value = vars.required('JOB_TYPE', JOB_TYPES.join(', '));
   if (value === undefined) return undefined;
   if (!JOB_TYPES.includes(value as JobType)) {
     vars.problems.add(
-      `environment variable JOB_TYPE=${JSON.stringify(value)} is not supported (${vars.system}): set it to presubmit or postsubmit`,
+      `environment variable JOB_TYPE=${JSON.stringify(value)} is not supported (${vars.system}): set it to one of ${JOB_TYPES.join(', ')}`,
     );
     return undefined;
   }

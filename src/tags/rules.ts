@@ -1,7 +1,7 @@
 import type { Env, GitState } from '../ci/gitstate.js';
 import { InputError, Problems } from '../errors.js';
 import type { Tag, TagTemplate } from './tag.js';
-import { renderTemplate, type TemplateData } from './template.js';
+import { renderTemplate, templateProblems, type TemplateData } from './template.js';
 
 /** Default tags from config.yaml; unset ones fall back to the built-in defaults. */
 export interface TagSettings {
@@ -70,15 +70,19 @@ function renderChecked(t: TagTemplate, data: TemplateData, reportMissingSHA: boo
   return tag;
 }
 
-/** The tag templates of a run, in order: user tags, the default tag, then the additional PR tag. */
+/** The tag templates of a run, in order (compat, the 2026 tool's): user tags, the additional PR tag, the default tag. */
 export function tagTemplatesFor(userTags: TagTemplate[], settings: TagSettings, gitState: GitState): TagTemplate[] {
+  return [...userTags, ...configTagTemplates(settings, gitState)];
+}
+
+function configTagTemplates(settings: TagSettings, gitState: GitState): TagTemplate[] {
   const commitTag = settings.defaultCommitTag ?? BUILTIN_COMMIT_TAG;
   let defaultTag: TagTemplate;
   if (gitState.isPullRequest) defaultTag = settings.defaultPrTag ?? BUILTIN_PR_TAG;
   else if (gitState.jobType === 'merge_group') defaultTag = settings.defaultMergeGroupTag ?? commitTag;
   else defaultTag = commitTag;
   const extra = gitState.isPullRequest && settings.additionalPrTag ? [settings.additionalPrTag] : [];
-  return [...userTags, defaultTag, ...extra];
+  return [...extra, defaultTag];
 }
 
 /** All tags of a run (SPEC section 5); every problem of every tag in one InputError. */
@@ -88,8 +92,14 @@ export function computeTags(input: {
   gitState: GitState;
   env: Env;
   now: Date;
+  /**
+   * False when another party renders the user tags (the ADO pipeline, which may read an env file we never see):
+   * they are checked for syntax and known fields, and kept only where they render cleanly here.
+   */
+  userTagsRenderedHere?: boolean;
 }): Tag[] {
   const { gitState } = input;
+  const renderedHere = input.userTagsRenderedHere ?? true;
   const problems = new Problems();
   const sha = gitState.baseCommitSHA;
   const shaKnown = sha !== undefined && sha !== '';
@@ -98,8 +108,14 @@ export function computeTags(input: {
 
   const tags: Tag[] = [];
   const seen = new Set<string>();
+  const userTags = new Set(input.userTags);
   for (const template of tagTemplatesFor(input.userTags, input.settings, gitState)) {
-    const tag = problems.collect(() => renderChecked(template, data, shaKnown));
+    let tag: Tag | undefined;
+    if (renderedHere || !userTags.has(template)) tag = problems.collect(() => renderChecked(template, data, shaKnown));
+    else {
+      for (const p of templateProblems(template.value)) problems.add(`${tagLabel(template.name, `template ${JSON.stringify(template.value)}`)}: ${p}`);
+      tag = new Problems().collect(() => renderChecked(template, data, shaKnown));
+    }
     if (tag && !seen.has(tag.value)) {
       seen.add(tag.value);
       tags.push(tag);

@@ -121,6 +121,11 @@ function describe(node: hbs.AST.Node): string {
   return node.type;
 }
 
+/** Syntax, unknown fields and refused variables of a template, without rendering it. */
+export function templateProblems(template: string): string[] {
+  return [...analyse(template).problems];
+}
+
 /** Rendered value, or the problems (without tag prefix) that prevent rendering. */
 export function renderTemplate(
   template: string,

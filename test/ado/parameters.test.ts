@@ -4,7 +4,7 @@ import { adoRequest, describeAdoRequest } from '../../src/backends/ado/request.j
 import type { GitState } from '../../src/ci/gitstate.js';
 import { parseConfig } from '../../src/config/load.js';
 import { InputError } from '../../src/errors.js';
-import type { Options } from '../../src/options.js';
+import { defaultOptions, type Options } from '../../src/options.js';
 import { buildPlan } from '../../src/plan.js';
 import type { Plan } from '../../src/plan-types.js';
 
@@ -19,12 +19,7 @@ ado-config:
 `;
 
 function options(overrides: Partial<Options> = {}): Options {
-  return {
-    config: 'config.yaml', name: 'test-infra/app', context: 'images/app', dockerfile: 'Dockerfile', tags: [], buildArgs: [], platforms: [],
-    exportTags: false, logDir: '/logs', silent: false, backend: 'ado', buildInAdo: false, adoPreviewRun: false, testKanikoBuildConfig: false,
-    parseTagsOnly: false, signOnly: false, imagesToSign: [], adoParams: [], dryRun: false, debug: false,
-    ...overrides,
-  };
+  return { ...defaultOptions(), config: 'config.yaml', name: 'test-infra/app', context: 'images/app', logDir: '/logs', backend: 'ado', ...overrides };
 }
 
 const postsubmit: GitState = { ciSystem: 'prow', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE, baseCommitRef: 'refs/heads/main' };
@@ -32,53 +27,54 @@ const presubmit: GitState = { ...postsubmit, jobType: 'presubmit', isPullRequest
 
 /** A real plan, as the CLI builds it: tags rendered, user tags first. */
 function plan(o: Options, gitState: GitState = postsubmit, env: Record<string, string> = {}): Plan {
-  return buildPlan({ options: o, config: parseConfig(CONFIG, 'config.yaml').config, gitState, env, now: NOW, cwd: '/work', files: {} });
+  return buildPlan({ options: o, config: parseConfig(CONFIG, 'config.yaml').config, gitState, backend: 'ado', env, now: NOW, cwd: '/work', files: {} });
 }
 
 const params = (o: Partial<Options> = {}, git?: GitState, env?: Record<string, string>) => adoParameters(plan(options(o), git, env), options(o));
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
 describe('adoParameters (SPEC 9: names and encodings the pipeline reads)', () => {
-  it('a postsubmit: the required parameters, booleans as strings, Context and Dockerfile as given, nothing optional', () => {
+  it('a postsubmit: the required parameters, booleans as strings, Context and Dockerfile as given, the default platforms', () => {
     expect(params()).toEqual({
-      RepoName: 'test-infra', RepoOwner: 'kyma-project', JobType: 'postsubmit', PullBaseSHA: BASE, Name: 'test-infra/app',
-      Dockerfile: 'Dockerfile', Context: 'images/app', ExportTags: 'false', UseKanikoConfigFromPR: 'false',
+      RepoName: 'test-infra', RepoOwner: 'kyma-project', JobType: 'postsubmit', PullBaseSHA: BASE, BaseRef: 'refs/heads/main',
+      Name: 'test-infra/app', Dockerfile: 'Dockerfile', Context: 'images/app', ExportTags: 'false', Platforms: 'linux/amd64,linux/arm64',
     });
   });
 
   it('keeps the order of SPEC 9', () => {
-    const keys = Object.keys(params({ exportTags: true, buildArgs: ['A=1'], tags: ['latest'], platforms: ['linux/amd64'], target: 'prod', oidcToken: 'tok', adoParams: ['Extra=1'] }, presubmit));
-    expect(keys).toEqual(['RepoName', 'RepoOwner', 'JobType', 'PullNumber', 'PullBaseSHA', 'PullPullSHA', 'Name', 'Dockerfile', 'Context', 'ExportTags', 'UseKanikoConfigFromPR', 'BuildArgs', 'Tags', 'Platforms', 'Target', 'Authorization', 'Extra']);
+    const keys = Object.keys(params({
+      exportTags: true, testKanikoBuildConfig: true, envFile: 'envs', buildArgs: ['A=1'], tags: ['latest'], platforms: ['linux/amd64'], target: 'prod',
+      oidcToken: 'tok', useGoInternalSapModules: true, useRestrictedRegistry: true, adoParams: ['Extra=1'],
+    }, presubmit));
+    expect(keys).toEqual([
+      'RepoName', 'RepoOwner', 'JobType', 'PullNumber', 'PullBaseSHA', 'PullPullSHA', 'BaseRef', 'Name', 'Dockerfile', 'Context', 'ExportTags',
+      'UseKanikoConfigFromPR', 'EnvFile', 'BuildArgs', 'Tags', 'Platforms', 'Target', 'Authorization', 'UseGoInternalSAPModules', 'useRestrictedRegistry', 'Extra',
+    ]);
   });
 
-  it.each<[string, Partial<Options>, GitState, Record<string, string>]>([
-    ['a pull request adds PullNumber and PullPullSHA', {}, presubmit, { JobType: 'presubmit', PullNumber: '42', PullBaseSHA: BASE, PullPullSHA: HEAD }],
-    ['workflow_dispatch sends BaseRef', {}, { ...postsubmit, jobType: 'workflow_dispatch' }, { JobType: 'workflow_dispatch', BaseRef: 'refs/heads/main' }],
-    ['schedule sends BaseRef', {}, { ...postsubmit, jobType: 'schedule' }, { JobType: 'schedule', BaseRef: 'refs/heads/main' }],
-    ['merge_group keeps its job type', {}, { ...postsubmit, jobType: 'merge_group', pullHeadCommitSHA: HEAD }, { JobType: 'merge_group' }],
-    ['--commit-sha is the base SHA', { commitSha: 'abcdef1234567' }, postsubmit, { PullBaseSHA: 'abcdef1234567' }],
-    ['--export-tags and --test-kaniko-build-config are "true"', { exportTags: true, testKanikoBuildConfig: true }, postsubmit, { ExportTags: 'true', UseKanikoConfigFromPR: 'true' }],
-    ['--build-arg only, comma-joined in order; no COMMIT_SHA', { buildArgs: ['B=2', 'A=x=y'] }, postsubmit, { BuildArgs: 'B=2,A=x=y' }],
-    ['--platform comma-joined', { platforms: ['linux/amd64', 'linux/arm64'] }, postsubmit, { Platforms: 'linux/amd64,linux/arm64' }],
-    ['--target', { target: 'runtime' }, postsubmit, { Target: 'runtime' }],
-    ['--oidc-token as Authorization', { oidcToken: 'eyJ.tok.en' }, postsubmit, { Authorization: 'eyJ.tok.en' }],
-    ['user tags only, rendered, base64 of name=value', { tags: ['latest', 'sha=v{{ .ShortSHA }}'] }, postsubmit, { Tags: b64('latest=latest,sha=v01234567') }],
-    ['--tag-base64 tags after --tag', { tags: ['a=1'], tagBase64: b64('b=2') }, postsubmit, { Tags: b64('a=1,b=2') }],
-    ['a user tag equal to another is sent once', { tags: ['x=1', 'y=1', 'z=2'] }, postsubmit, { Tags: b64('x=1,z=2') }],
-    ['a user tag equal to the default tag is still sent', { tags: ['mine=v20240501-01234567'] }, postsubmit, { Tags: b64('mine=v20240501-01234567') }],
-    ['Env templates read this job\'s environment', { tags: ['{{ .Env "GOLANG_VERSION" }}-{{ .ShortSHA }}'] }, postsubmit, { Tags: b64('EnvGOLANG_VERSION-ShortSHA=1.22-01234567') }],
-    ['--ado-param passes through; "=" in the value; the last repeated key wins', { adoParams: ['UseGoInternalSAPModules=true', 'Q=a=b', 'Q=c'] }, postsubmit, { UseGoInternalSAPModules: 'true', Q: 'c' }],
-  ])('%s', (_name, o, git, expected) => {
-    expect(params(o, git, { GOLANG_VERSION: '1.22' })).toMatchObject(expected);
+  it.each<[string, Partial<Options>, Record<string, string>]>([
+    ['--commit-sha is the base SHA', { commitSha: 'abcdef1234567' }, { PullBaseSHA: 'abcdef1234567' }],
+    ['--export-tags and --test-kaniko-build-config are "true"', { exportTags: true, testKanikoBuildConfig: true }, { ExportTags: 'true', UseKanikoConfigFromPR: 'true' }],
+    ['--env-file goes as given: a path in the pipeline\'s checkout', { envFile: 'envs' }, { EnvFile: 'envs' }],
+    ['--build-arg only, comma-joined in order; no COMMIT_SHA', { buildArgs: ['B=2', 'A=x=y'] }, { BuildArgs: 'B=2,A=x=y' }],
+    ['--platform comma-joined', { platforms: ['linux/amd64'] }, { Platforms: 'linux/amd64' }],
+    ['--target', { target: 'runtime' }, { Target: 'runtime' }],
+    ['--oidc-token as Authorization', { oidcToken: 'eyJ.tok.en' }, { Authorization: 'eyJ.tok.en' }],
+    ['the 2026 booleans are "true" when set', { useGoInternalSapModules: true, useRestrictedRegistry: true }, { UseGoInternalSAPModules: 'true', useRestrictedRegistry: 'true' }],
+    ['user tags as written, not rendered; derived names', { tags: ['latest', 'sha=v{{ .ShortSHA }}'] }, { Tags: b64('latest=latest,sha=v{{ .ShortSHA }}') }],
+    ['--tag-base64 tags after --tag', { tags: ['a=1'], tagBase64: b64('b=2') }, { Tags: b64('a=1,b=2') }],
+    ['every user tag is sent, the pipeline drops duplicates', { tags: ['x=1', 'y=1'] }, { Tags: b64('x=1,y=1') }],
+    ['Env templates go as written: the pipeline reads its env file', { tags: ['{{ .Env "GOLANG_VERSION" }}-{{ .ShortSHA }}'] }, { Tags: b64('EnvGOLANG_VERSION-ShortSHA={{ .Env "GOLANG_VERSION" }}-{{ .ShortSHA }}') }],
+    ['--ado-param passes through; "=" in the value; the last repeated key wins', { adoParams: ['Custom=true', 'Q=a=b', 'Q=c'] }, { Custom: 'true', Q: 'c' }],
+  ])('%s', (_name, o, expected) => {
+    expect(params(o, postsubmit)).toMatchObject(expected);
   });
 
-  it.each<[string, Partial<Options>, GitState, string[]]>([
-    ['no PR keys outside pull requests', {}, postsubmit, ['PullNumber', 'PullPullSHA', 'BaseRef']],
-    ['no BaseRef for postsubmit', {}, postsubmit, ['BaseRef']],
-    ['no Tags without user tags (the default tag is the pipeline\'s)', {}, presubmit, ['Tags']],
-    ['no BuildArgs, Platforms, Target, Authorization unless given', {}, postsubmit, ['BuildArgs', 'Platforms', 'Target', 'Authorization']],
-  ])('%s', (_name, o, git, absent) => {
-    const p = params(o, git);
+  it.each<[string, Partial<Options>, string[]]>([
+    ['nothing optional unless given', {}, ['PullNumber', 'PullPullSHA', 'UseKanikoConfigFromPR', 'EnvFile', 'BuildArgs', 'Tags', 'Target', 'Authorization', 'UseGoInternalSAPModules', 'useRestrictedRegistry']],
+    ['booleans that are false are not sent', { testKanikoBuildConfig: false, useGoInternalSapModules: false, useRestrictedRegistry: false }, ['UseKanikoConfigFromPR', 'UseGoInternalSAPModules', 'useRestrictedRegistry']],
+  ])('%s', (_name, o, absent) => {
+    const p = params(o, postsubmit);
     for (const key of absent) expect(p).not.toHaveProperty(key);
   });
 
@@ -95,11 +91,45 @@ describe('adoParameters (SPEC 9: names and encodings the pipeline reads)', () =>
   });
 
   it('refuses an --ado-param that would redefine a parameter image-builder sets', () => {
-    expect(() => params({ adoParams: ['Authorization=x', 'Tags=y'] })).toThrow(/--ado-param Authorization: .*\n.*--ado-param Tags:/);
+    expect(() => params({ adoParams: ['Authorization=x', 'Tags=y', 'EnvFile=z'] })).toThrow(/--ado-param Authorization: .*\n.*--ado-param Tags:.*\n.*--ado-param EnvFile:/);
   });
 
   it('refuses a tag the pipeline could not split back', () => {
     expect(() => params({ tags: ['a,b=1'] })).toThrow(/must not contain "=" or ","/);
+  });
+});
+
+/** The git state of each CI system and event kind, as src/ci reads it, and the parameters the pipeline gets for it. */
+describe('the parameter set per CI system and event kind', () => {
+  const ref = 'refs/heads/main';
+  const prow = { ciSystem: 'prow' as const, repositoryOwner: 'kyma-project', repositoryName: 'test-infra', baseCommitSHA: BASE };
+  it.each<[string, GitState, Record<string, string>, string[]]>([
+    ['Prow presubmit', { ...prow, jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 42, pullHeadCommitSHA: HEAD, baseCommitRef: 'main' },
+      { JobType: 'presubmit', PullNumber: '42', PullBaseSHA: BASE, PullPullSHA: HEAD, BaseRef: 'main' }, []],
+    ['Prow postsubmit', { ...prow, jobType: 'postsubmit', isPullRequest: false, baseCommitRef: 'main' },
+      { JobType: 'postsubmit', PullBaseSHA: BASE, BaseRef: 'main' }, ['PullNumber', 'PullPullSHA']],
+    ['Prow postsubmit without PULL_BASE_REF', { ...prow, jobType: 'postsubmit', isPullRequest: false },
+      { JobType: 'postsubmit', PullBaseSHA: BASE }, ['PullNumber', 'PullPullSHA', 'BaseRef']],
+    ['GitHub pull_request_target', { ...prow, ciSystem: 'github-actions', jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 7, pullHeadCommitSHA: HEAD, baseCommitRef: 'refs/pull/7/merge' },
+      { JobType: 'presubmit', PullNumber: '7', PullPullSHA: HEAD, BaseRef: 'refs/pull/7/merge' }, []],
+    ['GitHub push', { ...prow, ciSystem: 'github-actions', jobType: 'postsubmit', isPullRequest: false, baseCommitRef: ref },
+      { JobType: 'postsubmit', PullBaseSHA: BASE, BaseRef: ref }, ['PullNumber', 'PullPullSHA']],
+    ['GitHub merge_group: PullNumber 0, the head SHA', { ...prow, ciSystem: 'github-actions', jobType: 'merge_group', isPullRequest: false, pullHeadCommitSHA: HEAD, baseCommitRef: 'refs/heads/gh-readonly-queue/main/pr-7-abc' },
+      { JobType: 'merge_group', PullNumber: '0', PullBaseSHA: BASE, PullPullSHA: HEAD, BaseRef: 'refs/heads/gh-readonly-queue/main/pr-7-abc' }, []],
+    ['GitHub workflow_dispatch', { ...prow, ciSystem: 'github-actions', jobType: 'workflow_dispatch', isPullRequest: false, baseCommitRef: ref },
+      { JobType: 'workflow_dispatch', BaseRef: ref }, ['PullNumber', 'PullPullSHA']],
+    ['GitHub schedule', { ...prow, ciSystem: 'github-actions', jobType: 'schedule', isPullRequest: false, baseCommitRef: ref },
+      { JobType: 'schedule', BaseRef: ref }, ['PullNumber', 'PullPullSHA']],
+    ['ADO merge_group (JOB_TYPE passed through)', { ...prow, ciSystem: 'azure-devops', jobType: 'merge_group', isPullRequest: false, pullHeadCommitSHA: HEAD },
+      { JobType: 'merge_group', PullNumber: '0', PullPullSHA: HEAD }, ['BaseRef']],
+    ['Jenkins pull request: BaseRef from CHANGE_BRANCH', { ...prow, ciSystem: 'jenkins', jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 3, pullHeadCommitSHA: HEAD, baseCommitRef: 'feature-x' },
+      { JobType: 'presubmit', PullNumber: '3', PullPullSHA: HEAD, BaseRef: 'feature-x' }, []],
+    ['Jenkins branch build', { ...prow, ciSystem: 'jenkins', jobType: 'postsubmit', isPullRequest: false },
+      { JobType: 'postsubmit' }, ['PullNumber', 'PullPullSHA', 'BaseRef']],
+  ])('%s', (_name, git, expected, absent) => {
+    const p = params({}, git);
+    expect(p).toMatchObject({ RepoName: 'test-infra', RepoOwner: 'kyma-project', ...expected });
+    for (const key of absent) expect(p).not.toHaveProperty(key);
   });
 });
 
@@ -121,7 +151,7 @@ describe('adoRequest and its --dry-run form', () => {
 
   it('without ado-config: exit 2 saying what to add', () => {
     const o = options();
-    const p = buildPlan({ options: o, config: parseConfig('registry: example.com/x\n', 'c.yaml').config, gitState: postsubmit, env: {}, now: NOW, cwd: '/', files: {} });
+    const p = buildPlan({ options: o, config: parseConfig('registry: example.com/x\n', 'c.yaml').config, gitState: postsubmit, backend: 'ado', env: {}, now: NOW, cwd: '/', files: {} });
     expect(() => adoRequest(p, o, {})).toThrow(/ado-config is not set/);
   });
 });

@@ -17,8 +17,13 @@ describe('Jenkins git state', () => {
     ],
     [
       'pull request build (scp-like URL)',
-      { ...JENKINS, GIT_URL: 'git@github.com:kyma-project/test-infra.git', CHANGE_ID: '77', GIT_COMMIT: HEAD, CHANGE_BASE_SHA: BASE },
-      { ...REPO, jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 77, baseCommitSHA: BASE, pullHeadCommitSHA: HEAD },
+      { ...JENKINS, GIT_URL: 'git@github.com:kyma-project/test-infra.git', CHANGE_ID: '77', GIT_COMMIT: HEAD, CHANGE_BASE_SHA: BASE, CHANGE_BRANCH: 'feature-x' },
+      { ...REPO, jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 77, baseCommitSHA: BASE, pullHeadCommitSHA: HEAD, baseCommitRef: 'feature-x' },
+    ],
+    [
+      'URL without a scheme',
+      { ...JENKINS, GIT_URL: 'github.com/kyma-project/test-infra.git', GIT_COMMIT: BASE },
+      { ...REPO, jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE },
     ],
     [
       'URL without .git, with credentials, trailing slash',
@@ -37,8 +42,9 @@ describe('Jenkins git state', () => {
   it.each<[string, Env, string[]]>([
     ['nothing set', JENKINS, ['GIT_URL is not set (Jenkins)', 'GIT_COMMIT is not set']],
     ['URL without owner', { ...JENKINS, GIT_URL: 'https://github.com/test-infra.git', GIT_COMMIT: BASE }, ['GIT_URL="https://github.com/test-infra.git" does not name a repository']],
-    ['pull request without commits', { ...JENKINS, GIT_URL: 'https://github.com/o/n.git', CHANGE_ID: '77' }, ['CHANGE_BASE_SHA is not set', 'GIT_COMMIT is not set']],
-    ['CHANGE_ID not a number', { ...JENKINS, GIT_URL: 'https://github.com/o/n.git', CHANGE_ID: 'PR-77', GIT_COMMIT: HEAD, CHANGE_BASE_SHA: BASE }, ['CHANGE_ID="PR-77" is not a pull request number']],
+    ['pull request without commits', { ...JENKINS, GIT_URL: 'https://github.com/o/n.git', CHANGE_ID: '77', CHANGE_BRANCH: 'f' }, ['CHANGE_BASE_SHA is not set', 'GIT_COMMIT is not set']],
+    ['pull request without its branch', { ...JENKINS, GIT_URL: 'https://github.com/o/n.git', CHANGE_ID: '77', GIT_COMMIT: HEAD, CHANGE_BASE_SHA: BASE }, ['CHANGE_BRANCH is not set']],
+    ['CHANGE_ID not a number', { ...JENKINS, GIT_URL: 'https://github.com/o/n.git', CHANGE_ID: 'PR-77', GIT_COMMIT: HEAD, CHANGE_BASE_SHA: BASE, CHANGE_BRANCH: 'f' }, ['CHANGE_ID="PR-77" is not a pull request number']],
     ['invalid GIT_COMMIT', { ...JENKINS, GIT_URL: 'https://github.com/o/n.git', GIT_COMMIT: 'origin/main' }, ['GIT_COMMIT="origin/main" is not a commit SHA']],
   ])('%s → error names the variables', (_name, env, fragments) => {
     const err = inputErrorOf(env);

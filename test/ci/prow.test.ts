@@ -27,14 +27,29 @@ describe('Prow and Azure DevOps git state', () => {
       { ciSystem: 'prow', repositoryOwner: 'o', repositoryName: 'n', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: 'ABCDEF1' },
     ],
     [
-      'ADO presubmit takes BUILD_SOURCEBRANCH as the ref',
+      'ADO presubmit: BUILD_SOURCEBRANCH is the pipeline\'s own branch, never the ref',
       { ...ADO, JOB_TYPE: 'presubmit', PULL_NUMBER: '42', PULL_BASE_SHA: BASE, PULL_PULL_SHA: HEAD, BUILD_SOURCEBRANCH: 'refs/heads/main' },
-      { ciSystem: 'azure-devops', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 42, baseCommitSHA: BASE, pullHeadCommitSHA: HEAD, baseCommitRef: 'refs/heads/main', buildNumber: '20250512.3' },
+      { ciSystem: 'azure-devops', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 42, baseCommitSHA: BASE, pullHeadCommitSHA: HEAD, buildNumber: '20250512.3' },
     ],
     [
-      'ADO postsubmit prefers PULL_BASE_REF over BUILD_SOURCEBRANCH',
+      'ADO postsubmit takes PULL_BASE_REF',
       { ...ADO, JOB_TYPE: 'postsubmit', PULL_BASE_SHA: BASE, PULL_BASE_REF: 'release-1.2', BUILD_SOURCEBRANCH: 'refs/heads/main' },
       { ciSystem: 'azure-devops', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE, baseCommitRef: 'release-1.2', buildNumber: '20250512.3' },
+    ],
+    [
+      'ADO merge_group (the pipeline passes GitHub\'s event kind): head SHA from PULL_PULL_SHA, no PR number',
+      { ...ADO, JOB_TYPE: 'merge_group', PULL_BASE_SHA: BASE, PULL_PULL_SHA: HEAD, PULL_BASE_REF: 'refs/heads/gh-readonly-queue/main/pr-1-x' },
+      { ciSystem: 'azure-devops', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', jobType: 'merge_group', isPullRequest: false, baseCommitSHA: BASE, pullHeadCommitSHA: HEAD, baseCommitRef: 'refs/heads/gh-readonly-queue/main/pr-1-x', buildNumber: '20250512.3' },
+    ],
+    [
+      'ADO workflow_dispatch builds the base SHA, as a postsubmit',
+      { ...ADO, JOB_TYPE: 'workflow_dispatch', PULL_BASE_SHA: BASE, PULL_NUMBER: '', PULL_PULL_SHA: '' },
+      { ciSystem: 'azure-devops', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', jobType: 'workflow_dispatch', isPullRequest: false, baseCommitSHA: BASE, buildNumber: '20250512.3' },
+    ],
+    [
+      'ADO schedule builds the base SHA, as a postsubmit',
+      { ...ADO, JOB_TYPE: 'schedule', PULL_BASE_SHA: BASE },
+      { ciSystem: 'azure-devops', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', jobType: 'schedule', isPullRequest: false, baseCommitSHA: BASE, buildNumber: '20250512.3' },
     ],
   ])('%s', (_name, env, expected) => {
     expect(readGitState(env, deps())).toStrictEqual(expected);
@@ -43,7 +58,8 @@ describe('Prow and Azure DevOps git state', () => {
   it.each<[string, Env, string[]]>([
     ['nothing set', { CI: 'true', PROW_JOB_ID: 'x' }, ['REPO_OWNER is not set (Prow)', 'REPO_NAME is not set', 'JOB_TYPE is not set', 'PULL_BASE_SHA is not set']],
     ['empty counts as unset', { ...PROW, REPO_OWNER: '', JOB_TYPE: 'postsubmit', PULL_BASE_SHA: BASE }, ['REPO_OWNER is not set']],
-    ['unknown job type', { ...PROW, JOB_TYPE: 'periodic', PULL_BASE_SHA: BASE }, ['JOB_TYPE="periodic" is not supported (Prow)', 'presubmit or postsubmit']],
+    ['unknown job type', { ...PROW, JOB_TYPE: 'periodic', PULL_BASE_SHA: BASE }, ['JOB_TYPE="periodic" is not supported (Prow)', 'presubmit, postsubmit, merge_group, workflow_dispatch, schedule']],
+    ['merge_group without its head SHA', { ...ADO, JOB_TYPE: 'merge_group', PULL_BASE_SHA: BASE }, ['PULL_PULL_SHA is not set', 'head commit of the merge group']],
     ['presubmit without PR variables', { ...PROW, JOB_TYPE: 'presubmit', PULL_BASE_SHA: BASE }, ['PULL_NUMBER is not set', 'PULL_PULL_SHA is not set']],
     ['PR number not an integer', { ...PROW, JOB_TYPE: 'presubmit', PULL_NUMBER: '12a', PULL_BASE_SHA: BASE, PULL_PULL_SHA: HEAD }, ['PULL_NUMBER="12a" is not a pull request number']],
     ['PR number zero', { ...PROW, JOB_TYPE: 'presubmit', PULL_NUMBER: '0', PULL_BASE_SHA: BASE, PULL_PULL_SHA: HEAD }, ['PULL_NUMBER="0"']],

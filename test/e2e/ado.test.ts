@@ -123,7 +123,7 @@ describe('the ado backend through the real CLI against a fake Azure DevOps', () 
       previewRun: false,
       templateParameters: {
         RepoName: 'test-infra', RepoOwner: 'kyma-project', JobType: 'postsubmit', PullBaseSHA: SHA, Name: 'test-infra/app',
-        Dockerfile: 'Dockerfile', Context: 'images/app', ExportTags: 'false', UseKanikoConfigFromPR: 'false', BuildArgs: 'GREETING=hi',
+        Dockerfile: 'Dockerfile', Context: 'images/app', ExportTags: 'false', BuildArgs: 'GREETING=hi',
         Tags: Buffer.from('latest=latest').toString('base64'), Platforms: 'linux/amd64,linux/arm64', Authorization: OIDC,
       },
     });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { baseEnv, FIXTURES, runCli, tempDir, utcDate, writeConfig, removeTempDirs } from '../support/cli.js';
@@ -39,19 +39,19 @@ describe('--parse-tags-only through the real CLI', () => {
       system: 'Prow presubmit',
       env: prow({ JOB_TYPE: 'presubmit', PULL_NUMBER: '42', PULL_BASE_SHA: 'd9e0b24a3dc14baa08a6fbd7a2cd0f1a2c9d8e7f', PULL_PULL_SHA: 'aaaabbbbccccddddeeeeffff0000111122223333' }),
       args: ['-tag', 'foo=bar-{{ .ShortSHA }}'],
-      expected: () => [{ name: 'foo', value: 'bar-d9e0b24a' }, { name: 'default_tag', value: 'PR-42' }, { name: 'semver_pr_tag', value: 'v42-PR' }],
+      expected: () => [{ name: 'foo', value: 'bar-d9e0b24a' }, { name: 'semver_pr_tag', value: 'v42-PR' }, { name: 'default_tag', value: 'PR-42' }],
     },
     {
       system: 'GitHub pull_request_target',
       env: github('pull_request_target'),
       args: [],
-      expected: () => [{ name: 'default_tag', value: 'PR-1234' }, { name: 'semver_pr_tag', value: 'v1234-PR' }],
+      expected: () => [{ name: 'semver_pr_tag', value: 'v1234-PR' }, { name: 'default_tag', value: 'PR-1234' }],
     },
     {
       system: 'GitHub pull_request',
       env: github('pull_request', { GITHUB_REF: 'refs/pull/5678/merge' }),
       args: ['--tag={{ .CommitSHA }}'],
-      expected: () => [{ name: 'CommitSHA', value: 'f64993875b7d7bb13fc8aa2fa68b6bb2333ebebe' }, { name: 'default_tag', value: 'PR-5678' }, { name: 'semver_pr_tag', value: 'v5678-PR' }],
+      expected: () => [{ name: 'CommitSHA', value: 'f64993875b7d7bb13fc8aa2fa68b6bb2333ebebe' }, { name: 'semver_pr_tag', value: 'v5678-PR' }, { name: 'default_tag', value: 'PR-5678' }],
     },
     {
       system: 'GitHub push',
@@ -85,9 +85,9 @@ describe('--parse-tags-only through the real CLI', () => {
     },
     {
       system: 'Jenkins pull request',
-      env: jenkins({ CHANGE_ID: '9', GIT_COMMIT: '0123456789abcdef0123456789abcdef01234567', CHANGE_BASE_SHA: 'fedcba9876543210fedcba9876543210fedcba98' }),
+      env: jenkins({ CHANGE_ID: '9', GIT_COMMIT: '0123456789abcdef0123456789abcdef01234567', CHANGE_BASE_SHA: 'fedcba9876543210fedcba9876543210fedcba98', CHANGE_BRANCH: 'feature-9' }),
       args: [],
-      expected: () => [{ name: 'default_tag', value: 'PR-9' }, { name: 'semver_pr_tag', value: 'v9-PR' }],
+      expected: () => [{ name: 'semver_pr_tag', value: 'v9-PR' }, { name: 'default_tag', value: 'PR-9' }],
     },
     {
       system: 'Azure DevOps postsubmit',
@@ -119,6 +119,46 @@ describe('--parse-tags-only through the real CLI', () => {
     expect(r.stderr).toMatch(/debug:/);
     expect(existsSync(out)).toBe(true);
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(tags);
+  });
+
+  it('inside CI also writes the tags to the generated-tags file, unless --tags-output-file is given; outside CI nothing', async () => {
+    const dir = tempDir();
+    const generated = join(dir, 'generated-tags.json');
+    const env = { ...prow({ JOB_TYPE: 'postsubmit', PULL_BASE_SHA: 'd9e0b24a3dc14baa08a6fbd7a2cd0f1a2c9d8e7f' }), IMAGE_BUILDER_GENERATED_TAGS_FILE: generated };
+    const r = await parseTags(['--tag', 'latest'], env);
+    expect(r.code).toBe(0);
+    expect(readFileSync(generated, 'utf8')).toBe(r.stdout);
+    const chosen = join(dir, 'chosen.json');
+    const other = join(dir, 'other.json');
+    await parseTags(['--tag', 'other', `--tags-output-file=${chosen}`], { ...env, IMAGE_BUILDER_GENERATED_TAGS_FILE: other });
+    expect(existsSync(chosen)).toBe(true);
+    expect(existsSync(other)).toBe(false);
+    const local = await parseTags(['--tag', 'x'], baseEnv({ PULL_BASE_SHA: 'd9e0b24a3dc14baa08a6fbd7a2cd0f1a2c9d8e7f', IMAGE_BUILDER_GENERATED_TAGS_FILE: other }));
+    expect(local.code).toBe(0);
+    expect(existsSync(other)).toBe(false);
+  });
+
+  it('an unwritable generated-tags location is no error: the tags are on stdout', async () => {
+    const env = { ...prow({ JOB_TYPE: 'postsubmit', PULL_BASE_SHA: 'd9e0b24a3dc14baa08a6fbd7a2cd0f1a2c9d8e7f' }), IMAGE_BUILDER_GENERATED_TAGS_FILE: '/nonexistent-dir/generated-tags.json' };
+    const r = await parseTags(['--tag', 'latest'], env);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)[0]).toEqual({ name: 'latest', value: 'latest' });
+  });
+
+  it('environment variables whose names are not shell identifiers reach {{ .Env }} (the launcher runs no shell)', async () => {
+    const r = await parseTags(['--tag', 'v={{ .Env "test-var" }}', '--tag', 'dots={{ .Env "my.var" }}'], { ...baseEnv({ PULL_BASE_SHA: 'd9e0b24a3dc14baa08a6fbd7a2cd0f1a2c9d8e7f' }), 'test-var': 'dashed', 'my.var': 'dotted' });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout).slice(0, 2)).toEqual([{ name: 'v', value: 'dashed' }, { name: 'dots', value: 'dotted' }]);
+  });
+
+  it('--env-file entries reach {{ .Env }}; a variable already set wins (Go semantics)', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'envs'), 'GOLANG_VERSION=1.22.5\nPULL_BASE_REF=from-file\n');
+    const env = prow({ JOB_TYPE: 'postsubmit', PULL_BASE_SHA: 'd9e0b24a3dc14baa08a6fbd7a2cd0f1a2c9d8e7f', PULL_BASE_REF: 'main' });
+    const r = await parseTags([`--context=${dir}`, '--env-file=envs', '--tag={{ .Env "GOLANG_VERSION" }}-{{ .ShortSHA }}', '--tag=ref={{ .Env "PULL_BASE_REF" }}'], env);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).slice(0, 2)).toEqual([{ name: 'EnvGOLANG_VERSION-ShortSHA', value: '1.22.5-d9e0b24a' }, { name: 'ref', value: 'main' }]);
+    expect(r.stderr).toContain('--env-file is deprecated');
   });
 
   it('takes --tag-base64 after --tag, and --commit-sha over the CI SHA', async () => {

@@ -264,7 +264,9 @@ describe.skipIf(!ready)('signing through the real CLI, real registry, real image
     const missing = `    - {name: broken, type: notary, config: {endpoint: "${plain.url}/sign", secret: {path: /nonexistent/secret, type: token}}}\n`;
     const cosign = '    - {name: kpack, type: cosign, config: {key: /nonexistent/cosign.key}}\n';
     const logDir = tempDir('logs');
-    const build = ['--name=test-infra/app', '--backend=buildah', `--log-dir=${logDir}`, '--commit-sha=0123456789abcdef0123456789abcdef01234567', '--context=/nonexistent'];
+    const context = tempDir('context');
+    writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\n');
+    const build = ['--name=test-infra/app', '--backend=buildah', `--log-dir=${logDir}`, '--commit-sha=0123456789abcdef0123456789abcdef01234567', `--context=${context}`];
     const broken = await cli([...build, `--config=${signConfig([missing], { '*': ['broken'] }, `${registry.host}/never`)}`], { BUILDAH: '/nonexistent/buildah' });
     expect(broken.code).toBe(2);
     expect(broken.stderr).toContain('error: sign-config signer "broken": secret file /nonexistent/secret does not exist');

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { tempDir as toolsTempDir } from './tools.js';
 
@@ -16,9 +17,12 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Where CI runs of --parse-tags-only write their tags when a test does not choose: never the machine's /. */
+const GENERATED_TAGS = join(tmpdir(), `ib-generated-tags-${process.pid}.json`);
+
 /** A minimal environment: nothing of the machine's CI variables leaks into a test. */
 export function baseEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' };
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', IMAGE_BUILDER_GENERATED_TAGS_FILE: GENERATED_TAGS };
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
   return env;
 }

@@ -45,7 +45,7 @@ describe('computeTags defaults', () => {
 
   it.each<[JobType, string[]]>([
     ['postsubmit', ['default_tag=c-01234567']],
-    ['presubmit', ['default_tag=pr-42', 'semver_pr_tag=v42-PR']],
+    ['presubmit', ['semver_pr_tag=v42-PR', 'default_tag=pr-42']],
     ['merge_group', ['default_tag=0.0.0-MG.01234567']],
     ['workflow_dispatch', ['default_tag=c-01234567']],
   ])('configured defaults for %s', (jobType, expected) => {
@@ -57,7 +57,7 @@ describe('computeTags defaults', () => {
   });
 
   it.each<[JobType, string[]]>([
-    ['presubmit', ['default_tag=PR-42', 'semver_pr_tag=v42-PR']],
+    ['presubmit', ['semver_pr_tag=v42-PR', 'default_tag=PR-42']],
     ['postsubmit', ['default_tag=v20261125-01234567']],
     ['merge_group', ['default_tag=v20261125-01234567']],
   ])('additional PR tag only for pull requests: %s', (jobType, expected) => {
@@ -71,7 +71,7 @@ describe('computeTags order and duplicates', () => {
     { name: 'ref', value: '{{ .Env "PULL_BASE_REF" }}-{{ .ShortSHA }}' },
   ];
 
-  it('puts user tags first, then the default, then the additional PR tag', () => {
+  it('puts user tags first, then the additional PR tag, then the default (the 2026 tool\'s order)', () => {
     const result = computeTags({
       userTags: user,
       settings: configured,
@@ -82,8 +82,8 @@ describe('computeTags order and duplicates', () => {
     expect(result).toEqual([
       { name: 'latest', value: 'latest' },
       { name: 'ref', value: 'main-01234567' },
-      { name: 'default_tag', value: 'pr-42' },
       { name: 'semver_pr_tag', value: 'v42-PR' },
+      { name: 'default_tag', value: 'pr-42' },
     ]);
   });
 
