@@ -121,8 +121,8 @@ async function checkParseTagsOnly(expect: ExpectStatic, c: JobCase): Promise<voi
 
 describe.each(ERAS)('job-file corpus: %s', (era) => {
   const cases = CASES.filter((c) => c.era === era);
-  // Concurrent tests must use their own context's expect (soft assertions are recorded on it).
   const named = (list: JobCase[]) => list.map((c) => [c.name, c] as const);
+  // Concurrent tests must use their own context's expect (soft assertions are recorded on it).
   it.concurrent.for(named(cases))('%s: --dry-run', { timeout: 30_000 }, async ([, c], { expect }) => checkDryRun(expect, c));
   const parseTags = cases.filter((c) => modeOf(c.args) !== 'sign-only' && !c.parseTagsOnly);
   it.concurrent.for(named(parseTags))('%s: --parse-tags-only', { timeout: 30_000 }, async ([, c], { expect }) => checkParseTagsOnly(expect, c));

@@ -125,6 +125,7 @@ export function secretsOf(c: JobCase): string[] {
 
 /** `x` with every ${DATE} replaced, deeply. */
 export function withDate<T>(x: T, date: string): T {
+  if (x === undefined) return x;
   return JSON.parse(JSON.stringify(x).replaceAll(DATE, date)) as T;
 }
 
