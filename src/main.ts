@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describeError, helpText, parseArgs, validateOptions } from './cli.js';
 import { readGitState } from './ci/index.js';
 import { isTrue } from './ci/vars.js';
@@ -8,7 +8,7 @@ import { parseConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { InputError, Problems, WorkError } from './errors.js';
 import type { Options } from './options.js';
-import { backendOf, buildPlan, dockerfileDir, modeOf, type PlanFiles } from './plan.js';
+import { backendOf, buildPlan, modeOf, type PlanFiles } from './plan.js';
 import type { BackendName, Plan } from './plan-types.js';
 import { tagsJson, writeFileCreatingDirs } from './output/json.js';
 import { Logger } from './output/logger.js';
@@ -149,7 +149,9 @@ function readPlanFiles(options: Options, backend: BackendName, io: RunIO, log: L
   const problems = new Problems();
   const files: PlanFiles = {};
   const local = mode === 'build' && backend !== 'ado';
-  const dir = dockerfileDir(options, io.cwd);
+  const context = resolve(io.cwd, options.context);
+  const dockerfile = locateDockerfile(context, options.dockerfile, io.cwd);
+  const dir = dirname(dockerfile);
   if (options.envFile !== undefined) {
     log.warn('--env-file is deprecated; pass the values with --build-arg NAME=VALUE instead');
     if (local || mode === 'parse-tags-only') {
@@ -159,10 +161,9 @@ function readPlanFiles(options: Options, backend: BackendName, io: RunIO, log: L
     }
   }
   if (local) {
-    const context = resolve(io.cwd, options.context);
-    const dockerfile = join(context, options.dockerfile);
     if (!isDirectory(context)) problems.add(`--context ${options.context}: ${context} is not a folder; give the build context directory`);
     else if (!isFile(dockerfile)) problems.add(`--dockerfile ${options.dockerfile}: ${dockerfile} does not exist; the path is relative to the context ${context}`);
+    else files.dockerfile = dockerfile;
     const variantsPath = join(dir, 'variants.yaml');
     if (existsSync(variantsPath)) {
       const text = problems.collect(() => readInput(variantsPath, variantsPath, 'fix its permissions'));
@@ -171,6 +172,17 @@ function readPlanFiles(options: Options, backend: BackendName, io: RunIO, log: L
   }
   problems.throwIfAny();
   return files;
+}
+
+/**
+ * The Dockerfile is relative to the context; as kaniko does (and so 2024 job files that give it relative to the
+ * working directory, `--context=x --dockerfile=x/Dockerfile`), a path that exists from the working directory is taken too.
+ */
+function locateDockerfile(context: string, dockerfile: string, cwd: string): string {
+  const inContext = resolve(context, dockerfile);
+  if (isFile(inContext)) return inContext;
+  const fromCwd = resolve(cwd, dockerfile);
+  return isFile(fromCwd) ? fromCwd : inContext;
 }
 
 function readInput(path: string, what: string, hint: string): string {

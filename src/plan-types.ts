@@ -33,7 +33,7 @@ export interface Plan {
   name?: string;
   /** Build context directory, absolute. */
   context: string;
-  /** Dockerfile path relative to the context, as given. */
+  /** The Dockerfile: absolute where a local build found it, else relative to the context as given. */
   dockerfile: string;
   tags: Tag[];
   /** Target repositories (dev-registry for pull requests and merge groups when set, else registry). */

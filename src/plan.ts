@@ -1,4 +1,4 @@
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Env, GitState } from './ci/gitstate.js';
 import type { Config } from './config/schema.js';
 import { InputError, Problems } from './errors.js';
@@ -12,6 +12,8 @@ import { checkTagValue, computeTags, parseTagBase64, parseTagFlag, type Tag, typ
 
 /** File contents the plan needs, read by the caller (the plan itself touches no disk). */
 export interface PlanFiles {
+  /** The Dockerfile of a local build, absolute, where it was found. */
+  dockerfile?: string;
   variants?: { path: string; text: string };
   envFile?: { path: string; text: string };
 }
@@ -43,11 +45,6 @@ export function backendOf(o: Options, env: Env, config: Config | undefined): Bac
   if (env.USE_BUILDKIT?.toLowerCase() === 'true') return 'buildkit';
   if (config?.['ado-config'] && config.registry.length === 0) return 'ado';
   return 'kaniko';
-}
-
-/** Where variants.yaml and the --env-file live: the Dockerfile's folder. */
-export function dockerfileDir(o: Options, cwd: string): string {
-  return dirname(join(resolve(cwd, o.context), o.dockerfile));
 }
 
 /** --commit-sha overrides the base SHA the CI context gives. */
@@ -113,7 +110,7 @@ export function buildPlan(input: PlanInput): Plan {
     gitState,
     name: o.name,
     context: resolve(cwd, o.context),
-    dockerfile: o.dockerfile,
+    dockerfile: input.files.dockerfile ?? o.dockerfile,
     tags,
     repositories,
     backend,
@@ -168,8 +165,10 @@ function buildUnits(input: PlanInput, git: GitState, tags: Tag[], repositories: 
   problems.throwIfAny();
 
   const commitSHA = (git.isPullRequest && !o.commitSha ? git.pullHeadCommitSHA : undefined) ?? git.baseCommitSHA;
+  // Tags the ADO pipeline renders have no value here: the pipeline computes their destinations.
+  const known = tags.filter((t) => !t.renderedBy);
   const unit = (variant: string | undefined, variantArgs: Record<string, string>): BuildUnit => {
-    const unitTags = variant === undefined ? tags : tags.map((t) => ({ name: t.name, value: `${t.value}-${variant}` }));
+    const unitTags = variant === undefined ? known : known.map((t) => ({ name: t.name, value: `${t.value}-${variant}` }));
     for (const t of unitTags) problems.collect(() => checkTagValue(t, variant ? `variant ${variant}` : undefined));
     const exported = o.exportTags ? Object.fromEntries(unitTags.map((t) => [`TAG_${t.name}`, t.value])) : {};
     return {

@@ -170,7 +170,12 @@ describe('--env-file as the Go tool applies it (SPEC 7)', () => {
 
   it('with the ADO backend user tags are checked, not rendered: an Env value only the pipeline knows is no error', () => {
     const p = planWith({ tags: ['{{ .Env "GOLANG_VERSION" }}-{{ .ShortSHA }}', 'latest'] }, {}, 'ado');
-    expect(p.tags.map((t) => t.value)).toEqual(['latest', 'v20261125-01234567']);
+    expect(p.tags).toEqual([
+      { name: 'EnvGOLANG_VERSION-ShortSHA', value: '{{ .Env "GOLANG_VERSION" }}-{{ .ShortSHA }}', renderedBy: 'pipeline' },
+      { name: 'latest', value: 'latest' },
+      { name: 'default_tag', value: 'v20261125-01234567' },
+    ]);
+    expect(p.builds[0]?.destinations).toEqual(['reg.io/prod/app:latest', 'reg.io/prod/app:v20261125-01234567']);
   });
 
   it.each([

@@ -114,9 +114,11 @@ export function computeTags(input: {
     if (renderedHere || !userTags.has(template)) tag = problems.collect(() => renderChecked(template, data, shaKnown));
     else {
       for (const p of templateProblems(template.value)) problems.add(`${tagLabel(template.name, `template ${JSON.stringify(template.value)}`)}: ${p}`);
-      tag = new Problems().collect(() => renderChecked(template, data, shaKnown));
+      // What renders here is shown rendered; what needs the pipeline's env file is shown as written.
+      tag = new Problems().collect(() => renderChecked(template, data, shaKnown)) ?? { name: template.name, value: template.value, renderedBy: 'pipeline' };
     }
-    if (tag && !seen.has(tag.value)) {
+    if (tag?.renderedBy) tags.push(tag);
+    else if (tag && !seen.has(tag.value)) {
       seen.add(tag.value);
       tags.push(tag);
     }

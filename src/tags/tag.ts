@@ -2,6 +2,8 @@
 export interface Tag {
   name: string;
   value: string;
+  /** Set on a user tag the ADO pipeline renders (its value here is the template as written). */
+  renderedBy?: 'pipeline';
 }
 
 /** A tag before rendering: value is a template; validation an optional regular expression. */

@@ -112,7 +112,8 @@ async function checkParseTagsOnly(expect: ExpectStatic, c: JobCase): Promise<voi
   expect(() => (tags = JSON.parse(r.stdout)), `stdout is not one JSON document:\n${r.stdout}`).not.toThrow();
   expect(Array.isArray(tags), 'stdout is not a JSON array').toBe(true);
   for (const t of tags as object[]) expect(Object.keys(t).sort()).toEqual(['name', 'value']);
-  expect.soft(tags).toEqual(datedExpectation(c.expect.tags, tags, r.dates));
+  const expected = c.expect.tags?.map(({ name, value }) => ({ name, value }));
+  expect.soft(tags).toEqual(datedExpectation(expected, tags, r.dates));
   // Inside CI the tags also go to /generated-tags.json (SPEC 12); the test redirects that file per run.
   const written = existsSync(r.generatedTagsFile);
   expect.soft(written, `IMAGE_BUILDER_GENERATED_TAGS_FILE (${r.generatedTagsFile}) was not written`).toBe(true);
