@@ -103,6 +103,25 @@ describe.skipIf(!ready)('signing through the real CLI, real registry, real image
     ]);
   });
 
+  it('no secret: the token body without an Authorization header (compat: the Go tool signs without authentication)', async () => {
+    plain.script('/open', [{ status: 200 }]);
+    const signer = `    - {name: open-notary, type: notary, config: {endpoint: "${plain.url}/open", timeout: 2s, retry-timeout: 200ms}}\n`;
+    const r = await cli(signOnly(signConfig([signer], { '*': ['open-notary'] }), [`${registry.host}/app:v1`, `${registry.host}/multi:v1`]));
+    expect(r.stderr).toContain('signing 2 images with open-notary, try 1 of 5');
+    expect(r.code).toBe(0);
+    const [request, ...more] = plain.requestsTo('/open');
+    expect(more).toEqual([]);
+    expect(request?.headers.authorization).toBeUndefined();
+    expect(request?.headers['content-type']).toBe('application/json');
+    expect(request?.body).toBe(
+      JSON.stringify([
+        { notaryGun: `${registry.host}/app`, sha256: hex(app.body.config!.digest), byteSize: app.body.config!.size, version: 'v1' },
+        { notaryGun: `${registry.host}/multi`, sha256: hex(amd64.body.config!.digest), byteSize: amd64.body.config!.size, version: 'v1' },
+      ]),
+    );
+    expect(r.stderr).toContain(`open-notary: signed ${registry.host}/app:v1, ${registry.host}/multi:v1`);
+  });
+
   it('signify: POSTs the payload for a token, then signs with it as Bearer', async () => {
     plain.script('/token', [{ status: 200, body: JSON.stringify({ access_token: { token: BEARER, expires_in: 300 } }) }]);
     plain.script('/sign', [{ status: 200 }]);
