@@ -33,7 +33,7 @@ export async function execute(plan: Plan, options: Options, io: ExecuteIO): Prom
   const backend = backendFor(plan.backend);
   backend.validate(plan);
   // Before building: a signer that cannot work must stop the run before an image goes out unsigned.
-  const signing = prepareSigning(plan.signers, io, undefined, { buildNumber: plan.gitState.buildNumber });
+  const signing = prepareSigning(plan.signers, io, undefined, { buildNumber: plan.gitState.buildNumber, skipped: plan.skippedSigners });
   const started = Date.now();
   const units = plan.builds.map((b) => b.variant ?? 'build').join(', ');
   io.log.info(`building ${plan.name} with ${backend.name} (${plan.builds.length === 1 ? units : `variants: ${units}`}); logs in ${plan.logDir}`);

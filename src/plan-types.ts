@@ -1,5 +1,6 @@
 import type { GitState } from './ci/gitstate.js';
 import type { Config, Signer } from './config/schema.js';
+import type { SkippedSigner } from './sign/select.js';
 import type { Tag } from './tags/tag.js';
 
 export type Mode = 'build' | 'sign-only' | 'parse-tags-only';
@@ -49,6 +50,8 @@ export interface Plan {
   builds: BuildUnit[];
   /** The signers that run after a push (or in sign-only), in config order; secrets are paths, never contents. */
   signers: Signer[];
+  /** The configured signers that do not run, each with the reason (job type, repository), in config order. */
+  skippedSigners: SkippedSigner[];
   /** ado-config of config.yaml, for the ado backend. */
   adoConfig?: Config['ado-config'];
   imagesToSign: string[];

@@ -7,7 +7,7 @@ import type { Options } from './options.js';
 import type { BackendName, BuildUnit, Mode, Plan } from './plan-types.js';
 import { backendFor } from './backends/backend.js';
 import { diskTransport, isImageName, parseReference } from './reference.js';
-import { selectSigners } from './sign/select.js';
+import { selectSigners, skippedSigners } from './sign/select.js';
 import { checkTagValue, computeTags, parseTagBase64, parseTagFlag, type Tag, type TagTemplate } from './tags/index.js';
 
 /** File contents the plan needs, read by the caller (the plan itself touches no disk). */
@@ -128,6 +128,7 @@ export function buildPlan(input: PlanInput): Plan {
     silent: o.silent,
     builds,
     signers: selectSigners(config, gitState),
+    skippedSigners: skippedSigners(config, gitState),
     adoConfig: config['ado-config'],
     imagesToSign: o.imagesToSign,
   };

@@ -3,19 +3,27 @@ import { duration, httpUrl, isMapping, kindOf } from './fields.js';
 
 const SECRET_TYPES = ['token', 'signify', 'signify-mtls'] as const;
 
+const notarySecret = z.object({
+  path: z.string().min(1).meta({ description: 'file holding the secret' }),
+  type: z.enum(SECRET_TYPES, {
+    error: (iss) =>
+      iss.input === undefined
+        ? `missing; expected one of: ${SECRET_TYPES.join(', ')}`
+        : `unknown secret type ${JSON.stringify(iss.input)} (known: ${SECRET_TYPES.join(', ')})`,
+  }),
+});
+
+/** What a notary signer without `secret` becomes: it signs without authentication (compat). Never written in config.yaml. */
+export const NO_SECRET = { type: 'none' } as const;
+
 const notaryConfig = z.object({
   endpoint: httpUrl().meta({ description: 'signing service URL' }),
   timeout: duration('5m', { positive: true }),
   'retry-timeout': duration('10s'),
-  secret: z.object({
-    path: z.string().min(1).meta({ description: 'file holding the secret' }),
-    type: z.enum(SECRET_TYPES, {
-      error: (iss) =>
-        iss.input === undefined
-          ? `missing; expected one of: ${SECRET_TYPES.join(', ')}`
-          : `unknown secret type ${JSON.stringify(iss.input)} (known: ${SECRET_TYPES.join(', ')})`,
-    }),
-  }),
+  secret: notarySecret
+    .optional()
+    .transform((secret): z.output<typeof notarySecret> | typeof NO_SECRET => secret ?? NO_SECRET)
+    .meta({ description: 'how to authenticate to the signing service; leave it out to sign without authentication' }),
 });
 
 const cosignConfig = z

@@ -6,8 +6,9 @@ import { isLoopbackHost } from '../reference.js';
 
 export type NotarySignerConfig = Extract<Signer, { type: 'notary' }>;
 
-/** A notary signer's credentials, read from its secret file (SPEC 10). */
+/** A notary signer's credentials, read from its secret file (SPEC 10); `none` when it has no secret. */
 export type NotaryAuth =
+  | { type: 'none' }
   | { type: 'token'; token: string }
   | { type: 'signify'; endpoint: URL; payload: string }
   | { type: 'signify-mtls'; cert: string; key: string };
@@ -28,10 +29,12 @@ export function checkEndpoint(text: string, where: string, requireHttps = false)
 
 /**
  * Reads and checks the secret file of a notary signer. Every secret value is passed to addSecret before anything
- * can print it; messages never quote the file (parser messages would).
+ * can print it; messages never quote the file (parser messages would). A signer without secret reads nothing.
  */
 export function readNotaryAuth(signer: NotarySignerConfig, readFile: (path: string) => string, addSecret: (secret: string) => void): NotaryAuth {
-  const { path, type } = signer.config.secret;
+  const secret = signer.config.secret;
+  if (secret.type === 'none') return { type: 'none' };
+  const { path, type } = secret;
   const where = `sign-config signer "${signer.name}": secret file ${path}`;
   let text: string;
   try {

@@ -31,7 +31,10 @@ export function notarySigner(signer: NotarySignerConfig, readFile: (path: string
         onFailure: (n, tries, detail, retryIn) =>
           io.log.warn(`${name}: try ${n} of ${tries} failed: ${detail}${retryIn === undefined ? '' : `; next try in ${formatMs(retryIn)}`}`),
       });
-      if (!result.ok) return fail(`signing ${count} failed after ${result.tries} ${plural(result.tries, 'try', 'tries')}: ${result.detail ?? 'unknown error'}`);
+      if (!result.ok) {
+        const hint = auth.type === 'none' && /^HTTP 40[13]\b/.test(result.detail ?? '') ? ' (this signer has no secret and signs without authentication; add config.secret if the service needs one)' : '';
+        return fail(`signing ${count} failed after ${result.tries} ${plural(result.tries, 'try', 'tries')}: ${result.detail ?? 'unknown error'}${hint}`);
+      }
       io.log.info(`${name}: signed ${targets.map((t) => `${t.gun}:${t.tag}`).join(', ')}`);
       return { signer: name, ok: true, signed: images };
     },
@@ -50,6 +53,9 @@ function sender(auth: NotaryAuth, endpoint: URL, body: string, timeoutMs: number
     }
   };
   switch (auth.type) {
+    case 'none':
+      // compat: the Go tool sends the token protocol's request without an Authorization header.
+      return () => call(endpoint, JSON_TYPE, body, 200);
     case 'token':
       return () => call(endpoint, { ...JSON_TYPE, Authorization: `Token ${auth.token}` }, body, 200);
     case 'signify-mtls':

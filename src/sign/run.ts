@@ -8,6 +8,7 @@ import { loadCredentials } from '../registry/auth.js';
 import { RegistryClient } from '../registry/client.js';
 import { cosignSigner } from './cosign.js';
 import { notarySigner } from './notary.js';
+import { describeSkip, type SkippedSigner } from './select.js';
 import type { ImageSigner, SignContext, SignIO } from './signer.js';
 
 /** Bound of each registry request of the signers (reading images, pushing cosign signatures). */
@@ -16,6 +17,8 @@ const REGISTRY_TIMEOUT_MS = 60_000;
 /** The run's signers, secrets read and checked, and the registry client they share. */
 export interface Signing {
   signers: ImageSigner[];
+  /** Configured signers that do not run in this run, with the reason: said when signing would happen. */
+  skipped: SkippedSigner[];
   registry: RegistryClient;
 }
 
@@ -23,6 +26,8 @@ export interface Signing {
 export interface SigningRun {
   buildNumber?: string;
   now?: Date;
+  /** The plan's skipped signers, to be named when signing happens. */
+  skipped?: SkippedSigner[];
 }
 
 /**
@@ -49,14 +54,16 @@ export function prepareSigning(configs: Signer[], io: SignIO, readFile = (path: 
     onSecret: addSecret,
     debug: (line) => io.log.debug(line),
   });
-  return { signers, registry };
+  return { signers, skipped: run.skipped ?? [], registry };
 }
 
 /** Runs every signer on the images, each one even when another failed; returns one line per failed signer. */
 export async function runSigners(signing: Signing, images: string[], io: SignIO): Promise<string[]> {
   const unique = [...new Set(images)];
+  // SPEC 11: a configured signer that does not run is named with the reason, not hidden behind "none configured".
+  for (const skip of signing.skipped) io.log.info(describeSkip(skip));
   if (signing.signers.length === 0) {
-    io.log.info('no signers configured for this run: nothing signed');
+    io.log.info(signing.skipped.length === 0 ? 'no signers configured for this run: nothing signed' : 'no signer runs for this run: nothing signed');
     return [];
   }
   if (unique.length === 0) {
@@ -79,7 +86,7 @@ export async function runSigners(signing: Signing, images: string[], io: SignIO)
 
 /** Sign-only mode: the plan's signers on the given images. */
 export async function signImages(plan: Plan, images: string[], io: SignIO): Promise<string[]> {
-  return runSigners(prepareSigning(plan.signers, io, undefined, { buildNumber: plan.gitState.buildNumber }), images, io);
+  return runSigners(prepareSigning(plan.signers, io, undefined, { buildNumber: plan.gitState.buildNumber, skipped: plan.skippedSigners }), images, io);
 }
 
 /**

@@ -69,6 +69,9 @@ describe('configJsonSchema describes what people write', () => {
     expect(options.map((option) => at(option, 'type')?.const)).toEqual(['notary', 'cosign']);
     const [notary, cosign] = options;
     expect(at(notary, 'config', 'secret', 'type')?.enum).toEqual(['token', 'signify', 'signify-mtls']);
+    // A notary signer without secret signs without authentication (compat).
+    expect(at(notary, 'config')?.required).toEqual(['endpoint']);
+    expect(at(notary, 'config', 'secret')?.required).toEqual(['path', 'type']);
     expect(at(notary, 'config', 'timeout')).toMatchObject({ type: 'string', default: '5m' });
     expect(Object.keys(at(cosign, 'config')?.properties ?? {})).toEqual([
       'key', 'password-env', 'password-file', 'repository', 'docker-media-types', 'annotations',

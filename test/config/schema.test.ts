@@ -132,6 +132,15 @@ sign-config:
     expect(config['sign-config']?.signers[0]).toMatchObject({ type: 'notary', config: { secret: { type } } });
   });
 
+  it('a notary signer without secret signs without authentication: its secret is {type: none}', () => {
+    const config = configOf('sign-config: {signers: [{name: n, type: notary, config: {endpoint: "https://signing.example/sign"}}]}');
+    expect(config['sign-config']?.signers[0]).toStrictEqual({
+      name: 'n',
+      type: 'notary',
+      config: { endpoint: 'https://signing.example/sign', timeout: 300_000, 'retry-timeout': 10_000, secret: { type: 'none' } },
+    });
+  });
+
   it('types the output from the schema', () => {
     expectTypeOf<Config['default-commit-tag']>().toEqualTypeOf<TagTemplate | undefined>();
     expectTypeOf<Config['registry']>().toEqualTypeOf<string[]>();
@@ -221,6 +230,16 @@ describe('sign-config errors', () => {
       'an unknown secret type',
       signers('[{name: a, type: notary, config: {endpoint: "https://x", secret: {path: /s, type: oauth}}}]'),
       ['config.yaml: sign-config.signers[0].config.secret.type: unknown secret type "oauth" (known: token, signify, signify-mtls)'],
+    ],
+    [
+      'a secret without path (leaving secret out is how to sign without authentication)',
+      signers('[{name: a, type: notary, config: {endpoint: "https://x", secret: {type: token}}}]'),
+      ['config.yaml: sign-config.signers[0].config.secret.path: missing: expected a string'],
+    ],
+    [
+      'secret type none written out: it is only what a missing secret becomes',
+      signers('[{name: a, type: notary, config: {endpoint: "https://x", secret: {path: /s, type: none}}}]'),
+      ['config.yaml: sign-config.signers[0].config.secret.type: unknown secret type "none" (known: token, signify, signify-mtls)'],
     ],
     ['a notary without endpoint', signers('[{name: a, type: notary, config: {secret: {path: /s, type: token}}}]'), ['config.yaml: sign-config.signers[0].config.endpoint: missing: expected a string']],
     [

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { adoLog, hugeLog, startFakeAdo, type FakeAdo, type FakeAdoScenario } from '../support/fake-ado.js';
 import { baseEnv, BIN, FIXTURES, ROOT, tempDir, type CliResult, removeTempDirs } from '../support/cli.js';
@@ -159,6 +160,41 @@ describe('the ado backend through the real CLI against a fake Azure DevOps', () 
     expect(r.stderr).toContain('Step 1/3 : FROM scratch');
   });
 
+  it.each<[string, Partial<FakeAdoScenario>, RegExp, number, number]>([
+    ['the log list answers 500 on every try', { logListFailure: 500 }, /listing the logs of build 1000 failed: TF400898: An Internal Error Occurred while listing the logs\. \(HTTP 500\)/, 3, 0],
+    ['the log list answers 404', { logListFailure: 404 }, /listing the logs of build 1000: Azure DevOps answered without a list of logs/, 1, 0],
+    ['the log list is not JSON', { logListFailure: 'malformed' }, /listing the logs of build 1000: Azure DevOps answered without a list of logs/, 1, 0],
+    ['the connection drops on the log list', { logListFailure: 'drop' }, /listing the logs of build 1000 failed: .*(socket hang up|ECONNRESET)/, 3, 0],
+    ['the last log answers 404', { lastLogFailure: 404 }, /downloading log 3 of build 1000 failed: HTTP 404: .*log 3 is not available \(404\)/, 1, 1],
+    ['the last log answers 500 on every try', { lastLogFailure: 500 }, /downloading log 3 of build 1000 failed: HTTP 500: .*log 3 is not available \(500\)/, 1, 3],
+    ['the connection drops in the middle of the last log', { lastLogFailure: 'drop' }, /reading log 3 of build 1000 broke off after \d+ KiB \(what was read is in .*build_build\.log\): (aborted|terminated|socket hang up)/, 1, 1],
+  ])('a succeeded run exits 0 when %s, with a warning naming what could not be read', async (_, failure, what, listRequests, logRequests) => {
+    const { fake, dir, config } = await setup(failure);
+    const output = join(dir, 'github_output');
+    writeFileSync(output, '');
+    const r = await cli(buildArgs(config, dir), prow({ ADO_PAT: PAT, GITHUB_OUTPUT: output }));
+    expect(r.stderr).not.toMatch(/error:/);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`warning: could not read the log of ADO run 1000: ${what.source}`));
+    expect(r.stderr).toContain(`warning: ADO run 1000 succeeded, but its log could not be read: which images were built is unknown; see ${fake.url}/org/my%20project/_build/results?buildId=1000\n`);
+    expect(fake.requests.filter((q) => /\/builds\/1000\/logs$/.test(q.url))).toHaveLength(listRequests);
+    expect(fake.requests.filter((q) => /\/builds\/1000\/logs\/3$/.test(q.url))).toHaveLength(logRequests);
+    expect(r.stderr).not.toMatch(/^built /m);
+    expect(r.stderr).not.toContain(PAT);
+  });
+
+  it.each<[string, Partial<FakeAdoScenario>]>([
+    ['failed, the log list answering 500', { result: 'failed', logListFailure: 500 }],
+    ['canceled, the last log answering 404', { result: 'canceled', lastLogFailure: 404 }],
+  ])('a run that %s still exits 1 naming the result', async (_, scenario) => {
+    const { dir, config } = await setup(scenario);
+    const r = await cli(buildArgs(config, dir), prow({ ADO_PAT: PAT }));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/warning: could not read the log of ADO run 1000: (listing the logs|downloading log 3) of build 1000 failed/);
+    expect(r.stderr).toContain(`error: ADO run 1000 finished with result "${scenario.result}"`);
+    expect(r.stderr).not.toContain('succeeded, but its log could not be read');
+  });
+
   it('a preview prints the final YAML on stdout and sends the YAML file as yamlOverride', async () => {
     const finalYaml = 'stages:\n- stage: Build\n  jobs:\n  - job: build_image\n';
     const { fake, dir, config } = await setup({ previewYaml: finalYaml });
@@ -243,6 +279,22 @@ describe('the ado backend through the real CLI against a fake Azure DevOps', () 
     expect(cancel?.url).toBe('/org/my%20project/_apis/build/builds/1000');
     expect(JSON.parse(cancel!.body)).toEqual({ status: 4 });
     expect(r.stderr).toContain('Azure DevOps accepted the cancellation of run 1000');
+  });
+
+  it('SIGTERM while the log is read exits non-zero, even for a succeeded run', async () => {
+    // A log that never ends: the CLI is still reading it when stopped.
+    let sent = false;
+    const endless = () => new Readable({ read() { if (!sent) this.push(adoLog(['Step 1/3 : FROM scratch'])); sent = true; } });
+    const { fake, dir, config } = await setup({ log: endless });
+    let pid = 0;
+    const done = cli(buildArgs(config, dir), prow({ ADO_PAT: PAT }), (p) => (pid = p));
+    await until(() => fake.requests.some((q) => /\/logs\/3$/.test(q.url)), 'the CLI to read the last log');
+    process.kill(pid, 'SIGTERM');
+    const r = await done;
+    expect(r.code).not.toBe(0);
+    expect(r.code).not.toBeNull();
+    expect(r.stderr).toContain('Step 1/3 : FROM scratch');
+    expect(r.stderr).toContain('error: stopped by signal while reading the log of ADO run 1000 (its result: succeeded)');
   });
 
   it('in GitHub Actions writes images, adoResult, digest, architectures and build-report outputs and a step summary', async () => {

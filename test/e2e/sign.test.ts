@@ -103,6 +103,25 @@ describe.skipIf(!ready)('signing through the real CLI, real registry, real image
     ]);
   });
 
+  it('no secret: the token body without an Authorization header (compat: the Go tool signs without authentication)', async () => {
+    plain.script('/open', [{ status: 200 }]);
+    const signer = `    - {name: open-notary, type: notary, config: {endpoint: "${plain.url}/open", timeout: 2s, retry-timeout: 200ms}}\n`;
+    const r = await cli(signOnly(signConfig([signer], { '*': ['open-notary'] }), [`${registry.host}/app:v1`, `${registry.host}/multi:v1`]));
+    expect(r.stderr).toContain('signing 2 images with open-notary, try 1 of 5');
+    expect(r.code).toBe(0);
+    const [request, ...more] = plain.requestsTo('/open');
+    expect(more).toEqual([]);
+    expect(request?.headers.authorization).toBeUndefined();
+    expect(request?.headers['content-type']).toBe('application/json');
+    expect(request?.body).toBe(
+      JSON.stringify([
+        { notaryGun: `${registry.host}/app`, sha256: hex(app.body.config!.digest), byteSize: app.body.config!.size, version: 'v1' },
+        { notaryGun: `${registry.host}/multi`, sha256: hex(amd64.body.config!.digest), byteSize: amd64.body.config!.size, version: 'v1' },
+      ]),
+    );
+    expect(r.stderr).toContain(`open-notary: signed ${registry.host}/app:v1, ${registry.host}/multi:v1`);
+  });
+
   it('signify: POSTs the payload for a token, then signs with it as Bearer', async () => {
     plain.script('/token', [{ status: 200, body: JSON.stringify({ access_token: { token: BEARER, expires_in: 300 } }) }]);
     plain.script('/sign', [{ status: 200 }]);
@@ -190,7 +209,7 @@ describe.skipIf(!ready)('signing through the real CLI, real registry, real image
   it.each([
     ['presubmit', 0],
     ['postsubmit', 1],
-  ])('job-type [postsubmit] in a Prow %s job: %i requests', async (jobType, count) => {
+  ])('job-type [postsubmit] in a Prow %s job: %i requests; a skipped signer is named with the reason', async (jobType, count) => {
     plain.script('/sign', [{ status: 200 }]);
     const config = signConfig([notarySigner('post-only', `${plain.url}/sign`, 'token', TOKEN, 'job-type: [postsubmit], ')], { 'org/repo': ['post-only'] });
     const prow = { CI: 'true', PROW_JOB_ID: 'p', REPO_OWNER: 'org', REPO_NAME: 'repo', JOB_TYPE: jobType, PULL_BASE_SHA: 'd9e0b24a3dc14baa08a6fbd7a2cd0f1a2c9d8e7f' };
@@ -198,7 +217,35 @@ describe.skipIf(!ready)('signing through the real CLI, real registry, real image
     const r = await cli(['--sign-only', `--config=${config}`, `--images-to-sign=${registry.host}/app:v1`], { ...prow, ...pr });
     expect(r.code).toBe(0);
     expect(plain.requestsTo('/sign')).toHaveLength(count);
-    if (count === 0) expect(r.stderr).toContain('no signers configured for this run: nothing signed');
+    expect(r.stderr).not.toContain('no signers configured');
+    if (count === 0) expect(r.stderr).toContain('post-only skipped: runs for postsubmit, this is presubmit\nno signer runs for this run: nothing signed\n');
+    else expect(r.stderr).not.toContain('skipped');
+  });
+
+  it('sign-only names every configured signer that does not run and why: another repository, a job type, outside CI', async () => {
+    plain.script('/sign', [{ status: 200 }]);
+    const config = signConfig(
+      [
+        notarySigner('runs', `${plain.url}/sign`, 'token', TOKEN),
+        notarySigner('other-repo', `${plain.url}/sign`, 'token', TOKEN),
+        notarySigner('dispatch-only', `${plain.url}/sign`, 'token', TOKEN, 'job-type: [workflow_dispatch], '),
+      ],
+      { '*': ['runs', 'dispatch-only'], 'other/repo': ['other-repo'] },
+    );
+    const images = [`--images-to-sign=${registry.host}/app:v1`];
+    const prow = { CI: 'true', PROW_JOB_ID: 'p', REPO_OWNER: 'org', REPO_NAME: 'repo', JOB_TYPE: 'postsubmit', PULL_BASE_SHA: 'd9e0b24a3dc14baa08a6fbd7a2cd0f1a2c9d8e7f' };
+    const inCi = await cli(['--sign-only', `--config=${config}`, ...images], prow);
+    expect(inCi.code).toBe(0);
+    expect(plain.requestsTo('/sign')).toHaveLength(1);
+    expect(inCi.stderr).toContain('other-repo skipped: enabled for other/repo, this is org/repo\n');
+    expect(inCi.stderr).toContain('dispatch-only skipped: runs for workflow_dispatch, this is postsubmit\n');
+    expect(inCi.stderr).toContain('signing 1 image with runs, try 1 of 5');
+
+    const local = await cli(['--sign-only', `--config=${config}`, ...images, '--repo=other/repo']);
+    expect(local.code).toBe(0);
+    expect(local.stderr).toContain('dispatch-only skipped: runs for workflow_dispatch jobs in CI, this run is outside CI\n');
+    expect(local.stderr).not.toContain('other-repo skipped');
+    expect(local.stderr).toContain('signing 1 image with other-repo, try 1 of 5');
   });
 
   it('reads from a registry behind a bearer-token challenge with credentials from config.json, a credential helper or auth.json; without them: not authorised', async () => {
@@ -242,7 +289,8 @@ describe.skipIf(!ready)('signing through the real CLI, real registry, real image
     writeFileSync(path.join(context, 'hello.txt'), 'built and signed\n');
     const layout = path.join(tempDir('layout'), 'app');
     const signer = notarySigner('notary-token', `${plain.url}/sign`, 'token', TOKEN);
-    const config = signConfig([signer], { '*': ['notary-token'] }, `[${registry.host}/built, "oci:${layout}"]`);
+    const elsewhere = notarySigner('elsewhere', `${plain.url}/never`, 'token', TOKEN);
+    const config = signConfig([signer, elsewhere], { '*': ['notary-token'], 'org/other': ['elsewhere'] }, `[${registry.host}/built, "oci:${layout}"]`);
     const logDir = tempDir('logs');
     logDirs.push(logDir);
     const args = ['--name=test-infra/app', `--context=${context}`, '--backend=buildah', `--log-dir=${logDir}`, `--config=${config}`, '--tag=release-1', '--commit-sha=0123456789abcdef0123456789abcdef01234567'];
@@ -250,6 +298,9 @@ describe.skipIf(!ready)('signing through the real CLI, real registry, real image
     expect(r.stderr).toContain('signing 2 images with notary-token, try 1 of 5');
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`not signed (on disk, not in a registry): oci:${layout}`);
+    // Named after the push, when signing happens; this run outside CI has no --repo.
+    expect(r.stderr).toMatch(/images pushed\n(.*\n)*elsewhere skipped: enabled for org\/other, this run's repository is unknown \(outside CI, pass --repo=org\/repo\)\n/);
+    expect(plain.requestsTo('/never')).toEqual([]);
     const body = JSON.parse(plain.requestsTo('/sign')[0]?.body ?? '') as Array<{ notaryGun: string; sha256: string; version: string }>;
     expect(body.map((entry) => [entry.notaryGun, entry.version])).toEqual([
       [`${registry.host}/built/test-infra/app`, 'release-1'],

@@ -9,8 +9,11 @@ import { removeTempDirs, requireTool, tempDir } from '../support/tools.js';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
-function notary(type: NotarySignerConfig['config']['secret']['type'], endpoint = 'https://sign.example/sign', name = 'n'): NotarySignerConfig {
-  return { name, type: 'notary', config: { endpoint, timeout: 1000, 'retry-timeout': 10, secret: { path: `/secret/${name}`, type } } };
+type SecretType = NotarySignerConfig['config']['secret']['type'];
+
+function notary(type: SecretType, endpoint = 'https://sign.example/sign', name = 'n'): NotarySignerConfig {
+  const secret = type === 'none' ? { type } : { path: `/secret/${name}`, type };
+  return { name, type: 'notary', config: { endpoint, timeout: 1000, 'retry-timeout': 10, secret } };
 }
 
 /** readNotaryAuth over an in-memory file; returns the auth, or the InputError's text, and the secrets registered. */
@@ -48,6 +51,12 @@ describe('checkEndpoint: https, or http on loopback only', () => {
 });
 
 describe('readNotaryAuth: the secret file of each protocol', () => {
+  it('none (no secret in config.yaml): nothing is read, no secret registered', () => {
+    const { auth, secrets } = read(notary('none'), undefined);
+    expect(auth).toEqual({ type: 'none' });
+    expect(secrets).toEqual([]);
+  });
+
   it('token: the file trimmed; the token is registered as a secret', () => {
     const { auth, secrets } = read(notary('token'), '  tok-123456\n');
     expect(auth).toEqual({ type: 'token', token: 'tok-123456' });
@@ -121,6 +130,15 @@ describe('prepareSigning: every problem before anything starts', () => {
     const cosign: Signer = { name: 'kpack', type: 'cosign', config: { key: '/k', 'docker-media-types': false } };
     expect(() => prepareSigning([notary('token', 'https://s.example/', 'ok'), cosign], io(), readFile)).toThrow(InputError);
     expect(() => prepareSigning([cosign], io(), readFile)).toThrow('sign-config signer "kpack": key file /k does not exist; mount the key or fix config.key');
+  });
+
+  it('a notary signer without secret reads no secret file; its endpoint is still checked', () => {
+    const readFile = (path: string) => {
+      if (path.endsWith('config.json')) throw Object.assign(new Error('missing'), { code: 'ENOENT' });
+      return expect.unreachable(`no secret file is read (read ${path})`);
+    };
+    expect(prepareSigning([notary('none', 'http://127.0.0.1:9/sign')], io(), readFile).signers.map((s) => s.name)).toEqual(['n']);
+    expect(() => prepareSigning([notary('none', 'http://remote.example/sign')], io(), readFile)).toThrow('sign-config signer "n": endpoint: http://remote.example is not https');
   });
 
   it('no signers: nothing read', () => {

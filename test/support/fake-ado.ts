@@ -40,6 +40,13 @@ export interface FakeAdoScenario {
   unauthorized: boolean;
   /** The text of the build's last log, or a factory of a stream for a huge one. */
   log: string | (() => Readable);
+  /**
+   * Makes the list of the build's logs fail every time: an HTTP status (ADO's error body), `malformed` (200 with a
+   * body that is not JSON, as a proxy's error page), or `drop` (the connection closed without an answer).
+   */
+  logListFailure?: number | 'malformed' | 'drop';
+  /** Makes the last log's content fail every time: an HTTP status, or `drop` (half the log sent, then the connection closed). */
+  lastLogFailure?: number | 'drop';
   /** PATs accepted as Basic credentials. */
   pats: string[];
   servicePrincipal?: ServicePrincipal;
@@ -237,13 +244,31 @@ export async function startFakeAdo(overrides: Partial<FakeAdoScenario> = {}): Pr
         return json(res, 200, { id: run.id, buildNumber: `20240501.${run.id}`, status: 'cancelling', url: `${base}/org/${PROJECT_ID}/_apis/build/Builds/${run.id}` });
       }
       if (method === 'GET' && build[3] && !build[4]) {
+        const failure = scenario.logListFailure;
+        if (typeof failure === 'number') return adoError(res, failure, 'TF400898: An Internal Error Occurred while listing the logs.', failure === 404 ? 'BuildNotFoundException' : 'InternalServerErrorException');
+        if (failure === 'malformed') {
+          res.writeHead(200, { 'content-type': 'text/html' });
+          res.end('<html><body>502 Bad Gateway</body></html>');
+          return;
+        }
+        if (failure === 'drop') {
+          req.socket.destroy();
+          return;
+        }
         const value = [1, 2, 3].map((id) => ({ lineCount: 10, createdOn: new Date().toISOString(), lastChangedOn: new Date().toISOString(), id, type: 'Container', url: logUrl(id) }));
         return json(res, 200, { count: value.length, value });
       }
       if (method === 'GET' && build[4]) {
         const id = Number(build[4]);
         if (id < 1 || id > 3) return adoError(res, 404, `log ${id} not found`, 'BuildLogNotFoundException');
+        const failure = id === 3 ? scenario.lastLogFailure : undefined;
+        if (typeof failure === 'number') return adoError(res, failure, `log ${id} is not available (${failure})`, failure === 404 ? 'BuildLogNotFoundException' : 'InternalServerErrorException');
         res.writeHead(200, { 'content-type': 'text/plain' });
+        if (failure === 'drop') {
+          const text = typeof scenario.log === 'string' ? scenario.log : 'a log\r\n';
+          res.write(text.slice(0, Math.ceil(text.length / 2)), () => res.destroy());
+          return;
+        }
         const source = id < 3 ? Readable.from([`log ${id} of build ${run.id}: not the last log\r\n`]) : typeof scenario.log === 'string' ? Readable.from([scenario.log]) : scenario.log();
         await pipeline(source, res);
         return;

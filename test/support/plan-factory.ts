@@ -34,6 +34,7 @@ export function makePlan(overrides: Partial<Plan> = {}, unit: Parameters<typeof 
     silent: true,
     builds: [],
     signers: [],
+    skippedSigners: [],
     imagesToSign: [],
     ...overrides,
   };

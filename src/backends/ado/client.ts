@@ -110,18 +110,23 @@ export class AdoClient {
   }
 
   /** The build's last log (the one holding every step), as a stream: it is never read whole. */
-  async lastLog(runId: number): Promise<NodeJS.ReadableStream> {
+  async lastLog(runId: number): Promise<{ logId: number; stream: NodeJS.ReadableStream }> {
     const build = await this.call('looking up the build API of the organisation', () => this.build());
-    const logs = await this.call(`listing the logs of build ${runId}`, () => build.getBuildLogs(this.target.project, runId));
-    const last = Array.isArray(logs) ? logs[logs.length - 1] : undefined;
-    if (last?.id === undefined) throw new Error(`build ${runId} has no logs`);
-    return this.call(`downloading log ${last.id} of build ${runId}`, async () => {
-      const stream = (await build.getBuildLog(this.target.project, runId, last.id!)) as IncomingMessage;
-      const status = stream.statusCode ?? 200;
+    const listing = `listing the logs of build ${runId}`;
+    const logs = await this.call(listing, () => build.getBuildLogs(this.target.project, runId));
+    // The library answers null for a 404 and for a body that is not JSON.
+    if (!Array.isArray(logs)) throw new Error(`${listing}: Azure DevOps answered without a list of logs`);
+    const last = logs[logs.length - 1];
+    if (typeof last?.id !== 'number') throw new Error(`${listing}: ${logs.length === 0 ? 'the build has no logs' : 'the last entry has no log id'}`);
+    const logId = last.id;
+    const stream = await this.call(`downloading log ${logId} of build ${runId}`, async () => {
+      const response = (await build.getBuildLog(this.target.project, runId, logId)) as IncomingMessage;
+      const status = response.statusCode ?? 200;
       // getBuildLog hands back the raw response whatever its status.
-      if (status >= 300) throw Object.assign(new Error(`HTTP ${status}: ${await readSome(stream)}`), { statusCode: status });
-      return stream;
+      if (status >= 300) throw Object.assign(new Error(`HTTP ${status}: ${await readSome(response)}`), { statusCode: status });
+      return response;
     });
+    return { logId, stream };
   }
 
   /** Asks ADO to cancel the run (the run id is its build id). */
