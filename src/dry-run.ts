@@ -29,6 +29,7 @@ export async function dryRunReport(plan: Plan, options: Options, env: Env): Prom
       commands: backend?.commands(masked, unit, env),
     })),
     signers: plan.signers.map((s) => ({ name: s.name, type: s.type, ...(s.type === 'notary' ? { endpoint: s.config.endpoint, secretType: s.config.secret.type } : {}) })),
+    skippedSigners: plan.skippedSigners.length > 0 ? plan.skippedSigners : undefined,
     imagesToSign: plan.mode === 'sign-only' ? plan.imagesToSign : undefined,
     outputs: { tagsOutputFile: options.tagsOutputFile, buildReportPath: options.buildReportPath, logDir: plan.logDir },
   };

@@ -60,5 +60,11 @@ function jobTypeReason(signer: Signer, git: GitState): string | undefined {
   if (!jobTypes || jobTypes.length === 0) return undefined;
   const runsFor = `runs for ${jobTypes.join(' or ')}`;
   if (git.ciSystem === 'local') return `${runsFor} jobs in CI, this run is outside CI`;
-  return jobTypes.includes(git.jobType) ? undefined : `${runsFor}, this is ${git.jobType}`;
+  return jobTypes.includes(git.jobType) || jobTypes.includes(treatedAs(git)) ? undefined : `${runsFor}, this is ${git.jobType}`;
+}
+
+/** Inside the ADO pipeline (Prow-style variables) workflow_dispatch and schedule are postsubmits (SPEC 4). */
+function treatedAs(git: GitState): GitState['jobType'] {
+  const pipeline = git.ciSystem === 'azure-devops' || git.ciSystem === 'prow';
+  return pipeline && (git.jobType === 'workflow_dispatch' || git.jobType === 'schedule') ? 'postsubmit' : git.jobType;
 }

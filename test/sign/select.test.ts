@@ -29,6 +29,10 @@ describe('selectSigners (verifying src/sign/select.ts against SPEC 10)', () => {
     ['job-type filters in CI', git({ repositoryOwner: 'org', repositoryName: 'repo', jobType: 'presubmit', isPullRequest: true }), ['b-all', 'c-repo']],
     ['outside CI a job-type signer never runs (--repo still picks repository signers)', git({ ciSystem: 'local', repositoryOwner: 'org', repositoryName: 'repo' }), ['b-all', 'c-repo']],
     ['no repository: only "*"', git({}), ['a-post', 'b-all']],
+    ['inside the ADO pipeline workflow_dispatch is a postsubmit', git({ ciSystem: 'azure-devops', jobType: 'workflow_dispatch' }), ['a-post', 'b-all']],
+    ['inside the ADO pipeline schedule is a postsubmit', git({ ciSystem: 'azure-devops', jobType: 'schedule' }), ['a-post', 'b-all']],
+    ['inside the ADO pipeline merge_group is not', git({ ciSystem: 'azure-devops', jobType: 'merge_group' }), ['b-all']],
+    ['in GitHub Actions the event kind is compared as it is', git({ ciSystem: 'github-actions', jobType: 'workflow_dispatch' }), ['b-all']],
   ])('%s', (_, gitState, names) => {
     expect(selectSigners(config, gitState).map((s) => s.name)).toEqual(names);
   });
