@@ -1,5 +1,6 @@
 import { parse } from 'yaml';
 import { InputError, Problems } from './errors.js';
+import { dict } from './support/dict.js';
 
 const ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -15,7 +16,7 @@ export function parseBuildArg(raw: string, where = '--build-arg'): [string, stri
 /** The deprecated --env-file: KEY=VALUE lines, blank lines and # comments skipped. */
 export function parseEnvFile(text: string, file: string): Record<string, string> {
   const problems = new Problems();
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = dict();
   text.split(/\r?\n/).forEach((line, i) => {
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) return;
@@ -49,7 +50,7 @@ export function parseVariants(text: string, file: string): Map<string, Record<st
       problems.add(`${file}: variant "${name}" must map build argument names to values`);
       continue;
     }
-    const out: Record<string, string> = {};
+    const out: Record<string, string> = dict();
     for (const [arg, value] of Object.entries(args as Record<string, unknown>)) {
       if (!ARG_NAME.test(arg)) problems.add(`${file}: variant "${name}": "${arg}" is not a valid build argument name`);
       else if (value === null || typeof value === 'object') problems.add(`${file}: variant "${name}": ${arg} must be a string, number or boolean`);

@@ -9,6 +9,7 @@ import { backendFor } from './backends/backend.js';
 import { diskTransport, isImageName, parseReference } from './reference.js';
 import { selectSigners, skippedSigners } from './sign/select.js';
 import { checkTagValue, computeTags, parseTagBase64, parseTagFlag, type Tag, type TagTemplate } from './tags/index.js';
+import { dict } from './support/dict.js';
 
 /** File contents the plan needs, read by the caller (the plan itself touches no disk). */
 export interface PlanFiles {
@@ -153,7 +154,7 @@ function buildUnits(input: PlanInput, git: GitState, tags: Tag[], repositories: 
   const { options: o, files } = input;
   const problems = new Problems();
   const logDir = resolve(input.cwd, o.logDir);
-  const flagArgs: Record<string, string> = {};
+  const flagArgs: Record<string, string> = dict();
   for (const raw of o.buildArgs) {
     const entry = problems.collect(() => parseBuildArg(raw));
     if (entry) flagArgs[entry[0]] = entry[1];

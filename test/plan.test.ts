@@ -215,3 +215,13 @@ describe('one round of problems', () => {
     ]);
   });
 });
+
+describe('names people choose are plain names', () => {
+  it('--build-arg=__proto__=x and an env-file entry named constructor are build args like any other', () => {
+    const p = plan({ buildArgs: ['__proto__=x', 'toString=y'], envFile: 'envs' }, push, undefined, { envFile: { path: '/src/envs', text: 'constructor=z\n' } });
+    const args = p.builds[0]?.buildArgs ?? {};
+    expect(Object.entries(args)).toEqual(expect.arrayContaining([['__proto__', 'x'], ['toString', 'y'], ['constructor', 'z']]));
+    expect(JSON.parse(JSON.stringify(args))).toMatchObject({ toString: 'y', constructor: 'z' });
+    expect(Object.getPrototypeOf(args)).toBe(Object.prototype);
+  });
+});

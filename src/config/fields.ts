@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { validationMatches } from '../tags/rules.js';
 import { InputError } from '../errors.js';
 import type { TagTemplate } from '../tags/tag.js';
 import { DURATION_SYNTAX, parseDuration } from './duration.js';
@@ -64,13 +65,11 @@ const regexSource = z
   .string()
   .min(1)
   .superRefine((source, ctx) => {
-    try {
-      new RegExp(source);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: `not a valid JavaScript regular expression: ${(err as Error).message}` });
-    }
+    // RE2, as the Go tool's regexp: the same patterns are valid, and matching is linear in time.
+    const refused = validationMatches(source, '');
+    if (typeof refused === 'string') ctx.addIssue({ code: 'custom', message: `not a valid RE2 regular expression (the syntax of Go's regexp): ${refused}` });
   })
-  .meta({ description: 'regular expression the rendered tag value must match' });
+  .meta({ description: 'regular expression (RE2 syntax, as Go) the rendered tag value must match' });
 
 /** {name, value, validation?}; name defaults to default_tag unless required. */
 export function tagTemplateObject(nameRequired: boolean) {

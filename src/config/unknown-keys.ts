@@ -51,7 +51,8 @@ export function findUnknownKeys(schema: Schema, data: unknown, path: PropertyKey
       if (!isMapping(data)) return [];
       const known = Object.keys(def.shape);
       return Object.entries(data).flatMap(([key, value]) => {
-        const field = def.shape[key];
+        // Own keys only: "constructor" or "__proto__" in a config are unknown keys, not Object's.
+        const field = Object.hasOwn(def.shape, key) ? def.shape[key] : undefined;
         if (field !== undefined) return findUnknownKeys(field, value, [...path, key]);
         if (def.catchall !== undefined) return [];
         const suggestion = closestKey(key, known);
@@ -101,6 +102,7 @@ function editDistance(a: string, b: string): number {
 
 /** A typo is one edit per three characters (at least one), or a known key cut short. */
 export function closestKey(key: string, known: readonly string[]): string | undefined {
+  if (key.length > 64) return undefined;
   const typed = key.toLowerCase();
   const limit = Math.max(1, Math.floor(key.length / 3));
   let best: { key: string; distance: number } | undefined;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Env } from '../ci/gitstate.js';
 import { InputError, WorkError } from '../errors.js';
 import { runCaptured } from '../support/spawn.js';
+import { dict } from '../support/dict.js';
 
 /** A username and password for one registry, and the file they came from (for messages). */
 export interface Credential {
@@ -103,7 +104,7 @@ export function parseHelpers(text: string): { credHelpers: Record<string, string
   } catch {
     return { credHelpers: {} };
   }
-  const credHelpers: Record<string, string> = {};
+  const credHelpers: Record<string, string> = dict();
   if (isObject(json) && isObject(json.credHelpers)) {
     for (const [host, helper] of Object.entries(json.credHelpers)) if (isHelperName(helper)) credHelpers[host] = helper;
   }

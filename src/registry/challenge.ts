@@ -1,3 +1,5 @@
+import { dict } from '../support/dict.js';
+
 /** What a registry's 401 asks for: `Bearer realm=…,service=…,scope=…` or `Basic realm=…`. */
 export interface Challenge {
   /** Lower-case: `bearer`, `basic`, or another scheme the client does not speak. */
@@ -9,7 +11,7 @@ export interface Challenge {
 export function parseChallenge(header: string | null | undefined): Challenge | undefined {
   const head = /^\s*([A-Za-z][\w-]*)(?:\s+(.*))?$/s.exec(header ?? '');
   if (!head?.[1]) return undefined;
-  const params: Record<string, string> = {};
+  const params: Record<string, string> = dict();
   const rest = head[2] ?? '';
   const param = /\s*([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*))\s*(?:,|$)/gy;
   for (let m = param.exec(rest); m; m = param.exec(rest)) {

@@ -1,4 +1,5 @@
 import type { Env, GitState } from '../ci/gitstate.js';
+import { RE2JS } from 're2js';
 import { InputError, Problems } from '../errors.js';
 import type { Tag, TagTemplate } from './tag.js';
 import { renderTemplate, templateProblems, type TemplateData } from './template.js';
@@ -22,7 +23,30 @@ const MISSING_SHA =
   'commit SHA could not be determined: tags are computed from the base commit; set PULL_BASE_SHA, run inside a git repository, or pass --commit-sha';
 
 function tagLabel(name: string, context?: string): string {
-  return `tag ${JSON.stringify(name)}${context ? ` (${context})` : ''}`;
+  return `tag ${excerpt(name)}${context ? ` (${context})` : ''}`;
+}
+
+/** At most the first 80 characters of a text, quoted: a message must stay readable whatever the input. */
+export function excerpt(text: string): string {
+  return text.length <= 80 ? JSON.stringify(text) : `${JSON.stringify(text.slice(0, 80))}… (${text.length} characters)`;
+}
+
+/** A template longer than this cannot make a tag (at most 128 characters); refused before rendering. */
+export const MAX_TEMPLATE_LENGTH = 1024;
+
+/**
+ * The validation as the Go tool applies it: RE2 syntax and semantics (linear time, no backtracking), matching
+ * anywhere in the value as regexp.MatchString does. A string is the reason the pattern is refused.
+ */
+export function validationMatches(pattern: string, value: string): boolean | string {
+  if (pattern.length > MAX_TEMPLATE_LENGTH) return `it is ${pattern.length} characters long; at most ${MAX_TEMPLATE_LENGTH}`;
+  let compiled: RE2JS;
+  try {
+    compiled = RE2JS.compile(pattern);
+  } catch (err) {
+    return (err as Error).message.replace(/^error parsing regexp: /, '');
+  }
+  return compiled.matcher(value).find();
 }
 
 function ociProblem(tag: Tag, label: string): string | undefined {
@@ -45,7 +69,10 @@ export function renderTag(t: TagTemplate, data: TemplateData): Tag {
 
 /** undefined only when the SHA is missing and reportMissingSHA is off: the caller reports it once. */
 function renderChecked(t: TagTemplate, data: TemplateData, reportMissingSHA: boolean): Tag | undefined {
-  const label = tagLabel(t.name, `template ${JSON.stringify(t.value)}`);
+  const label = tagLabel(t.name, `template ${excerpt(t.value)}`);
+  if (t.value.length > MAX_TEMPLATE_LENGTH || t.name.length > MAX_TEMPLATE_LENGTH) {
+    throw new InputError(`${label}: ${t.value.length > MAX_TEMPLATE_LENGTH ? 'template' : 'name'} too long; a tag is at most 128 characters, a template at most ${MAX_TEMPLATE_LENGTH}`);
+  }
   const rendered = renderTemplate(t.value, data, { reportMissingSHA });
   const problems = rendered.problems.map((p) => `${label}: ${p}`);
   if (problems.length > 0) throw new InputError(problems);
@@ -57,14 +84,9 @@ function renderChecked(t: TagTemplate, data: TemplateData, reportMissingSHA: boo
   const oci = ociProblem(tag, label);
   if (oci !== undefined) problems.push(oci);
   if (t.validation !== undefined) {
-    let regex: RegExp | undefined;
-    try {
-      regex = new RegExp(t.validation);
-    } catch (err) {
-      problems.push(`${label}: validation ${JSON.stringify(t.validation)} is not a valid regular expression: ${(err as Error).message}`);
-    }
-    if (regex && !regex.test(tag.value))
-      problems.push(`${label}: value ${JSON.stringify(tag.value)} does not match its validation ${JSON.stringify(t.validation)}`);
+    const matches = validationMatches(t.validation, tag.value);
+    if (typeof matches === 'string') problems.push(`${label}: validation ${excerpt(t.validation)} is not a valid RE2 regular expression (the syntax of Go's regexp): ${matches}`);
+    else if (!matches) problems.push(`${label}: value ${JSON.stringify(tag.value)} does not match its validation ${excerpt(t.validation)}`);
   }
   if (problems.length > 0) throw new InputError(problems);
   return tag;
@@ -113,7 +135,7 @@ export function computeTags(input: {
     let tag: Tag | undefined;
     if (renderedHere || !userTags.has(template)) tag = problems.collect(() => renderChecked(template, data, shaKnown));
     else {
-      for (const p of templateProblems(template.value)) problems.add(`${tagLabel(template.name, `template ${JSON.stringify(template.value)}`)}: ${p}`);
+      for (const p of templateProblems(template.value)) problems.add(`${tagLabel(template.name, `template ${excerpt(template.value)}`)}: ${p}`);
       // What renders here is shown rendered; what needs the pipeline's env file is shown as written.
       tag = new Problems().collect(() => renderChecked(template, data, shaKnown)) ?? { name: template.name, value: template.value, renderedBy: 'pipeline' };
     }

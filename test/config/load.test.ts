@@ -86,7 +86,8 @@ describe('the example of the spec', () => {
 describe('YAML problems name the file, line and column', () => {
   it.each<[string, string, string]>([
     ['an unclosed flow sequence', 'registry: [a, b\nreproducible: true\n', '/config/c.yaml:2:1: YAML syntax error: '],
-    ['a duplicate key', 'registry: a\nregistry: b\n', '/config/c.yaml:2:1: YAML syntax error: Map keys must be unique'],
+    ['a duplicate key', 'registry: a\nregistry: b\n', '/config/c.yaml:2:1: duplicate key "registry"; keep one'],
+    ['a duplicate nested key', 'cache:\n  enabled: true\n  enabled: false\n', '/config/c.yaml:3:3: duplicate key "enabled"; keep one'],
     ['a tab as indentation', 'cache:\n\tenabled: true\n', '/config/c.yaml:2:1: YAML syntax error: '],
     ['an unclosed quote', 'registry: "abc\n', '/config/c.yaml:2:1: YAML syntax error: Missing closing "quote'],
     ['two documents', 'registry: a\n---\nregistry: b\n', '/config/c.yaml:2:1: YAML syntax error: holds more than one YAML document; keep one'],
@@ -101,6 +102,32 @@ describe('YAML problems name the file, line and column', () => {
     ['a number', '42\n', 'number'],
   ])('refuses %s at the top level', (_, text, kind) => {
     expect(problemsOf(text)).toEqual([`config.yaml: expected a mapping of settings (key: value) at the top level, got ${kind}`]);
+  });
+
+  it('keys named after Object\'s own properties are ordinary unknown keys', () => {
+    const { warnings } = parseConfig('registry: r.io/x\nconstructor: 1\ntoString: a\n__proto__: {a: 1}\nhasOwnProperty: 2\ncache: {valueOf: 1}\n', 'c.yaml');
+    expect(warnings).toEqual([
+      'c.yaml: unknown key "constructor"; ignored',
+      'c.yaml: unknown key "toString"; ignored',
+      'c.yaml: unknown key "__proto__"; ignored',
+      'c.yaml: unknown key "hasOwnProperty"; ignored',
+      'c.yaml: cache: unknown key "valueOf"; ignored',
+    ]);
+  });
+
+  it('refuses a config larger than a config can be, before parsing it', () => {
+    expect(problemsOf(`registry: r.io/x\n# ${'x'.repeat(300 * 1024)}\n`, 'c.yaml')).toEqual([
+      expect.stringMatching(/^c\.yaml: \d+ bytes is too large for a config\.yaml \(at most 262144\)/),
+    ]);
+  });
+
+  it('refuses more keys than a config has, quickly, and says how many warnings it did not print', () => {
+    const many = Array.from({ length: 12_000 }, (_, i) => `k${i}: 1`).join('\n');
+    expect(problemsOf(`registry: r.io/x\n${many}\n`, 'c.yaml')).toEqual(['c.yaml: more than 10000 keys; a config.yaml has a few dozen']);
+    const some = Array.from({ length: 25 }, (_, i) => `k${i}: 1`).join('\n');
+    const { warnings } = parseConfig(`registry: r.io/x\n${some}\n`, 'c.yaml');
+    expect(warnings).toHaveLength(21);
+    expect(warnings[20]).toBe('c.yaml: 5 more unknown keys; ignored');
   });
 
   it('names the file it was given', () => {

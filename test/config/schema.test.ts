@@ -167,12 +167,17 @@ describe('errors name the key path and what was expected', () => {
     [
       'an invalid validation regex',
       'default-pr-tag: {value: x, validation: "[a-"}',
-      ['config.yaml: default-pr-tag.validation: not a valid JavaScript regular expression: Invalid regular expression: /[a-/: Unterminated character class'],
+      ["config.yaml: default-pr-tag.validation: not a valid RE2 regular expression (the syntax of Go's regexp): missing closing ]: `[a-`"],
     ],
     [
       'an invalid regex in tag-template',
       'tag-template: {value: x, validation: "(?<"}',
-      [expect.stringMatching(/^config\.yaml: tag-template\.validation: not a valid JavaScript regular expression: /) as unknown as string],
+      [expect.stringMatching(/^config\.yaml: tag-template\.validation: not a valid RE2 regular expression /) as unknown as string],
+    ],
+    [
+      'a lookbehind, which JavaScript has and RE2 (Go) has not',
+      'default-merge-group-tag: {value: x, validation: "(?<=v)1"}',
+      [expect.stringMatching(/^config\.yaml: default-merge-group-tag\.validation: not a valid RE2 regular expression .*\(\?<=v\)1/) as unknown as string],
     ],
     ['reproducible not a boolean', 'reproducible: yes', ['config.yaml: reproducible: expected a boolean (true or false), got string']],
     ['an unknown log-format', 'log-format: xml', ['config.yaml: log-format: expected one of "text", "color", "json", got "xml"']],

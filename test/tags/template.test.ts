@@ -156,8 +156,38 @@ describe('renderTag', () => {
 
   it('reports an invalid validation regex', () => {
     expect(messageOf(() => renderTag({ name: 'v', value: 'x', validation: '(' }, data))).toContain(
-      'validation "(" is not a valid regular expression',
+      'validation "(" is not a valid RE2 regular expression',
     );
+  });
+
+  it.each([
+    ['a match anywhere in the value, as Go\'s regexp.MatchString', 'v1', 'v1-PR', true],
+    ['anchors where the pattern has them', '^v[0-9]+$', 'v1-PR', false],
+    ['the merge-group tag of SPEC 3', '^0\\.0\\.0-MG\\.[0-9a-f]{8}$', '0.0.0-MG.0123abcd', true],
+  ])('validation: %s', (_name, pattern, value, ok) => {
+    const fn = () => renderTag({ name: 'v', value, validation: pattern }, data);
+    if (ok) expect(fn()).toEqual({ name: 'v', value });
+    else expect(messageOf(fn)).toContain('does not match its validation');
+  });
+
+  it('a pattern that backtracks catastrophically in JavaScript runs in linear time (RE2)', () => {
+    // Backtracking would take hours for 60 characters: this test would time out.
+    const value = `${'a'.repeat(60)}b`;
+    expect(messageOf(() => renderTag({ name: 'v', value, validation: '^(a+)+$' }, data))).toContain('does not match its validation');
+  });
+
+  it.each([
+    ['a backreference', '(a)\\1'],
+    ['a lookahead', 'v(?=1)'],
+  ])('%s is refused as RE2 refuses it, naming the tag', (_name, pattern) => {
+    expect(messageOf(() => renderTag({ name: 'v', value: 'v1', validation: pattern }, data))).toMatch(/^tag "v" .*validation .* is not a valid RE2 regular expression/);
+  });
+
+  it('a template of 50 MB is refused at once, and the message quotes a short excerpt', () => {
+    const huge = 'x'.repeat(50 * 1024 * 1024);
+    const message = messageOf(() => renderTag({ name: 'big', value: huge }, data));
+    expect(message).toContain('template too long');
+    expect(message.length).toBeLessThan(400);
   });
 });
 
