@@ -140,6 +140,8 @@ function editDistance(a: string, b: string): number {
   return row[b.length] ?? 0;
 }
 
+const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9.]+)?$/;
+
 /** The rules of SPEC section 2 that involve more than one flag, once the backend is known. */
 export function validateOptions(o: Options, backend: BackendName, emptyFlags: readonly string[] = []): string[] {
   const problems: string[] = [];
@@ -161,6 +163,9 @@ export function validateOptions(o: Options, backend: BackendName, emptyFlags: re
   if (o.adoStateOutput && !o.signOnly) problems.push('--ado-state-output is only used with --sign-only; add --sign-only or drop it');
   if (o.commitSha !== undefined && !/^[0-9a-fA-F]{7,64}$/.test(o.commitSha)) {
     problems.push(`--commit-sha ${JSON.stringify(o.commitSha)} is not a commit SHA; give 7 to 64 hexadecimal characters`);
+  }
+  for (const platform of o.platforms) {
+    if (!PLATFORM.test(platform)) problems.push(`--platform ${JSON.stringify(platform)} is not a platform; write os/arch or os/arch/variant, e.g. linux/amd64 or linux/arm/v7`);
   }
   for (const p of o.adoParams) {
     if (!/^[A-Za-z_][\w.-]*=/.test(p)) problems.push(`--ado-param ${JSON.stringify(p.split('=')[0])} is not KEY=VALUE`);

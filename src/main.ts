@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describeError, helpText, parseArgs, validateOptions } from './cli.js';
 import { readGitState } from './ci/index.js';
@@ -9,7 +9,7 @@ import type { Config } from './config/schema.js';
 import { InputError, Problems, WorkError } from './errors.js';
 import type { Options } from './options.js';
 import { backendOf, buildPlan, modeOf, type PlanFiles } from './plan.js';
-import type { BackendName, Plan } from './plan-types.js';
+import type { BackendName, Mode, Plan } from './plan-types.js';
 import { tagsJson, writeFileCreatingDirs } from './output/json.js';
 import { Logger } from './output/logger.js';
 
@@ -170,8 +170,53 @@ function readPlanFiles(options: Options, backend: BackendName, io: RunIO, log: L
       if (text !== undefined) files.variants = { path: variantsPath, text };
     }
   }
+  for (const p of outputProblems(options, mode, io.cwd)) problems.add(p);
   problems.throwIfAny();
   return files;
+}
+
+/** Where the run will write: checked now, so that a typo costs seconds, not a build (or a whole pipeline run). */
+function outputProblems(options: Options, mode: Mode, cwd: string): string[] {
+  const problems: string[] = [];
+  const check = (flag: string, path: string | undefined, kind: 'file' | 'folder') => {
+    if (path === undefined) return;
+    const problem = unwritable(resolve(cwd, path), kind);
+    if (problem) problems.push(`--${flag} ${path}: ${problem}`);
+  };
+  if (mode === 'build') {
+    check('log-dir', options.logDir, 'folder');
+    check('build-report-path', options.buildReportPath, 'file');
+  }
+  if (mode !== 'sign-only') check('tags-output-file', options.tagsOutputFile, 'file');
+  return problems;
+}
+
+/** Why a file or folder cannot be written at this path (missing folders are created), or undefined. */
+function unwritable(path: string, kind: 'file' | 'folder'): string | undefined {
+  const found = statOf(path);
+  if (found) {
+    if (kind === 'folder' && !found.isDirectory()) return 'exists and is not a folder';
+    if (kind === 'file' && found.isDirectory()) return 'is a folder; give a file path';
+    return writableProblem(kind === 'folder' ? path : dirname(path));
+  }
+  // The nearest existing ancestor must be a writable folder: the rest is created.
+  let parent = dirname(path);
+  for (let i = 0; i < 256; i++) {
+    const stat = statOf(parent);
+    if (stat) return stat.isDirectory() ? writableProblem(parent) : `${parent} is not a folder`;
+    if (dirname(parent) === parent) break;
+    parent = dirname(parent);
+  }
+  return undefined;
+}
+
+function writableProblem(folder: string): string | undefined {
+  try {
+    accessSync(folder, constants.W_OK);
+    return undefined;
+  } catch (err) {
+    return `${folder} is not writable (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
+  }
 }
 
 /**
@@ -194,8 +239,16 @@ function readInput(path: string, what: string, hint: string): string {
   }
 }
 
-const isDirectory = (path: string): boolean => statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
-const isFile = (path: string): boolean => statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
+/** undefined where nothing can be found: missing, or a path through a file (ENOTDIR). */
+function statOf(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+const isDirectory = (path: string): boolean => statOf(path)?.isDirectory() ?? false;
+const isFile = (path: string): boolean => statOf(path)?.isFile() ?? false;
 
 function gitHead(dir: string): string | undefined {
   // Loaded on use: child_process pulls in net and dgram, which most runs never need.

@@ -118,6 +118,10 @@ describe('validateOptions: the rules between flags (SPEC 2)', () => {
     ['--build-in-ado against another --backend', { buildInAdo: true, backend: 'buildah' }, 'buildah', ['--build-in-ado conflicts with --backend buildah']],
     ['--commit-sha not hex', { commitSha: 'main' }, 'kaniko', ['--commit-sha "main" is not a commit SHA']],
     ['--ado-param without =', { adoParams: ['X'] }, 'ado', ['--ado-param "X" is not KEY=VALUE']],
+    ['platforms os/arch and os/arch/variant', { platforms: ['linux/amd64', 'linux/arm/v7', 'windows/amd64', 'linux/arm64/v8'] }, 'buildah', []],
+    ['a platform that is a path', { platforms: ['../../x'] }, 'buildah', ['--platform "../../x" is not a platform']],
+    ['a platform without arch', { platforms: ['linux'] }, 'buildah', ['--platform "linux" is not a platform']],
+    ['a platform in capitals', { platforms: ['Linux/AMD64'] }, 'buildah', ['--platform "Linux/AMD64" is not a platform']],
   ])('%s', (_name, o, backend, fragments) => {
     const problems = validateOptions(opts(o), backend);
     expect(problems).toHaveLength(fragments.length);

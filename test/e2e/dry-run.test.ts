@@ -145,6 +145,34 @@ describe('--dry-run through the real CLI', () => {
     expect(r.stderr).toMatch(message);
   });
 
+  it('checks before anything starts, in one round: context, Dockerfile, log dir, report and tags paths, platforms, the builder\'s refusals', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const r = await runCli([
+      '--dry-run', `--config=${CONFIG}`, '--name=app', `--context=${join(dir, 'missing')}`, `--log-dir=${file}/logs`,
+      `--build-report-path=${dir}`, `--tags-output-file=${file}/tags.json`, '--platform=../../x', '--platform=linux/arm64', '--tgs=x',
+    ], { env: prowPush });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.split('\n').filter(Boolean)).toEqual([
+      'error: unknown flag --tgs; did you mean --tag? (run with --help to list the flags)',
+      'error: --platform "../../x" is not a platform; write os/arch or os/arch/variant, e.g. linux/amd64 or linux/arm/v7',
+      `error: --context ${join(dir, 'missing')}: ${join(dir, 'missing')} is not a folder; give the build context directory`,
+      `error: --log-dir ${file}/logs: ${file} is not a folder`,
+      `error: --build-report-path ${dir}: is a folder; give a file path`,
+      `error: --tags-output-file ${file}/tags.json: ${file} is not a folder`,
+      'error: kaniko cannot build for other platforms (--platform ../../x,linux/arm64): use --backend buildah (or --backend buildkit) to build for several platforms',
+    ]);
+  });
+
+  it('a Dockerfile given relative to the working directory is found, as kaniko finds it (2024 job files)', async () => {
+    const dir = context(false);
+    const r = await runCli(['--dry-run', `--config=${CONFIG}`, '--name=app', '--context=images/app', '--dockerfile=images/app/Dockerfile'], { env: prowPush, cwd: dir });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).dockerfile).toBe(join(dir, 'images/app/Dockerfile'));
+  });
+
   it('reports every flag problem at once', async () => {
     const r = await runCli(['--context=', '--dockerfile=', '--sign-only', '--ado-preview-run'], { env: prowPush });
     expect(r.code).toBe(2);
