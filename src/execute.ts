@@ -43,19 +43,28 @@ export async function execute(plan: Plan, options: Options, io: ExecuteIO): Prom
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (io.signal.aborted) throw new WorkError(`stopped by signal after ${seconds}s`);
   if (failed.length > 0) {
-    reportBuild(plan, options, io.env, results, false);
+    reportBuild(plan, options, io, results, false);
     throw new WorkError(`${failed.length} of ${results.length} builds failed after ${seconds}s: ${failed.map((r) => `${r.variant ?? 'build'} (log: ${r.logFile})`).join(', ')}`);
   }
   io.log.info(`done in ${seconds}s: ${results.reduce((n, r) => n + r.pushed.length, 0)} images pushed`);
   const failures = await signPushed(signing, results, io);
-  reportBuild(plan, options, io.env, results, failures.length === 0 && plan.signers.length > 0);
+  reportBuild(plan, options, io, results, failures.length === 0 && plan.signers.length > 0);
   if (failures.length > 0) throw signingError(failures, plan.signers.length);
   return 0;
 }
 
 /** --build-report-path and the GitHub outputs of a local build. */
-function reportBuild(plan: Plan, options: Options, env: Env, results: BuildResult[], signed: boolean): void {
+function reportBuild(plan: Plan, options: Options, io: ExecuteIO, results: BuildResult[], signed: boolean): void {
+  try {
+    writeReports(plan, options, io, results, signed);
+  } catch (err) {
+    // The build's outcome is the news; a report that cannot be written (disk full) must not replace it.
+    io.log.warn(`could not write the build report or outputs: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function writeReports(plan: Plan, options: Options, io: ExecuteIO, results: BuildResult[], signed: boolean): void {
   const report = localBuildReport(plan, results, signed);
-  if (options.buildReportPath) writeFileCreatingDirs(options.buildReportPath, `${JSON.stringify(report, null, 2)}\n`);
-  writeBuildOutputs(env, report, results);
+  if (options.buildReportPath) writeFileCreatingDirs(options.buildReportPath, io.log.redact(`${JSON.stringify(report, null, 2)}\n`));
+  writeBuildOutputs(io.env, report, results, (text) => io.log.redact(text));
 }

@@ -12,6 +12,7 @@ import { backendOf, buildPlan, modeOf, type PlanFiles } from './plan.js';
 import type { BackendName, Mode, Plan } from './plan-types.js';
 import { tagsJson, writeFileCreatingDirs } from './output/json.js';
 import { Logger } from './output/logger.js';
+import { assignments } from './support/secrets.js';
 
 export interface RunIO {
   argv: readonly string[];
@@ -40,7 +41,7 @@ export async function main(io: RunIO): Promise<number> {
     }
     const options = parsed.options;
     log.debugEnabled = options.debug;
-    log.secrets.push(options.oidcToken, options.azureAccessToken, options.azureClientSecret, io.env.ADO_PAT, io.env.AZURE_CLIENT_SECRET);
+    log.secrets.add(options.oidcToken, options.azureAccessToken, options.azureClientSecret, io.env.ADO_PAT, io.env.AZURE_CLIENT_SECRET);
     const code = await run(options, parsed, io, log).catch((err: unknown) => reportError(err, log));
     // The ADO pipeline's signing step reads this output variable (compat, 2026): also "false" when nothing could start.
     if (options.signOnly && options.adoStateOutput && !options.dryRun) io.stdout.write(`${adoSigningState(code === 0)}\n`);
@@ -66,6 +67,8 @@ function reportError(err: unknown, log: Logger): number {
 
 async function run(options: Options, parsed: { problems: string[]; empty: string[] }, io: RunIO, log: Logger): Promise<number> {
   const plan = planRun(options, parsed, io, log);
+  // Values of secret-looking build args and pipeline parameters (NPM_TOKEN=…) are masked wherever they would show.
+  log.secrets.addSecretLooking([...assignments(options.buildArgs), ...assignments(options.adoParams), ...plan.builds.flatMap((b) => Object.entries(b.buildArgs))]);
   if (options.dryRun) {
     const { dryRunReport } = await import('./dry-run.js');
     io.stdout.write(`${JSON.stringify(await dryRunReport(plan, options, io.env), null, 2)}\n`);

@@ -21,21 +21,24 @@ export function stepSummary(results: BuildResult[]): string {
 }
 
 /** In GitHub Actions (and only there): the outputs through GITHUB_OUTPUT and a step-summary section. */
-function writeActionOutputs(env: Env, outputs: Record<string, string>, summary: string): void {
+function writeActionOutputs(env: Env, outputs: Record<string, string>, summary: string, redact: Redact): void {
   if (env.GITHUB_ACTIONS !== 'true') return;
-  if (env.GITHUB_OUTPUT) appendFileSync(env.GITHUB_OUTPUT, Object.entries(outputs).map(([name, value]) => outputEntry(name, value)).join(''));
-  if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, summary);
+  if (env.GITHUB_OUTPUT) appendFileSync(env.GITHUB_OUTPUT, Object.entries(outputs).map(([name, value]) => outputEntry(name, redact(value))).join(''));
+  if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, redact(summary));
 }
 
+/** The run's secret registry, applied to everything written for people and later steps. */
+export type Redact = (text: string) => string;
+
 /** A local build's outputs: images (JSON array), digest, architectures and build-report, and a table of what was pushed. */
-export function writeBuildOutputs(env: Env, report: BuildReport, results: BuildResult[]): void {
+export function writeBuildOutputs(env: Env, report: BuildReport, results: BuildResult[], redact: Redact): void {
   const outputs = {
     images: JSON.stringify(report.images_list),
     digest: report.digest,
     architectures: JSON.stringify(report.architectures),
     'build-report': JSON.stringify(report),
   };
-  writeActionOutputs(env, outputs, stepSummary(results));
+  writeActionOutputs(env, outputs, stepSummary(results), redact);
 }
 
 /** A local build's report, in the fields of the pipeline's build report so that scripts read both alike. */
@@ -75,7 +78,7 @@ export function adoStepSummary(o: AdoRunOutputs): string {
 }
 
 /** An ADO run's outputs: images, adoResult, digest, architectures and build-report, and a step-summary table. */
-export function writeAdoOutputs(env: Env, o: AdoRunOutputs): void {
+export function writeAdoOutputs(env: Env, o: AdoRunOutputs, redact: Redact): void {
   const outputs = {
     images: JSON.stringify(o.images),
     adoResult: o.result,
@@ -83,5 +86,5 @@ export function writeAdoOutputs(env: Env, o: AdoRunOutputs): void {
     architectures: JSON.stringify(o.architectures),
     'build-report': o.reportJson,
   };
-  writeActionOutputs(env, outputs, adoStepSummary(o));
+  writeActionOutputs(env, outputs, adoStepSummary(o), redact);
 }

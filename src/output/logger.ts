@@ -1,8 +1,8 @@
-import { redactText } from './redact.js';
+import { Secrets } from '../support/secrets.js';
 
 /** Everything for people goes to stderr; known secrets are masked in every line. */
 export class Logger {
-  readonly secrets: Array<string | undefined> = [];
+  readonly secrets = new Secrets();
 
   constructor(private readonly stream: NodeJS.WritableStream, public debugEnabled: boolean) {}
 
@@ -23,7 +23,7 @@ export class Logger {
   }
 
   redact(text: string): string {
-    return redactText(text, this.secrets);
+    return this.secrets.redact(text);
   }
 
   private write(message: string): void {

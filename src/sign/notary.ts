@@ -93,7 +93,7 @@ async function signifyToken(auth: Extract<NotaryAuth, { type: 'signify' }>, time
     token = undefined;
   }
   if (typeof token !== 'string' || token === '') return { ok: false, final: true, detail: `${where} answered without access_token.token` };
-  log.secrets.push(token);
+  log.secrets.add(token);
   return token;
 }
 

@@ -36,7 +36,7 @@ export interface SigningRun {
  */
 export function prepareSigning(configs: Signer[], io: SignIO, readFile = (path: string) => readFileSync(path, 'utf8'), run: SigningRun = {}): Signing {
   const problems = new Problems();
-  const addSecret = (secret: string) => io.log.secrets.push(secret);
+  const addSecret = (secret: string) => io.log.secrets.add(secret);
   const now = run.now ?? new Date();
   const signers = configs.flatMap((config) => {
     const signer = problems.collect(() =>

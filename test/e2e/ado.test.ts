@@ -369,6 +369,26 @@ describe('the ado backend through the real CLI against a fake Azure DevOps', () 
     expect(r.stderr).toMatch(/debug: /);
   });
 
+  it('secret-looking build args and pipeline parameters echoed by the pipeline are masked in every channel', async () => {
+    const npm = 'npm_Zx81kQ0pLm';
+    const deploy = 'dpl-Hh42nnWq0x';
+    const { dir, config } = await setup({ log: adoLog([`BuildArgs=GREETING=hi,NPM_TOKEN=${npm}`, `DEPLOY_TOKEN=${deploy} and again ${npm}`, ...LOG.split('\r\n').filter(Boolean)]) });
+    const output = join(dir, 'github_output');
+    const env = baseEnv({
+      CI: 'true', GITHUB_ACTIONS: 'true', GITHUB_EVENT_NAME: 'push', GITHUB_EVENT_PATH: join(FIXTURES, 'github/push.json'),
+      GITHUB_SHA: SHA, GITHUB_REF: 'refs/heads/main', GITHUB_OUTPUT: output, ADO_PAT: PAT,
+    });
+    const r = await cli(buildArgs(config, dir, ['--debug', `--build-arg=NPM_TOKEN=${npm}`, `--ado-param=DEPLOY_TOKEN=${deploy}`]), env);
+    expect(r.code).toBe(0);
+    // The pipeline gets the real values; people and files get ***.
+    expect(JSON.parse(runStarts(fake!)[0]!.body).templateParameters).toMatchObject({ BuildArgs: `GREETING=hi,NPM_TOKEN=${npm}`, DEPLOY_TOKEN: deploy });
+    const everything = [r.stdout, r.stderr, readFileSync(output, 'utf8'), readFileSync(join(dir, 'logs/build_build.log'), 'utf8')].join('\n');
+    expect(everything).not.toContain(npm);
+    expect(everything).not.toContain(deploy);
+    expect(r.stderr).toContain('NPM_TOKEN=***');
+    expect(r.stderr).toContain('DEPLOY_TOKEN=*** and again ***');
+  });
+
   it('a wrong client secret fails with the identity platform\'s reason, the secret not shown', async () => {
     const { fake, dir, config } = await setup({ servicePrincipal: { tenantId: 't', clientId: 'c', clientSecret: 'right-secret' } });
     const r = await cli(buildArgs(config, dir, ['--azure-client-id=c', '--azure-tenant-id=t', `--azure-client-secret=${CLIENT_SECRET}`]), prow({ AZURE_AUTHORITY_HOST: fake.url }));

@@ -2,6 +2,7 @@ import type { Env } from '../../ci/gitstate.js';
 import { InputError } from '../../errors.js';
 import type { Options } from '../../options.js';
 import { withRetry, type RetryPolicy } from './retry.js';
+import type { Secrets } from '../../support/secrets.js';
 
 /** The Azure DevOps resource: a client-credentials token for it is what ADO accepts. */
 export const ADO_SCOPE = '499b84ac-1321-427f-aa17-267ca6975798/.default';
@@ -73,7 +74,7 @@ export function tokenScheme(token: string): 'basic' | 'bearer' {
 export interface CredentialIO {
   signal: AbortSignal;
   /** Every secret learnt here (bearer tokens, encoded headers) is added so that no output shows it. */
-  secrets: Array<string | undefined>;
+  secrets: Secrets;
   debug: (message: string) => void;
   fetch?: typeof fetch;
 }
@@ -126,11 +127,11 @@ export interface AuthToken {
 /** The token to send; a service principal's is fetched first. Every secret met is added to io.secrets. */
 export async function authToken(c: AdoCredential, policy: RetryPolicy, io: CredentialIO): Promise<AuthToken> {
   if (c.kind === 'token') {
-    io.secrets.push(c.token, Buffer.from(`PAT:${c.token}`).toString('base64'));
+    io.secrets.add(c.token, Buffer.from(`PAT:${c.token}`).toString('base64'));
     return { scheme: tokenScheme(c.token), token: c.token };
   }
-  io.secrets.push(c.clientSecret, encodeURIComponent(c.clientSecret));
+  io.secrets.add(c.clientSecret, encodeURIComponent(c.clientSecret));
   const token = await servicePrincipalToken(c, policy, io);
-  io.secrets.push(token);
+  io.secrets.add(token);
   return { scheme: 'bearer', token };
 }

@@ -8,7 +8,7 @@ import { describeCredential, resolveCredential, type AdoCredential } from './cre
 import { adoParameters, type AdoParameters } from './parameters.js';
 import type { RetryPolicy } from './retry.js';
 
-const MASK = '***';
+import { MASK } from '../../support/secrets.js';
 
 /** Everything a run sends to and expects from Azure DevOps, as plain data (what --dry-run prints, masked). */
 export interface AdoRequest {

@@ -41,7 +41,7 @@ const message = (err: unknown): string => (err instanceof Error ? err.message : 
 async function connect(plan: Plan, options: Options, io: AdoIO): Promise<{ request: AdoRequest; client: AdoClient }> {
   const request = adoRequest(plan, options, io.env);
   if (!request.credential) throw new InputError(NO_CREDENTIAL);
-  io.log.secrets.push(request.parameters.Authorization);
+  io.log.secrets.add(request.parameters.Authorization);
   io.log.debug(`ADO template parameters: ${JSON.stringify(maskedParameters(request.parameters))}`);
   const credentialIO = { signal: io.signal, secrets: io.log.secrets, debug: (m: string) => io.log.debug(m) };
   const auth = await authToken(request.credential, request.retry, credentialIO).catch((err: unknown) => {
@@ -122,7 +122,7 @@ export async function runAdoBuild(plan: Plan, options: Options, io: AdoIO): Prom
     digest: report?.digest ?? '',
     architectures: report?.architectures ?? [],
     reportJson,
-  });
+  }, (text) => io.log.redact(text));
 
   if (result !== 'succeeded') throw new WorkError(`ADO run ${run.id} finished with result "${result}"; see ${run.webUrl ?? 'the pipeline in Azure DevOps'}`);
   // SPEC 9 (compat): the run's result decides; an unreadable log only means we cannot tell what was built.
