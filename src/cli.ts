@@ -1,5 +1,6 @@
 import yargs from 'yargs';
 import { InputError } from './errors.js';
+import { editDistance } from './support/closest.js';
 import { BACKENDS, defaultOptions, FLAGS, flagSpec, type FlagName, type Options } from './options.js';
 import type { BackendName } from './plan-types.js';
 
@@ -124,20 +125,6 @@ export function closestFlag(name: string): string | undefined {
   // camelCase or a prefix of a long flag: buildArg → build-arg, --platforms → platform.
   const flat = (s: string) => s.replaceAll('-', '').toLowerCase();
   return Object.keys(FLAGS).find((flag) => flat(flag) === flat(name) || (wanted.length >= 4 && flag.startsWith(wanted)));
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0] ?? 0;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j] ?? 0;
-      row[j] = Math.min(above + 1, (row[j - 1] ?? 0) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length] ?? 0;
 }
 
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9.]+)?$/;

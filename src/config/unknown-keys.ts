@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { editDistance } from '../support/closest.js';
 import { isMapping } from './fields.js';
 
 export interface UnknownKey {
@@ -79,25 +80,6 @@ export function findUnknownKeys(schema: Schema, data: unknown, path: PropertyKey
     default:
       return [];
   }
-}
-
-/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours. */
-function editDistance(a: string, b: string): number {
-  const width = b.length + 1;
-  const d: number[] = [];
-  const at = (i: number, j: number): number => d[i * width + j] ?? Infinity;
-  for (let i = 0; i <= a.length; i++) {
-    for (let j = 0; j <= b.length; j++) {
-      if (i === 0 || j === 0) {
-        d[i * width + j] = i + j;
-        continue;
-      }
-      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, at(i - 2, j - 2) + 1);
-      d[i * width + j] = best;
-    }
-  }
-  return at(a.length, b.length);
 }
 
 /** A typo is one edit per three characters (at least one), or a known key cut short. */
