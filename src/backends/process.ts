@@ -1,12 +1,13 @@
 /** The one module that spawns builders: argv arrays (never a shell), output to the log file and stderr, stoppable. */
 import type { ChildProcess } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BuildUnit } from '../plan-types.js';
 import type { BuildIO, BuildResult } from './backend.js';
 import type { BuildLog } from './log.js';
 import { openLog } from './log.js';
+import { forgetGroup, watchGroup } from './watchdog.js';
 
 export { openLog, type BuildLog } from './log.js';
 
@@ -50,7 +51,8 @@ interface Exit {
 }
 
 /**
- * A builder started detached (its own process group, which a stop signals as a whole). `done` settles once it exited, its group was
+ * A builder started detached (its own process group, which a stop signals as a whole) and under the watchdog,
+ * so that neither it nor what it starts outlives this process. `done` settles once it exited, its group was
  * cleared and its output was read to the end.
  */
 function startBuilder(argv: string[], io: BuildIO, log: BuildLog, stdout: 'log' | 'capture') {
@@ -63,7 +65,10 @@ function startBuilder(argv: string[], io: BuildIO, log: BuildLog, stdout: 'log' 
   const { spawn } = process.getBuiltinModule('node:child_process');
   const child: ChildProcess = spawn(file, args, { env: io.env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const pid = child.pid;
-  if (pid !== undefined) running.add(pid);
+  if (pid !== undefined) {
+    running.add(pid);
+    watchGroup(pid);
+  }
   const exited = new Promise<Exit>((resolve) => {
     child.once('error', (spawnError: NodeJS.ErrnoException) => resolve({ code: null, signal: null, spawnError }));
     child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -83,10 +88,15 @@ function startBuilder(argv: string[], io: BuildIO, log: BuildLog, stdout: 'log' 
       if (pid !== undefined && !stopping) signalGroup(pid, 'SIGKILL');
       await output;
       if (stopping) await stopping;
+      // A signal is delivered, not done, when kill() returns: the builder is over when its group is.
+      if (pid !== undefined) await groupGone(pid, KILL_AFTER_MS);
       return { exit, stopped: stopping !== undefined, stdout: captured?.text() };
     } finally {
       io.signal.removeEventListener('abort', onAbort);
-      if (pid !== undefined) running.delete(pid);
+      if (pid !== undefined) {
+        running.delete(pid);
+        forgetGroup(pid);
+      }
     }
   })();
   return { file, done };
@@ -102,6 +112,23 @@ async function stopGroup(pid: number, exited: Promise<unknown>): Promise<void> {
   await Promise.race([exited, sleep(KILL_AFTER_MS, undefined, { signal: timer.signal }).catch(() => undefined)]);
   timer.abort();
   signalGroup(pid, 'SIGKILL');
+}
+
+/** Waits (at most ms) until no process of the group is alive; zombies, which an orphan's reaper may leave, count as gone. */
+async function groupGone(pgid: number, ms: number): Promise<void> {
+  for (const end = Date.now() + ms; signalGroup(pgid, 0) && (await liveMember(pgid)) && Date.now() < end; ) await sleep(10);
+}
+
+async function liveMember(pgid: number): Promise<boolean> {
+  const pids = await readdir('/proc').catch(() => undefined);
+  if (pids === undefined) return false; // no /proc: kill(-pgid, 0) was the best answer
+  for (const pid of pids.filter((name) => /^\d+$/.test(name))) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'latin1').catch(() => '');
+    // Fields after the command name (which may hold spaces and parentheses): state ppid pgrp …
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
+  }
+  return false;
 }
 
 /** Keeps a query's stdout, up to MAX_CAPTURE; past that it is read and dropped, and the answer refused. */
