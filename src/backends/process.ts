@@ -7,7 +7,7 @@ import type { BuildUnit } from '../plan-types.js';
 import type { BuildIO, BuildResult } from './backend.js';
 import type { BuildLog } from './log.js';
 import { openLog } from './log.js';
-import { forgetGroup, watchGroup } from './watchdog.js';
+import { forgetGroup, startWatchdog, watchGroup } from './watchdog.js';
 
 export { openLog, type BuildLog } from './log.js';
 
@@ -63,6 +63,8 @@ function startBuilder(argv: string[], io: BuildIO, log: BuildLog, stdout: 'log' 
   }
   // Loaded on use: child_process pulls in net and dgram, which --parse-tags-only and --dry-run never need.
   const { spawn } = process.getBuiltinModule('node:child_process');
+  // Before the builder: the gap between its start and its registration is then one synchronous write.
+  startWatchdog();
   const child: ChildProcess = spawn(file, args, { env: io.env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const pid = child.pid;
   if (pid !== undefined) {

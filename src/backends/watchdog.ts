@@ -62,9 +62,13 @@ function start(): ChildProcess | undefined {
   }
 }
 
+/** Starts the watchdog if it is not running: call it before spawning, so that registering is one write. */
+export function startWatchdog(): void {
+  watchdog ??= start();
+}
+
 /** Puts a builder's process group under the watchdog until forgetGroup. */
 export function watchGroup(pgid: number): void {
-  watchdog ??= start();
   watchdog?.stdin?.write(`${pgid}\n`);
 }
 
