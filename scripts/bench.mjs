@@ -1,6 +1,7 @@
-// Prints performance figures: start-up of --parse-tags-only against bare node, and variant concurrency.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, cpSync, existsSync } from 'node:fs';
+// Prints performance figures: start-up of --parse-tags-only against bare node, variant concurrency, and the memory
+// of a build whose builder prints hundreds of MB.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, cpSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -59,8 +60,68 @@ function variants() {
   console.log(`  of which the four builds       ${builds ?? '?'} s`);
 }
 
+/** Peak RSS (VmHWM) of a process, in bytes, or 0 once it is gone. */
+function peakRss(pid) {
+  try {
+    const kb = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return Number(kb ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * One whole CLI build whose stand-in builder prints `bytes`; our stderr is a pipe read at most `readMBps` (as a CI
+ * runner that falls behind). Resolves with the CLI's peak RSS, what reached the pipe, the log size and the wall time.
+ */
+function loudBuild({ bytes, noNewline = false, readMBps }) {
+  const dir = mkdtempSync(join(tmpdir(), 'ib-bench-loud-'));
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\n');
+  writeFileSync(join(dir, 'config.yaml'), 'registry: 127.0.0.1:5999/bench\n');
+  const stand = join(dir, 'loud-builder');
+  writeFileSync(stand, `#!/bin/sh\nexec /bin/sh '${join(root, 'test/support/loud-builder.sh')}' "$@"\n`, { mode: 0o755 });
+  const args = ['--name=bench', `--config=${join(dir, 'config.yaml')}`, `--context=${dir}`, '--backend=kaniko', `--log-dir=${join(dir, 'logs')}`];
+  const loudEnv = { ...env, KANIKO_EXECUTOR: stand, LOUD_BYTES: String(bytes), ...(noNewline ? { LOUD_NO_NEWLINE: '1' } : {}) };
+  const t0 = Date.now();
+  const child = spawn(bin, args, { env: loudEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+  // VmHWM only grows: polling every 20 ms misses at most the last 20 ms of the run.
+  let peak = 0;
+  let received = 0;
+  const poll = setInterval(() => (peak = Math.max(peak, peakRss(child.pid))), 20);
+  // Read slowly: take a chunk, then wait as long as readMBps allows before taking the next.
+  child.stderr.on('data', (chunk) => {
+    received += chunk.length;
+    child.stderr.pause();
+    setTimeout(() => child.stderr.resume(), chunk.length / (readMBps * 1e3));
+  });
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 600_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      const log = statSync(join(dir, 'logs/build_build.log')).size;
+      rmSync(dir, { recursive: true, force: true });
+      if (code !== 0) reject(new Error(`loud build exited ${code}`));
+      else resolvePromise({ peak, received, log, seconds: (Date.now() - t0) / 1000 });
+    });
+  });
+}
+
+async function memory() {
+  const mb = (n) => `${(n / 1e6).toFixed(0)} MB`;
+  console.log('memory of a whole CLI build run, stderr on a pipe read slowly (peak RSS of the CLI process, target < 150 MB)');
+  const lines = await loudBuild({ bytes: 200e6, readMBps: 100 });
+  console.log(`  200 MB in 100-byte lines, pipe read at 100 MB/s   peak RSS ${mb(lines.peak)}  (${mb(lines.received)} on stderr, ${mb(lines.log)} log, ${lines.seconds.toFixed(1)} s)`);
+  const endless = await loudBuild({ bytes: 600e6, noNewline: true, readMBps: 100 });
+  console.log(`  600 MB without a newline                          peak RSS ${mb(endless.peak)}  (${mb(endless.received)} on stderr, ${mb(endless.log)} log, ${endless.seconds.toFixed(1)} s)`);
+}
+
+// `node scripts/bench.mjs memory` prints one figure only.
+const only = process.argv[2];
 const runs = Number(process.env.BENCH_RUNS ?? 15);
-startup(runs);
-variants();
+if (!only || only === 'startup') startup(runs);
+if (!only || only === 'variants') variants();
+if (!only || only === "memory") await memory();
+if (only) process.exit(0);
 const ado = spawnSync(node, [join(root, 'scripts/bench-ado.mjs')], { stdio: 'inherit', timeout: 300_000 });
 process.exitCode = ado.status ?? 1;

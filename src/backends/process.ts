@@ -1,22 +1,21 @@
 /** The one module that spawns builders: argv arrays (never a shell), output to the log file and stderr, stoppable. */
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BuildUnit } from '../plan-types.js';
 import type { BuildIO, BuildResult } from './backend.js';
+import type { BuildLog } from './log.js';
+import { openLog } from './log.js';
+import { forgetGroup, startWatchdog, watchGroup } from './watchdog.js';
+
+export { openLog, type BuildLog } from './log.js';
 
 /** How long a builder gets between SIGTERM and SIGKILL. */
 export const KILL_AFTER_MS = 3000;
 export const STOPPED = 'stopped by signal';
-
-/** One unit's log: every builder line goes to its file and, unless silent, to stderr. */
-export interface BuildLog {
-  line(text: string): void;
-  close(): Promise<void>;
-}
+/** A query's answer (`buildah images --json`) beyond this is refused: memory stays bounded whatever a tool prints. */
+const MAX_CAPTURE = 32 * 1024 * 1024;
 
 export interface ProcessOutcome {
   /** The builder's exit code; undefined when it did not start or was killed. */
@@ -32,29 +31,6 @@ export function besideLog(unit: BuildUnit, suffix: string): string {
   return `${base}${suffix}`;
 }
 
-export async function openLog(unit: BuildUnit, io: BuildIO): Promise<BuildLog> {
-  await mkdir(path.dirname(unit.logFile), { recursive: true });
-  const file: WriteStream = createWriteStream(unit.logFile, { flags: 'w' });
-  await new Promise<void>((resolve, reject) => file.once('open', () => resolve()).once('error', reject));
-  // A later write error (disk full) must not crash the run: say it once, keep streaming to stderr.
-  let failed = false;
-  file.on('error', (err) => {
-    if (!failed) io.stderr.write(`image-builder: cannot write ${unit.logFile}: ${err.message}\n`);
-    failed = true;
-  });
-  const prefix = unit.variant === undefined ? '' : `[${unit.variant}] `;
-  return {
-    line(text) {
-      file.write(`${text}\n`);
-      if (!io.silent) io.stderr.write(`${prefix}${text}\n`);
-    },
-    close: () => new Promise<void>((resolve) => file.end(() => resolve())),
-  };
-}
-
-/** Loaded on first use: evaluating execa costs ~30 ms of start-up that --parse-tags-only and --dry-run need not pay. */
-const loadExeca = () => import('execa');
-
 /** Process groups still running, killed if this process exits first (builders run detached, in their own group). */
 const running = new Set<number>();
 let exitHookInstalled = false;
@@ -66,6 +42,66 @@ function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
   } catch {
     return false;
   }
+}
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  spawnError?: NodeJS.ErrnoException;
+}
+
+/**
+ * A builder started detached (its own process group, which a stop signals as a whole) and under the watchdog,
+ * so that neither it nor what it starts outlives this process. `done` settles once it exited, its group was
+ * cleared and its output was read to the end.
+ */
+function startBuilder(argv: string[], io: BuildIO, log: BuildLog, stdout: 'log' | 'capture') {
+  const [file = '', ...args] = argv;
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => running.forEach((pid) => signalGroup(pid, 'SIGKILL')));
+  }
+  // Loaded on use: child_process pulls in net and dgram, which --parse-tags-only and --dry-run never need.
+  const { spawn } = process.getBuiltinModule('node:child_process');
+  // Before the builder: the gap between its start and its registration is then one synchronous write.
+  startWatchdog();
+  const child: ChildProcess = spawn(file, args, { env: io.env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const pid = child.pid;
+  if (pid !== undefined) {
+    running.add(pid);
+    watchGroup(pid);
+  }
+  const exited = new Promise<Exit>((resolve) => {
+    child.once('error', (spawnError: NodeJS.ErrnoException) => resolve({ code: null, signal: null, spawnError }));
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  let stopping: Promise<void> | undefined;
+  const onAbort = (): void => {
+    if (pid !== undefined) stopping ??= stopGroup(pid, exited);
+  };
+  io.signal.addEventListener('abort', onAbort, { once: true });
+  const captured = stdout === 'capture' && child.stdout ? capture(child.stdout) : undefined;
+  const output = Promise.all([captured ? captured.done : log.pipe(child.stdout!), log.pipe(child.stderr!)]);
+
+  const done = (async () => {
+    try {
+      const exit = await exited;
+      // What the builder left behind in its group is orphaned now (and would hold our pipes open): end it.
+      if (pid !== undefined && !stopping) signalGroup(pid, 'SIGKILL');
+      await output;
+      if (stopping) await stopping;
+      // A signal is delivered, not done, when kill() returns: the builder is over when its group is.
+      if (pid !== undefined) await groupGone(pid, KILL_AFTER_MS);
+      return { exit, stopped: stopping !== undefined, stdout: captured?.text() };
+    } finally {
+      io.signal.removeEventListener('abort', onAbort);
+      if (pid !== undefined) {
+        running.delete(pid);
+        forgetGroup(pid);
+      }
+    }
+  })();
+  return { file, done };
 }
 
 /**
@@ -80,9 +116,44 @@ async function stopGroup(pid: number, exited: Promise<unknown>): Promise<void> {
   signalGroup(pid, 'SIGKILL');
 }
 
-async function pipeLines(stream: Readable | null, log: BuildLog): Promise<void> {
-  if (!stream) return;
-  for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) log.line(line);
+/** Waits (at most ms) until no process of the group is alive; zombies, which an orphan's reaper may leave, count as gone. */
+async function groupGone(pgid: number, ms: number): Promise<void> {
+  for (const end = Date.now() + ms; signalGroup(pgid, 0) && (await liveMember(pgid)) && Date.now() < end; ) await sleep(10);
+}
+
+async function liveMember(pgid: number): Promise<boolean> {
+  const pids = await readdir('/proc').catch(() => undefined);
+  if (pids === undefined) return false; // no /proc: kill(-pgid, 0) was the best answer
+  for (const pid of pids.filter((name) => /^\d+$/.test(name))) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'latin1').catch(() => '');
+    // Fields after the command name (which may hold spaces and parentheses): state ppid pgrp …
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
+  }
+  return false;
+}
+
+/** Keeps a query's stdout, up to MAX_CAPTURE; past that it is read and dropped, and the answer refused. */
+function capture(stream: NodeJS.ReadableStream) {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  const done = (async () => {
+    for await (const chunk of stream) {
+      length += chunk.length;
+      if (length <= MAX_CAPTURE) chunks.push(chunk as Buffer);
+    }
+  })().catch(() => undefined);
+  return { done, text: () => (length <= MAX_CAPTURE ? Buffer.concat(chunks).toString('utf8') : undefined) };
+}
+
+/** What people read when a builder did not exit 0; undefined when it did. */
+function failure(file: string, exit: Exit, missingHint?: string): string | undefined {
+  const code = exit.spawnError?.code;
+  if (code === 'ENOENT') return `${file}: executable not found${missingHint ? ` (${missingHint})` : ''}`;
+  if (code === 'EACCES') return `${file}: not executable (chmod +x it)`;
+  if (exit.spawnError) return `${path.basename(file)} could not start: ${exit.spawnError.message}`;
+  if (exit.code === null) return `${path.basename(file)} was killed by ${exit.signal ?? 'a signal'}`;
+  return exit.code === 0 ? undefined : `${path.basename(file)} exited with code ${exit.code}`;
 }
 
 /**
@@ -90,55 +161,19 @@ async function pipeLines(stream: Readable | null, log: BuildLog): Promise<void> 
  * Never throws for the builder's failure: the outcome says what happened. missingHint tells people how to install it.
  */
 export async function runBuilder(argv: string[], log: BuildLog, io: BuildIO, missingHint?: string): Promise<ProcessOutcome> {
-  const [file = '', ...args] = argv;
   if (io.signal.aborted) return { stopped: true, error: STOPPED };
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => running.forEach((pid) => signalGroup(pid, 'SIGKILL')));
-  }
-  const { execa } = await loadExeca();
-  const child = execa(file, args, {
-    env: io.env as Record<string, string | undefined>,
-    extendEnv: false,
-    stdin: 'ignore',
-    buffer: false,
-    reject: false,
-    detached: true,
-  });
-  const pid = child.pid;
-  let stopping: Promise<void> | undefined;
-  const onAbort = (): void => {
-    if (pid !== undefined) stopping ??= stopGroup(pid, child);
-  };
-  if (pid !== undefined) running.add(pid);
-  io.signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    const outcome = await waitFor();
-    if (outcome.error) log.line(`image-builder: ${outcome.error}`);
-    return outcome;
-  } finally {
-    io.signal.removeEventListener('abort', onAbort);
-    if (pid !== undefined) running.delete(pid);
-  }
-
-  async function waitFor(): Promise<ProcessOutcome> {
-    await Promise.all([pipeLines(child.stdout, log), pipeLines(child.stderr, log)]);
-    const result = await child;
-    if (stopping) await stopping;
-    // A builder that finished before the signal reached it did its work: report that, not the stop.
-    if (stopping && result.exitCode !== 0) return { stopped: true, error: STOPPED };
-    if (result.code === 'ENOENT') {
-      return { stopped: false, error: `${file}: executable not found${missingHint ? ` (${missingHint})` : ''}` };
-    }
-    if (result.code === 'EACCES') return { stopped: false, error: `${file}: not executable (chmod +x it)` };
-    if (result.exitCode === undefined) {
-      const how = result.signal ? `was killed by ${result.signal}` : `could not start: ${result.originalMessage}`;
-      return { stopped: false, error: `${path.basename(file)} ${how}` };
-    }
-    const error = result.exitCode === 0 ? undefined : `${path.basename(file)} exited with code ${result.exitCode}`;
-    return { exitCode: result.exitCode, stopped: false, ...(error ? { error } : {}) };
-  }
+  const { file, done } = startBuilder(argv, io, log, 'log');
+  const { exit, stopped } = await done;
+  // A builder that finished before the signal reached it did its work: report that, not the stop.
+  const outcome: ProcessOutcome =
+    stopped && exit.code !== 0
+      ? { stopped: true, error: STOPPED }
+      : { ...(exit.code === null ? {} : { exitCode: exit.code }), stopped: false, ...withError(failure(file, exit, missingHint)) };
+  if (outcome.error) log.line(`image-builder: ${outcome.error}`);
+  return outcome;
 }
+
+const withError = (error: string | undefined) => (error === undefined ? {} : { error });
 
 /**
  * Builds with a builder that pushes every destination itself (kaniko, buildctl), then reads the digest it wrote:
@@ -168,18 +203,11 @@ export function unitResult(unit: BuildUnit): BuildResult {
 
 /** Runs a short query (e.g. `buildah images --json`) and returns its stdout, or undefined (logged) when it fails. */
 export async function captureBuilder(argv: string[], log: BuildLog, io: BuildIO): Promise<string | undefined> {
-  const [file = '', ...args] = argv;
-  const { execa } = await loadExeca();
-  const result = await execa(file, args, {
-    env: io.env as Record<string, string | undefined>,
-    extendEnv: false,
-    stdin: 'ignore',
-    reject: false,
-    cancelSignal: io.signal,
-    forceKillAfterDelay: KILL_AFTER_MS,
-  });
-  if (result.exitCode === 0) return result.stdout;
-  for (const line of `${result.stderr}`.split('\n').filter(Boolean)) log.line(line);
-  log.line(`image-builder: ${path.basename(file)} ${args.slice(-2).join(' ')} failed (${result.exitCode ?? result.signal ?? result.code})`);
+  if (io.signal.aborted) return undefined;
+  const { file, done } = startBuilder(argv, io, log, 'capture');
+  const { exit, stopped, stdout } = await done;
+  if (exit.code === 0 && !stopped && stdout !== undefined) return stdout;
+  const why = stopped ? STOPPED : exit.code === 0 ? `answer longer than ${MAX_CAPTURE} bytes` : (exit.code ?? exit.signal ?? exit.spawnError?.code);
+  log.line(`image-builder: ${path.basename(file)} ${argv.slice(-2).join(' ')} failed (${why})`);
   return undefined;
 }
