@@ -37,7 +37,7 @@ export async function execute(plan: Plan, options: Options, io: ExecuteIO): Prom
   const started = Date.now();
   const units = plan.builds.map((b) => b.variant ?? 'build').join(', ');
   io.log.info(`building ${plan.name} with ${backend.name} (${plan.builds.length === 1 ? units : `variants: ${units}`}); logs in ${plan.logDir}`);
-  const results = await runBuilds(backend, plan, { env: io.env, stderr: io.stderr, signal: io.signal, silent: plan.silent, debug: options.debug });
+  const results = await runBuilds(backend, plan, { env: io.env, stderr: io.stderr, signal: io.signal, silent: plan.silent, debug: options.debug, secrets: io.log.secrets });
   for (const line of summarize(results)) io.log.info(line);
   const failed = results.filter((r) => !r.ok);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);

@@ -3,6 +3,7 @@ import type { BuildUnit, Plan } from '../plan-types.js';
 import { buildahBackend } from './buildah.js';
 import { buildkitBackend } from './buildkit.js';
 import { kanikoBackend } from './kaniko.js';
+import type { Secrets } from '../support/secrets.js';
 
 /** What a build may touch: the child's whole environment, where people read progress, and how to stop it. */
 export interface BuildIO {
@@ -14,6 +15,8 @@ export interface BuildIO {
   signal: AbortSignal;
   silent: boolean;
   debug: boolean;
+  /** The run's secrets: masked in every line of builder output, on stderr and in the log file. */
+  secrets?: Secrets;
 }
 
 export interface PushedImage {

@@ -4,6 +4,7 @@ import { Readable, Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAX_LINE } from '../../src/backends/lines.js';
 import { openLog } from '../../src/backends/log.js';
+import { Secrets } from '../../src/support/secrets.js';
 import { makePlan, makeUnit } from '../support/plan-factory.js';
 import { captureIO, removeTempDirs, tempDir } from '../support/tools.js';
 
@@ -77,6 +78,34 @@ describe('openLog', () => {
 
     expect(readFileSync(unit.logFile).length).toBe(50_000 * 100);
     expect(stuck.writableLength).toBeLessThan(200 * 1024);
+  });
+
+  it('masks the run\'s secrets in every builder line, on stderr and in the log file, chunk boundaries included', async () => {
+    const unit = unitIn('v1');
+    const captured = captureIO();
+    const secrets = new Secrets();
+    secrets.add('npm_s3cr3t_Value', 'other-secret');
+    const log = await openLog(unit, { ...captured.io, secrets });
+    // The secret arrives split over two chunks, as a pipe may deliver it.
+    await log.pipe(Readable.from([Buffer.from('RUN echo npm_s3cr'), Buffer.from('3t_Value\nclean line\nand other-secret\n')]));
+    await log.close();
+    const file = readFileSync(unit.logFile, 'utf8');
+    expect(file).toBe('RUN echo ***\nclean line\nand ***\n');
+    expect(captured.stderr()).toBe('[v1] RUN echo ***\n[v1] clean line\n[v1] and ***\n');
+  });
+
+  it('a secret straddling the cut of an endless line leaves no part of itself', async () => {
+    const unit = unitIn();
+    const captured = captureIO({}, { silent: true });
+    const secrets = new Secrets();
+    secrets.add('TOPSECRETVALUE');
+    const log = await openLog(unit, { ...captured.io, secrets });
+    await log.pipe(Readable.from([Buffer.from(`${'x'.repeat(MAX_LINE - 6)}TOPSECRETVALUE and more\nnext\n`)]));
+    await log.close();
+    const file = readFileSync(unit.logFile, 'utf8');
+    expect(file).not.toContain('TOPSEC');
+    expect(file).toContain('***');
+    expect(file.endsWith('next\n')).toBe(true);
   });
 
   it('cuts an endless line, keeping the lines after it', async () => {

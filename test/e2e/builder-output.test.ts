@@ -29,6 +29,18 @@ describe('builder output through the real CLI', () => {
     expect(r.stderr.length).toBeLessThan(100_000);
   });
 
+  it('a builder that prints a secret-looking build arg shows *** on stderr and in the log file', async () => {
+    const { dir, logs, args } = project();
+    const echo = join(dir, 'echo-builder.sh');
+    writeFileSync(echo, '#!/bin/sh\nfor a in "$@"; do echo "arg: $a"; done\n', { mode: 0o755 });
+    const r = await runCli([...args, '--build-arg=NPM_TOKEN=npm_Qw3rtyUi0p', '--build-arg=GREETING=hello'], { env: baseEnv({ PULL_BASE_SHA: SHA, KANIKO_EXECUTOR: echo }) });
+    expect(r.code).toBe(0);
+    const log = readFileSync(join(logs, 'build_build.log'), 'utf8');
+    expect(log).toContain('arg: --build-arg=NPM_TOKEN=***');
+    expect(log).toContain('arg: --build-arg=GREETING=hello');
+    expect(r.stdout + r.stderr + log).not.toContain('npm_Qw3rtyUi0p');
+  });
+
   it('a log file that is a symbolic link is not followed: its target stays untouched, a warning says so', async () => {
     const { dir, logs, args } = project();
     const victim = join(dir, 'victim');
