@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
-import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import type { IgnoreRules } from './ignore.js';
@@ -34,9 +33,10 @@ export interface ContextScan {
   skipped: SkippedEntry[];
 }
 
-/** Files hashed at once; each holds one read buffer. */
-const READERS = 8;
+/** Read buffer: a file larger than this is hashed chunk by chunk. */
 const CHUNK = 256 * 1024;
+/** The walk runs synchronous calls (several times faster than the thread pool for many small files) and lets the event loop in this often. */
+const SLICE_MS = 20;
 
 /**
  * Walks the context as Docker sends it: ignored paths left out (an ignored directory's subtree too, unless a
@@ -47,38 +47,46 @@ export async function scanContext(contextDir: string, rules: IgnoreRules): Promi
   const included = new Map<string, ContextEntry>();
   const ignoredDirs = new Map<string, ContextEntry>();
   const skipped: SkippedEntry[] = [];
-
-  const walk = async (dir: string): Promise<void> => {
-    const names = await readdir(path.join(contextDir, dir)).catch((err: unknown) => {
-      throw unreadable(contextDir, dir || '.', err);
-    });
-    await Promise.all(
-      names.map(async (name) => {
-        const rel = dir ? `${dir}/${name}` : name;
-        const stats = await lstat(path.join(contextDir, rel)).catch((err: unknown) => {
-          throw unreadable(contextDir, rel, err);
-        });
-        const ignored = rules.ignores(rel);
-        const type = entryType(stats);
-        if (type === 'dir') {
-          (ignored ? ignoredDirs : included).set(rel, { path: rel, type, mode: modeOf(stats) });
-          if (!ignored || rules.hasExceptions) await walk(rel);
-        } else if (ignored) {
-          return;
-        } else if (type === undefined) {
-          skipped.push({ path: rel, reason: 'a socket: not sent (Docker skips sockets too)' });
-        } else if (type === 'symlink') {
-          const target = await readlink(path.join(contextDir, rel)).catch((err: unknown) => {
-            throw unreadable(contextDir, rel, err);
-          });
-          included.set(rel, { path: rel, type, mode: '0777', target });
-        } else {
-          included.set(rel, { path: rel, type, mode: modeOf(stats) });
-        }
-      }),
-    );
+  const pause = pauser();
+  const attempt = <T>(rel: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      throw unreadable(contextDir, rel, err);
+    }
   };
-  await walk('');
+
+  const pending: { dir: string; ignored: boolean }[] = [{ dir: '', ignored: false }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    await pause();
+    const { dir } = next;
+    let names: string[];
+    try {
+      names = readdirSync(path.join(contextDir, dir));
+    } catch (err) {
+      // An ignored directory walked only for `!` rules: Docker too passes over one it may not read.
+      if (next.ignored && ['EACCES', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '')) continue;
+      throw unreadable(contextDir, dir || '.', err);
+    }
+    for (const name of names) {
+      const rel = dir ? `${dir}/${name}` : name;
+      const stats = attempt(rel, () => lstatSync(path.join(contextDir, rel)));
+      const ignored = rules.ignores(rel);
+      const type = entryType(stats);
+      if (type === 'dir') {
+        (ignored ? ignoredDirs : included).set(rel, { path: rel, type, mode: modeOf(stats) });
+        if (!ignored || rules.hasExceptions) pending.push({ dir: rel, ignored });
+      } else if (ignored) {
+        continue;
+      } else if (type === undefined) {
+        skipped.push({ path: rel, reason: 'a socket: not sent (Docker skips sockets too)' });
+      } else if (type === 'symlink') {
+        included.set(rel, { path: rel, type, mode: '0777', target: attempt(rel, () => readlinkSync(path.join(contextDir, rel))) });
+      } else {
+        included.set(rel, { path: rel, type, mode: modeOf(stats) });
+      }
+    }
+  }
 
   // A re-included path inside an ignored directory brings its directories along, as BuildKit sends them.
   for (const rel of [...included.keys()]) {
@@ -89,9 +97,31 @@ export async function scanContext(contextDir: string, rules: IgnoreRules): Promi
   }
 
   const entries = [...included.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  await hashFiles(contextDir, entries.filter((entry) => entry.type === 'file'));
+  const buffer = Buffer.allocUnsafe(CHUNK);
+  for (const entry of entries) {
+    if (entry.type !== 'file') continue;
+    try {
+      await hashFile(path.join(contextDir, entry.path), entry, buffer, pause);
+    } catch (err) {
+      throw unreadable(contextDir, entry.path, err);
+    }
+  }
   skipped.sort((a, b) => (a.path < b.path ? -1 : 1));
   return { entries, skipped };
+}
+
+/** Resolves at once, or after letting the event loop run when the last slice took SLICE_MS. */
+function pauser(): () => Promise<void> | undefined {
+  let sliceStart = performance.now();
+  return () => {
+    if (performance.now() - sliceStart < SLICE_MS) return undefined;
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        sliceStart = performance.now();
+        resolve();
+      }),
+    );
+  };
 }
 
 function entryType(stats: Stats): EntryType | undefined {
@@ -106,36 +136,24 @@ function entryType(stats: Stats): EntryType | undefined {
 
 const modeOf = (stats: Stats): string => (stats.mode & 0o7777).toString(8).padStart(4, '0');
 
-async function hashFiles(contextDir: string, files: ContextEntry[]): Promise<void> {
-  let next = 0;
-  const reader = async (): Promise<void> => {
-    const buffer = Buffer.allocUnsafe(CHUNK);
-    for (let i = next++; i < files.length; i = next++) await hashFile(contextDir, files[i] as ContextEntry, buffer);
-  };
-  await Promise.all(Array.from({ length: Math.min(READERS, files.length) }, reader));
-}
-
-async function hashFile(contextDir: string, entry: ContextEntry, buffer: Buffer): Promise<void> {
+async function hashFile(file: string, entry: ContextEntry, buffer: Buffer, pause: () => Promise<void> | undefined): Promise<void> {
+  await pause();
   // O_NOFOLLOW and O_NONBLOCK: a file swapped for a symlink or a fifo after the walk must not be followed or hang us.
-  const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-  const file = await open(path.join(contextDir, entry.path), flags).catch((err: unknown) => {
-    throw unreadable(contextDir, entry.path, err);
-  });
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     const hash = createHash('sha256');
     let size = 0;
     for (;;) {
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (size > 0) await pause();
+      const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
       hash.update(buffer.subarray(0, bytesRead));
       size += bytesRead;
       if (bytesRead < buffer.length) break;
     }
     entry.size = size;
     entry.sha256 = `sha256:${hash.digest('hex')}`;
-  } catch (err) {
-    throw unreadable(contextDir, entry.path, err);
   } finally {
-    await file.close();
+    closeSync(fd);
   }
 }
 

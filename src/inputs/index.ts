@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
@@ -5,7 +6,6 @@ import { scanContext, type ContextEntry, type ContextScan, type SkippedEntry } f
 import { INPUTS_FORMAT_VERSION, inputsDigest, type BaseImage } from './digest.js';
 import { analyseDockerfile, type BuildSettings } from './dockerfile.js';
 import { defaultIgnoreCandidates, loadIgnoreRules } from './ignore.js';
-import { createHash } from 'node:crypto';
 
 export type { BaseImage, BuildSettings, ContextEntry, SkippedEntry };
 export { canonicalLines, INPUTS_FORMAT_VERSION } from './digest.js';
