@@ -90,8 +90,9 @@ export function inputsOf(scan: InputsScan, settings: BuildSettings, options: Inp
     return digest === undefined ? { name } : { name, digest };
   });
   const platforms = [...settings.platforms].sort();
+  const target = settings.target || undefined; // --target= is no target (SPEC 2)
   const { entries, skipped } = scan.context;
-  const digest = inputsDigest({ dockerfile: scan.dockerfile.sha256, target: settings.target, platforms, buildArgs, baseImages, entries });
+  const digest = inputsDigest({ dockerfile: scan.dockerfile.sha256, target, platforms, buildArgs, baseImages, entries });
   const files = entries.filter((e) => e.type !== 'dir');
   return {
     version: INPUTS_FORMAT_VERSION,
@@ -101,7 +102,7 @@ export function inputsOf(scan: InputsScan, settings: BuildSettings, options: Inp
     bytes: files.reduce((sum, e) => sum + (e.size ?? 0), 0),
     dockerfile: scan.dockerfile.sha256,
     buildArgs,
-    ...(settings.target ? { target: settings.target } : {}),
+    ...(target !== undefined ? { target } : {}),
     platforms,
     baseImages,
     resolved: baseImages.every((b) => b.digest !== undefined),
