@@ -1,0 +1,175 @@
+import { Arg, DockerfileParser, From, ModifiableInstruction, type Instruction } from 'dockerfile-ast';
+import { expandWord, type ExpandOptions } from './expand.js';
+
+/** What a build unit gives the Dockerfile. */
+export interface BuildSettings {
+  buildArgs: Readonly<Record<string, string>>;
+  target?: string;
+  platforms: readonly string[];
+}
+
+/** What the Dockerfile makes of them. */
+export interface DockerfileInputs {
+  /**
+   * Each ARG the Dockerfile declares, with its effective value: the given one, else its default, else
+   * (in a stage, redeclaring a global ARG) the global value; null when declared without a value and not given.
+   * A default that names other variables is kept as written. When declarations of one name end with
+   * different values, each is listed as `NAME@<stage>` (`NAME@global` for the one before the first FROM).
+   */
+  buildArgs: Record<string, string | null>;
+  /** Images the build pulls: each FROM after ARG substitution, COPY --from and RUN --mount from= images; sorted, unique. */
+  baseImages: string[];
+}
+
+/** Automatic platform ARGs that depend on the machine that builds, not on the inputs: left unexpanded. */
+const MACHINE_ARGS = ['BUILDPLATFORM', 'BUILDOS', 'BUILDARCH', 'BUILDVARIANT'];
+const TARGET_ARGS = ['TARGETPLATFORM', 'TARGETOS', 'TARGETARCH', 'TARGETVARIANT'];
+
+interface Stage {
+  /** Lower-cased `AS` name: stage names are case-insensitive. */
+  name?: string;
+  from: From;
+  instructions: Instruction[];
+}
+
+export function analyseDockerfile(text: string, settings: BuildSettings): DockerfileInputs {
+  const dockerfile = DockerfileParser.parse(text);
+  const escapeChar = dockerfile.getEscapeCharacter();
+  const { globals, stages } = splitStages(dockerfile.getInstructions());
+  const built = stagesBuilt(stages, settings.target);
+  const given = (name: string): string | undefined => (Object.hasOwn(settings.buildArgs, name) ? settings.buildArgs[name] : undefined);
+
+  // Declared values, one per declaration, for the digest and the dry-run.
+  const declared: [scope: string, name: string, value: string | null][] = [];
+  const globalValues = new Map<string, string | undefined>();
+  for (const { name, raw } of properties(globals)) {
+    const value = given(name) ?? (raw === null ? null : (expandWord(raw, globalValues, { unknown: 'abandon', escapeChar }) ?? raw));
+    globalValues.set(name, value ?? undefined);
+    declared.push(['global', name, value]);
+  }
+  built.forEach((stage, i) => {
+    for (const { name, raw } of properties(stage.instructions.filter(isArg))) {
+      const inherited = globalValues.has(name) ? (globalValues.get(name) ?? null) : null;
+      const value = given(name) ?? (raw === null ? inherited : (expandWord(raw, new Map(), { unknown: 'abandon', escapeChar }) ?? raw));
+      declared.push([stage.name ?? `#${i}`, name, value]);
+    }
+  });
+
+  const images = new Set<string>();
+  for (const platform of settings.platforms.length > 0 ? settings.platforms : [undefined]) {
+    for (const image of pulledImages(globals, built, stages, given, platform, escapeChar)) images.add(image);
+  }
+  return { buildArgs: argsRecord(declared), baseImages: [...images].sort() };
+}
+
+function splitStages(instructions: Instruction[]): { globals: Arg[]; stages: Stage[] } {
+  const globals: Arg[] = [];
+  const stages: Stage[] = [];
+  for (const instruction of instructions) {
+    if (instruction instanceof From) {
+      stages.push({ name: instruction.getBuildStage()?.toLowerCase() ?? undefined, from: instruction, instructions: [] });
+    } else if (stages.length > 0) {
+      stages[stages.length - 1]?.instructions.push(instruction);
+    } else if (instruction instanceof Arg) {
+      globals.push(instruction);
+    }
+  }
+  return { globals, stages };
+}
+
+/** Stages after the target are never built (kaniko, BuildKit and buildah agree); an unknown target builds nothing we can trim. */
+function stagesBuilt(stages: Stage[], target: string | undefined): Stage[] {
+  if (!target) return stages;
+  const last = stages.findIndex((stage) => stage.name === target.toLowerCase());
+  return last < 0 ? stages : stages.slice(0, last + 1);
+}
+
+const isArg = (instruction: Instruction): instruction is Arg => instruction instanceof Arg;
+
+function* properties(args: Arg[]): Generator<{ name: string; raw: string | null }> {
+  for (const arg of args) for (const p of arg.getProperties()) yield { name: p.getName(), raw: p.getUnescapedValue() };
+}
+
+function argsRecord(declared: [string, string, string | null][]): Record<string, string | null> {
+  const byName = new Map<string, [string, string | null][]>();
+  for (const [scope, name, value] of declared) byName.set(name, [...(byName.get(name) ?? []), [scope, value]]);
+  const entries: [string, string | null][] = [];
+  for (const [name, values] of byName) {
+    const first = values[0]?.[1] ?? null;
+    if (values.every(([, value]) => value === first)) entries.push([name, first]);
+    else for (const [scope, value] of values) entries.push([`${name}@${scope}`, value]);
+  }
+  return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** The images one platform's build pulls: FROM lines (global scope), COPY --from and RUN --mount from= (stage scope). */
+function pulledImages(
+  globals: Arg[],
+  built: Stage[],
+  all: Stage[],
+  given: (name: string) => string | undefined,
+  platform: string | undefined,
+  escapeChar: string,
+): string[] {
+  const automatic = platformArgs(platform);
+  const opaque = new Set([...MACHINE_ARGS, ...(platform ? [] : TARGET_ARGS)]);
+  const lenient: ExpandOptions = { unknown: 'empty', opaque, escapeChar };
+  // BuildKit puts the automatic platform ARGs in the global scope, so FROM can use them undeclared.
+  const globalScope = new Map<string, string | undefined>(automatic);
+  for (const { name, raw } of properties(globals)) {
+    const value = given(name) ?? (raw === null ? globalScope.get(name) : (expandWord(raw, globalScope, lenient) ?? raw));
+    if (value !== undefined || !opaque.has(name)) globalScope.set(name, value);
+  }
+  const stageNames = new Set(all.flatMap((stage) => (stage.name ? [stage.name] : [])));
+  const images: string[] = [];
+  built.forEach((stage, i) => {
+    const earlier = new Set(all.slice(0, i).flatMap((s) => (s.name ? [s.name] : [])));
+    const raw = stage.from.getArguments()[0]?.getValue();
+    const image = raw === undefined ? undefined : (expandWord(raw, globalScope, lenient) ?? raw);
+    if (image !== undefined && !earlier.has(image.toLowerCase())) images.push(image);
+
+    // Inside a stage only the ARGs it declares are variables (ENV too, which we cannot know: those keep their text).
+    const stageScope = new Map<string, string | undefined>();
+    for (const instruction of stage.instructions) {
+      if (instruction instanceof Arg) {
+        for (const { name, raw: rawDefault } of properties([instruction])) {
+          const inherited = globalScope.has(name) ? globalScope.get(name) : automatic.get(name);
+          const value = given(name) ?? (rawDefault === null ? inherited : expandWord(rawDefault, stageScope, { unknown: 'abandon', escapeChar }));
+          if (value !== undefined || rawDefault !== null || !opaque.has(name)) stageScope.set(name, value ?? rawDefault ?? undefined);
+        }
+      }
+      for (const ref of fromReferences(instruction)) {
+        const image = expandWord(ref, stageScope, { unknown: 'abandon', escapeChar }) ?? ref;
+        if (!/^\d+$/.test(image) && !stageNames.has(image.toLowerCase())) images.push(image);
+      }
+    }
+  });
+  return images.filter((image) => image.toLowerCase() !== 'scratch' && image !== '');
+}
+
+/** `COPY --from=<ref>` and `RUN --mount=…,from=<ref>`: a stage name, a stage index or an image. */
+function fromReferences(instruction: Instruction): string[] {
+  if (!(instruction instanceof ModifiableInstruction)) return [];
+  const keyword = instruction.getKeyword();
+  const refs: string[] = [];
+  for (const flag of instruction.getFlags()) {
+    const value = flag.getValue();
+    if (keyword === 'COPY' && flag.getName() === 'from' && value) refs.push(value);
+    if (keyword === 'RUN' && flag.getName() === 'mount') {
+      const from = flag.getOptions().find((option) => option.getName() === 'from')?.getValue();
+      if (from) refs.push(from);
+    }
+  }
+  return refs;
+}
+
+function platformArgs(platform: string | undefined): Map<string, string> {
+  if (!platform) return new Map();
+  const [os = '', arch = '', variant = ''] = platform.split('/');
+  return new Map([
+    ['TARGETPLATFORM', platform],
+    ['TARGETOS', os],
+    ['TARGETARCH', arch],
+    ['TARGETVARIANT', variant],
+  ]);
+}
