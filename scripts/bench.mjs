@@ -124,4 +124,5 @@ if (!only || only === 'variants') variants();
 if (!only || only === "memory") await memory();
 if (only) process.exit(0);
 const ado = spawnSync(node, [join(root, 'scripts/bench-ado.mjs')], { stdio: 'inherit', timeout: 300_000 });
-process.exitCode = ado.status ?? 1;
+const inputs = spawnSync(node, [join(root, 'scripts/bench-inputs.mjs')], { stdio: 'inherit', timeout: 300_000 });
+process.exitCode = (ado.status ?? 1) || (inputs.status ?? 1);
