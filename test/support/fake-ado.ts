@@ -54,6 +54,9 @@ export interface FakeAdoScenario {
 
 export interface FakeRun {
   id: number;
+  pipelineId: number;
+  /** When the run was queued. */
+  created: Date;
   polls: number;
   cancelRequested: boolean;
   templateParameters: Record<string, string>;
@@ -124,7 +127,7 @@ export async function startFakeAdo(overrides: Partial<FakeAdoScenario> = {}): Pr
   const runs: FakeRun[] = [];
   const issuedTokens: string[] = [];
   const failures = new Map<string, number>();
-  let base = '';
+  let origin = '';
 
   const authorized = (req: http.IncomingMessage): boolean => {
     if (scenario.unauthorized) return false;
@@ -137,7 +140,7 @@ export async function startFakeAdo(overrides: Partial<FakeAdoScenario> = {}): Pr
     return false;
   };
 
-  const runJson = (project: string, pipelineId: string, run: FakeRun): Record<string, unknown> => {
+  const runJson = (base: string, project: string, pipelineId: string, run: FakeRun): Record<string, unknown> => {
     // A cancelled run is done at the next poll; otherwise after inProgressPolls polls.
     const completed = run.cancelRequested || (!scenario.neverComplete && run.polls > scenario.inProgressPolls);
     const self = `${base}/org/${PROJECT_ID}/_apis/pipelines/${pipelineId}/runs/${run.id}`;
@@ -152,7 +155,7 @@ export async function startFakeAdo(overrides: Partial<FakeAdoScenario> = {}): Pr
       pipeline: { url: `${base}/org/${PROJECT_ID}/_apis/pipelines/${pipelineId}?revision=3`, id: Number(pipelineId), revision: 3, name: 'oci-image-builder', folder: '\\' },
       state: completed ? 'completed' : 'inProgress',
       ...(completed ? { result: run.cancelRequested ? 'canceled' : scenario.result, finishedDate: new Date().toISOString() } : {}),
-      createdDate: new Date().toISOString(),
+      createdDate: run.created.toISOString(),
       url: self,
       id: run.id,
       name: `20240501.${run.id}`,
@@ -160,6 +163,8 @@ export async function startFakeAdo(overrides: Partial<FakeAdoScenario> = {}): Pr
   };
 
   const route = async (req: http.IncomingMessage, res: http.ServerResponse, body: string): Promise<void> => {
+    // Links point where the client came from (a proxy in front of the fake keeps the client on the proxy), as ADO's do.
+    const base = req.headers.host ? `http://${req.headers.host}` : origin;
     const url = new URL(req.url ?? '/', base);
     const path = url.pathname;
     const method = req.method ?? 'GET';
@@ -222,16 +227,35 @@ export async function startFakeAdo(overrides: Partial<FakeAdoScenario> = {}): Pr
           if (scenario.previewError) return adoError(res, 400, scenario.previewError, 'PipelineValidationException');
           return json(res, 200, { _links: {}, pipeline: { id: Number(pipelineId), name: 'oci-image-builder' }, finalYaml: scenario.previewYaml, id: -1, name: null });
         }
-        const run: FakeRun = { id: 1000 + runs.length, polls: 0, cancelRequested: false, templateParameters: params.templateParameters ?? {} };
+        const run: FakeRun = {
+          id: 1000 + runs.length, pipelineId: Number(pipelineId), created: new Date(), polls: 0, cancelRequested: false, templateParameters: params.templateParameters ?? {},
+        };
         runs.push(run);
-        return json(res, 200, runJson(project, pipelineId, run));
+        return json(res, 200, runJson(base, project, pipelineId, run));
       }
       const run = runs.find((r) => r.id === Number(runs_[3]));
       if (method === 'GET' && run) {
         run.polls++;
-        return json(res, 200, runJson(project, pipelineId, run));
+        return json(res, 200, runJson(base, project, pipelineId, run));
       }
       return adoError(res, 404, `Run ${runs_[3] ?? ''} does not exist`, 'PipelineRunNotFoundException');
+    }
+
+    if (/^[^/]+\/_apis\/build\/builds$/.test(rest) && method === 'GET') {
+      // Builds - List: the filters a client looking for its own run uses (definition, queued since, newest first).
+      const definitions = (url.searchParams.get('definitions') ?? '').split(',').filter(Boolean).map(Number);
+      const minTime = url.searchParams.get('minTime');
+      const since = minTime ? Date.parse(minTime) : Number.NaN;
+      const top = Number(url.searchParams.get('$top') ?? 1000);
+      const value = runs
+        .filter((r) => (definitions.length === 0 || definitions.includes(r.pipelineId)) && !(r.created.getTime() < since))
+        .sort((a, b) => b.created.getTime() - a.created.getTime() || b.id - a.id)
+        .slice(0, top)
+        .map((r) => ({
+          id: r.id, buildNumber: `20240501.${r.id}`, status: r.cancelRequested ? 'cancelling' : 'inProgress', queueTime: r.created.toISOString(),
+          definition: { id: r.pipelineId, name: 'oci-image-builder' }, url: `${base}/org/${PROJECT_ID}/_apis/build/Builds/${r.id}`,
+        }));
+      return json(res, 200, { count: value.length, value });
     }
 
     const build = /^([^/]+)\/_apis\/build\/builds\/(\d+)(\/logs(?:\/(\d+))?)?$/.exec(rest);
@@ -290,11 +314,11 @@ export async function startFakeAdo(overrides: Partial<FakeAdoScenario> = {}): Pr
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {
-    url: base,
-    orgUrl: `${base}/org`,
+    url: origin,
+    orgUrl: `${origin}/org`,
     scenario,
     requests,
     runs,

@@ -2,15 +2,19 @@ import type { IncomingMessage } from 'node:http';
 // Only the package root: the build keeps it out of the start-up bundle and require()s it when the ado backend runs.
 import { getBearerHandler, getPersonalAccessTokenHandler, WebApi } from 'azure-devops-node-api';
 import type { BuildApi } from 'azure-devops-node-api/BuildApi.js';
-import type { BuildStatus } from 'azure-devops-node-api/interfaces/BuildInterfaces.js';
+import type { BuildQueryOrder, BuildStatus } from 'azure-devops-node-api/interfaces/BuildInterfaces.js';
 import type { IRequestHandler } from 'azure-devops-node-api/interfaces/common/VsoBaseInterfaces.js';
 import type { Run, RunPipelineParameters, RunResult, RunState } from 'azure-devops-node-api/interfaces/PipelinesInterfaces.js';
 import type { PipelinesApi } from 'azure-devops-node-api/PipelinesApi.js';
+import { abortingHandler, tryWithin } from './abort.js';
 import type { AuthToken } from './credentials.js';
 import { statusOf, withRetry, type RetryPolicy } from './retry.js';
 
 // The library's enum values, written out: its interface modules are not loaded at run time (type imports only).
 const CANCELLING = 4 as BuildStatus.Cancelling;
+const QUEUE_TIME_DESCENDING = 4 as BuildQueryOrder.QueueTimeDescending;
+// The location id of the pipelines area's runs resource (start, get, list), as the library asks for it.
+const RUNS_LOCATION = '7859261e-d2e9-4a68-b820-a5d84cc5bb3d';
 const STATES: Record<number, RunStateName> = { [1 as RunState.InProgress]: 'inProgress', [2 as RunState.Canceling]: 'canceling', [4 as RunState.Completed]: 'completed' };
 const RESULTS: Record<number, RunResultName> = { [1 as RunResult.Succeeded]: 'succeeded', [2 as RunResult.Failed]: 'failed', [4 as RunResult.Canceled]: 'canceled' };
 
@@ -36,22 +40,31 @@ export interface RunInfo {
   result?: RunResultName;
   webUrl?: string;
   finalYaml?: string;
+  /** The parameters the run was started with, as Runs - Get answers them. */
+  templateParameters?: Record<string, unknown>;
 }
 
-function runInfo(run: Run | null | undefined, what: string): RunInfo {
-  if (!run || typeof run.id !== 'number') throw Object.assign(new Error(`${what}: Azure DevOps answered without a run`), { statusCode: 404 });
+// How long a connection may stay silent, and how long one try of a call may take, before it counts as unanswered.
+export const IDLE_TIMEOUT_MS = 30_000;
+export const TRY_LIMIT_MS = 60_000;
+
+function runInfo(run: Run | null | undefined): RunInfo {
+  // The library answers null for a 404 and for a body that is not JSON (a proxy's error page): retried like a 5xx.
+  if (!run || typeof run.id !== 'number') throw new Error('Azure DevOps answered without a run (an answer that is not JSON, or HTTP 404)');
   const links = run._links as { web?: { href?: unknown } } | undefined;
+  const parameters = run.templateParameters;
   return {
     id: run.id,
     state: STATES[run.state ?? 0] ?? 'unknown',
     result: run.result === undefined || run.result === null ? undefined : RESULTS[run.result] ?? 'unknown',
     webUrl: typeof links?.web?.href === 'string' ? links.web.href : undefined,
     finalYaml: run.finalYaml ?? undefined,
+    ...(parameters && typeof parameters === 'object' ? { templateParameters: parameters as Record<string, unknown> } : {}),
   };
 }
 
 export interface ClientIO {
-  /** Stops waiting between retries. */
+  /** Aborts every request in flight and stops waiting between retries (SIGINT/SIGTERM). */
   signal: AbortSignal;
   warn: (message: string) => void;
   debug: (message: string) => void;
@@ -71,7 +84,10 @@ export function callError(what: string, err: unknown): Error & { statusCode?: nu
   return Object.assign(new Error(text), status === undefined ? {} : { statusCode: status });
 }
 
-/** The one module that talks to Azure DevOps: azure-devops-node-api, every call retried per ado-retry-strategy. */
+/**
+ * The one module that talks to Azure DevOps: azure-devops-node-api, every call retried per ado-retry-strategy (except
+ * starting a run: see start.ts), every request aborted when its call's signal aborts or a try takes too long.
+ */
 export class AdoClient {
   private readonly api: WebApi;
   private pipelinesApi?: PipelinesApi;
@@ -84,29 +100,62 @@ export class AdoClient {
     private readonly io: ClientIO,
   ) {
     // Our own retries (ado-retry-strategy) replace the library's, except for its resource-area discovery.
-    this.api = new WebApi(target.organizationUrl, handler, { socketTimeout: 120_000, allowRetries: false }, { productName: 'image-builder', productVersion: io.version });
-  }
-
-  /** Resource-area discovery on its own, so that its retries do not use up those of the first real call. */
-  async discover(): Promise<void> {
-    await this.call(`discovering the APIs of ${this.target.organizationUrl}`, async () => {
-      await this.pipelines();
-      await this.build();
+    this.api = new WebApi(target.organizationUrl, abortingHandler(handler, io.signal), { socketTimeout: IDLE_TIMEOUT_MS, allowRetries: false }, {
+      productName: 'image-builder',
+      productVersion: io.version,
     });
   }
 
-  startRun(templateParameters: Record<string, string>, preview?: { yamlOverride: string }): Promise<RunInfo> {
-    const body: RunPipelineParameters = preview
-      ? { previewRun: true, yamlOverride: preview.yamlOverride, templateParameters }
-      : { previewRun: false, templateParameters };
+  /**
+   * Resource-area discovery on its own, so that its retries do not use up those of the first real call; it includes
+   * the runs route, so that a failure of the start is the start's own and never one of looking up its route.
+   */
+  async discover(): Promise<void> {
+    await this.call(`discovering the APIs of ${this.target.organizationUrl}`, async () => {
+      const pipelines = await this.pipelines();
+      await this.build();
+      if (!(await pipelines.vsoClient.beginGetLocation('pipelines', RUNS_LOCATION))) throw new Error('Azure DevOps does not offer the pipeline runs API');
+    });
+  }
+
+  /** Where people find the pipeline's runs. */
+  get pipelineWebUrl(): string {
+    const { organizationUrl, project, pipelineId } = this.target;
+    return `${organizationUrl.replace(/\/+$/, '')}/${encodeURIComponent(project)}/_build?definitionId=${pipelineId}`;
+  }
+
+  /** A preview run creates nothing, so it is retried like a read. */
+  preview(templateParameters: Record<string, string>, yamlOverride: string): Promise<RunInfo> {
+    const body: RunPipelineParameters = { previewRun: true, yamlOverride, templateParameters };
     const { project, pipelineId, pipelineVersion } = this.target;
-    const what = preview ? `preview run of pipeline ${pipelineId}` : `starting pipeline ${pipelineId}`;
-    return this.call(what, async () => runInfo(await (await this.pipelines()).runPipeline(body, project, pipelineId, pipelineVersion), what));
+    return this.call(`preview run of pipeline ${pipelineId}`, async () => runInfo(await (await this.pipelines()).runPipeline(body, project, pipelineId, pipelineVersion)));
+  }
+
+  /** One POST that starts a run: never retried here, its error left raw for the caller to judge whether ADO acted on it. */
+  startRunOnce(templateParameters: Record<string, string>, signal = this.io.signal): Promise<RunInfo> {
+    const body: RunPipelineParameters = { previewRun: false, templateParameters };
+    const { project, pipelineId, pipelineVersion } = this.target;
+    this.io.debug(`ADO: starting pipeline ${pipelineId}`);
+    return tryWithin(async () => runInfo(await (await this.pipelines()).runPipeline(body, project, pipelineId, pipelineVersion)), signal, TRY_LIMIT_MS);
   }
 
   getRun(runId: number, signal?: AbortSignal): Promise<RunInfo> {
-    const what = `reading the state of run ${runId}`;
-    return this.call(what, async () => runInfo(await (await this.pipelines()).getRun(this.target.project, this.target.pipelineId, runId), what), signal);
+    return this.call(`reading the state of run ${runId}`, async () => runInfo(await (await this.pipelines()).getRun(this.target.project, this.target.pipelineId, runId)), signal);
+  }
+
+  /** Ids of the pipeline's runs queued since `since` (Builds - List: by definition and queue time), newest first. */
+  async runsQueuedSince(since: Date, signal?: AbortSignal): Promise<number[]> {
+    const what = `listing the runs of pipeline ${this.target.pipelineId} queued since ${since.toISOString()}`;
+    const builds = await this.call(
+      what,
+      async () => {
+        const list = await (await this.build()).getBuilds(this.target.project, [this.target.pipelineId], undefined, undefined, since, undefined, undefined, undefined, undefined, undefined, undefined, undefined, 100, undefined, undefined, undefined, QUEUE_TIME_DESCENDING);
+        if (!Array.isArray(list)) throw new Error('Azure DevOps answered without a list of builds (an answer that is not JSON, or HTTP 404)');
+        return list;
+      },
+      signal,
+    );
+    return builds.map((b) => b.id).filter((id): id is number => typeof id === 'number');
   }
 
   /** The build's last log (the one holding every step), as a stream: it is never read whole. */
@@ -141,7 +190,7 @@ export class AdoClient {
   private async call<T>(what: string, fn: () => Promise<T>, signal = this.io.signal): Promise<T> {
     this.io.debug(`ADO: ${what}`);
     try {
-      return await withRetry(fn, this.policy, {
+      return await withRetry(() => tryWithin(fn, signal, TRY_LIMIT_MS), this.policy, {
         signal,
         onRetry: (err, n, wait) => this.io.warn(`${callError(what, err).message}; retrying in ${wait} ms (try ${n} of ${this.policy.attempts})`),
       });

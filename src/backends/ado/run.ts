@@ -1,7 +1,6 @@
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Env } from '../../ci/gitstate.js';
 import { InputError, WorkError } from '../../errors.js';
 import type { Options } from '../../options.js';
@@ -9,10 +8,13 @@ import type { Plan } from '../../plan-types.js';
 import { writeAdoOutputs } from '../../output/github.js';
 import { writeFileCreatingDirs } from '../../output/json.js';
 import type { Logger } from '../../output/logger.js';
+import { abortable } from './abort.js';
 import { AdoClient, authHandler, type RunInfo } from './client.js';
 import { authToken, NO_CREDENTIAL } from './credentials.js';
 import { processLog, type BuildReport, type LogFindings } from './logs.js';
 import { adoRequest, maskedParameters, type AdoRequest } from './request.js';
+import { startRun, StoppedWhileStarting } from './start.js';
+import { cancelUnconfirmed, elapsed, waitForCompletion } from './watch.js';
 
 export { adoRequest } from './request.js';
 
@@ -26,9 +28,6 @@ export interface AdoIO {
 }
 
 declare const __VERSION__: string;
-
-// Cancelling must not hold a stopping CI job for long.
-const CANCEL_WITHIN_MS = 5_000;
 
 /** The ado backend: a preview run with --ado-preview-run, else a build run. Returns the exit code. */
 export function runAdo(plan: Plan, options: Options, io: AdoIO): Promise<number> {
@@ -72,7 +71,7 @@ export async function runAdoPreview(plan: Plan, options: Options, io: AdoIO): Pr
   io.log.info(`previewing pipeline ${request.target.pipelineId} of ${request.target.project} with ${path}`);
   let run: RunInfo;
   try {
-    run = await client.startRun(request.parameters, { yamlOverride: yaml });
+    run = await client.preview(request.parameters, yaml);
   } catch (err) {
     throw new WorkError(io.log.redact(`Azure DevOps rejected the preview of ${path}: ${message(err)}`));
   }
@@ -91,12 +90,17 @@ export async function runAdoBuild(plan: Plan, options: Options, io: AdoIO): Prom
   io.log.info(`starting pipeline ${pipelineId} of ${project} in ${request.target.organizationUrl}`);
   let run: RunInfo;
   try {
-    run = await client.startRun(request.parameters);
+    const start = await startRun(client, request.parameters, request.retry, { signal: io.signal, info: (m) => io.log.info(m), warn: (m) => io.log.warn(m) });
+    run = start.run;
+    io.log.info(`ADO run ${run.id} ${start.adopted ? 'adopted' : 'started'}: ${run.webUrl ?? '(ADO gave no web URL)'}`);
   } catch (err) {
+    if (err instanceof StoppedWhileStarting) {
+      const outcome = await cancelUnconfirmed(client, request.parameters, err, io);
+      throw new WorkError(`stopped by signal while starting pipeline ${pipelineId}; ${outcome}`);
+    }
     throw new WorkError(io.log.redact(message(err)));
   }
   const started = Date.now();
-  io.log.info(`ADO run ${run.id} started: ${run.webUrl ?? '(ADO gave no web URL)'}`);
 
   const final = await waitForCompletion(client, run, request, io, started);
   const result = final.result ?? 'unknown';
@@ -128,40 +132,6 @@ export async function runAdoBuild(plan: Plan, options: Options, io: AdoIO): Prom
   // SPEC 9 (compat): the run's result decides; an unreadable log only means we cannot tell what was built.
   if (!findings) io.log.warn(`ADO run ${run.id} succeeded, but its log could not be read: which images were built is unknown; see ${run.webUrl ?? 'the pipeline in Azure DevOps'}`);
   return 0;
-}
-
-/** Polls right away, then every ado-refresh-interval; cancels the run when the CLI is stopped. */
-async function waitForCompletion(client: AdoClient, run: RunInfo, request: AdoRequest, io: AdoIO, started: number): Promise<RunInfo> {
-  const deadline = AbortSignal.timeout(request.timeoutMs);
-  const signal = AbortSignal.any([io.signal, deadline]);
-  try {
-    for (;;) {
-      const state = await abortable(client.getRun(run.id, signal), signal);
-      io.log.info(`ADO run ${run.id}: ${state.state}, ${elapsed(Date.now() - started)} elapsed`);
-      if (state.state === 'completed') return { ...run, ...state, webUrl: state.webUrl ?? run.webUrl };
-      await sleep(request.refreshIntervalMs, undefined, { signal });
-    }
-  } catch (err) {
-    if (io.signal.aborted) {
-      await cancelRun(client, run, io);
-      throw new WorkError(`stopped by signal after ${elapsed(Date.now() - started)}; ADO run ${run.id} was asked to cancel`);
-    }
-    if (deadline.aborted) {
-      throw new WorkError(`ADO run ${run.id} did not complete within ${elapsed(request.timeoutMs)} (ado-timeout); it may still be running: ${run.webUrl ?? ''}`.trim());
-    }
-    throw new WorkError(io.log.redact(message(err)));
-  }
-}
-
-async function cancelRun(client: AdoClient, run: RunInfo, io: AdoIO): Promise<void> {
-  io.log.warn(`asking Azure DevOps to cancel run ${run.id}`);
-  const within = AbortSignal.timeout(CANCEL_WITHIN_MS);
-  try {
-    await abortable(client.cancel(run.id, within), within);
-    io.log.info(`Azure DevOps accepted the cancellation of run ${run.id}`);
-  } catch (err) {
-    io.log.warn(io.log.redact(`could not cancel ADO run ${run.id} (${within.aborted ? `no answer within ${CANCEL_WITHIN_MS / 1000}s` : message(err)}); cancel it at ${run.webUrl ?? 'Azure DevOps'}`));
-  }
 }
 
 /**
@@ -231,32 +201,4 @@ function fallbackReport(result: string, images: string[], plan: Plan): BuildRepo
   return { status: result, pushed: result === 'succeeded', signed: false, image_name: plan.name ?? '', images_list: images, digest: '', tags: [], repository_path: '', architectures: [] };
 }
 
-/** Settles with the promise, or rejects as soon as the signal aborts (a request in flight cannot be stopped). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e as Error);
-      },
-    );
-  });
-}
-
 const size = (bytes: number): string => (bytes < 1 << 20 ? `${Math.ceil(bytes / 1024)} KiB` : `${(bytes / (1 << 20)).toFixed(1)} MiB`);
-
-/** 0.4s, 12.0s, 3m05s, 1h02m00s */
-export function elapsed(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${(ms / 1000).toFixed(1)}s`;
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
-  return `${Math.floor(s / 3600)}h${pad(Math.floor((s % 3600) / 60))}m${pad(s % 60)}s`;
-}
