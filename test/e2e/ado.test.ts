@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -372,6 +372,20 @@ describe('the ado backend through the real CLI against a fake Azure DevOps', () 
     for (const secret of [OIDC, CLIENT_SECRET, bearer]) expect(everything).not.toContain(secret);
     expect(r.stderr).toContain('Authorization=***');
     expect(r.stderr).toMatch(/debug: /);
+  });
+
+  it('the pipeline\'s log never goes through a symbolic link planted in the log folder', async () => {
+    const { dir, config } = await setup();
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'precious\n');
+    mkdirSync(join(dir, 'logs'));
+    symlinkSync(victim, join(dir, 'logs/build_build.log'));
+    const r = await cli(buildArgs(config, dir), prow({ ADO_PAT: PAT }));
+    expect(r.code).toBe(0);
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+    expect(lstatSync(join(dir, 'logs/build_build.log')).isSymbolicLink()).toBe(false);
+    expect(readFileSync(join(dir, 'logs/build_build.log'), 'utf8')).toContain('Step 1/3 : FROM scratch');
+    expect(r.stderr).toMatch(/warning: .*build_build\.log is a symbolic link .*not followed/);
   });
 
   it('secret-looking build args and pipeline parameters echoed by the pipeline are masked in every channel', async () => {

@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Env } from '../../ci/gitstate.js';
@@ -15,6 +15,7 @@ import { processLog, type BuildReport, type LogFindings } from './logs.js';
 import { adoRequest, maskedParameters, type AdoRequest } from './request.js';
 import { startRun, StoppedWhileStarting } from './start.js';
 import { cancelUnconfirmed, elapsed, waitForCompletion } from './watch.js';
+import { openLogFile } from '../log-file.js';
 
 export { adoRequest } from './request.js';
 
@@ -149,7 +150,8 @@ async function readLog(client: AdoClient, run: RunInfo, plan: Plan, io: AdoIO): 
     // Like a local builder's output, the pipeline's log also lands in the log folder.
     const logFile = plan.builds[0]?.logFile ?? join(plan.logDir, 'build_build.log');
     mkdirSync(dirname(logFile), { recursive: true });
-    const file = createWriteStream(logFile);
+    const { stream: file, replaced } = await openLogFile(logFile);
+    if (replaced) io.log.warn(replaced);
     let read = 0;
     const counted = async function* (): AsyncIterable<Buffer> {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
