@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -294,6 +294,9 @@ describe('the ado backend through the real CLI against a fake Azure DevOps', () 
     let pid = 0;
     const done = cli(buildArgs(config, dir), prow({ ADO_PAT: PAT }), (p) => (pid = p));
     await until(() => fake.requests.some((q) => /\/logs\/3$/.test(q.url)), 'the CLI to read the last log');
+    // Stopped once the first lines have arrived (the log file has them), not merely requested.
+    const logFile = join(dir, 'logs/build_build.log');
+    await until(() => existsSync(logFile) && readFileSync(logFile, 'utf8').includes('Step 1/3'), 'the first log lines');
     process.kill(pid, 'SIGTERM');
     const r = await done;
     expect(r.code).not.toBe(0);
