@@ -1,0 +1,145 @@
+/**
+ * buildah's pushes: several destinations at once (bounded), transient registry errors tried again, and no more tries
+ * at a registry that does not answer at all.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BuildIO, PushedImage } from './backend.js';
+import { isDiskDestination, parseDiskDestination, registryHost } from './destination.js';
+import { type BuildLog, runBuilder } from './process.js';
+import { type PushRegistries, sha256Digest } from './pushed.js';
+
+/** Pushes running at once per build: uploads overlap, and a registry is not flooded. */
+export const PUSH_CONCURRENCY = 4;
+/**
+ * Waits before the second and third try of a push that failed on a transient registry error. This is the one policy
+ * for every push: buildah 1.28's own retry covers only failures to reach the registry (and 429), not a 5xx nor a
+ * connection dropped during an upload, and `buildah manifest push` has none at all.
+ */
+export const PUSH_RETRY_DELAYS_MS = [1000, 3000];
+
+export interface PushJob {
+  destination: string;
+  argv: string[];
+  /** Where the push writes its digest; undefined when there is no private folder for it. */
+  digestFile?: string;
+}
+
+export interface PushesOutcome {
+  /** In the order of the jobs. */
+  pushed: PushedImage[];
+  /** Every destination not pushed, and why. */
+  failed: { destination: string; reason: string }[];
+  stopped: boolean;
+}
+
+type JobOutcome = { image: PushedImage } | { error: string } | { stopped: true };
+
+export interface PushContext {
+  log: BuildLog;
+  io: BuildIO;
+  registries: PushRegistries;
+  missingHint: string;
+  delaysMs?: number[];
+  concurrency?: number;
+}
+
+/**
+ * Runs every push, PUSH_CONCURRENCY at a time; pushes to one disk path run one after the other, in order (they
+ * write the same layout or archive). Never throws for a failed push.
+ */
+export async function pushAll(jobs: PushJob[], ctx: PushContext): Promise<PushesOutcome> {
+  const lanes = new Map<string, number[]>();
+  jobs.forEach((job, i) => {
+    const key = isDiskDestination(job.destination) ? `disk ${parseDiskDestination(job.destination).path}` : `job ${i}`;
+    lanes.set(key, [...(lanes.get(key) ?? []), i]);
+  });
+  const queue = [...lanes.values()];
+  const outcomes: JobOutcome[] = new Array<JobOutcome>(jobs.length);
+  const worker = async (): Promise<void> => {
+    for (let lane = queue.shift(); lane; lane = queue.shift()) {
+      for (const i of lane) outcomes[i] = await pushOne(jobs[i]!, ctx);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(ctx.concurrency ?? PUSH_CONCURRENCY, queue.length)) }, worker));
+  return {
+    pushed: outcomes.flatMap((o) => ('image' in o ? [o.image] : [])),
+    failed: outcomes.flatMap((o, i) => ('error' in o ? [{ destination: jobs[i]!.destination, reason: o.error }] : [])),
+    stopped: outcomes.some((o) => 'stopped' in o),
+  };
+}
+
+async function pushOne(job: PushJob, ctx: PushContext): Promise<JobOutcome> {
+  const { log, io, registries } = ctx;
+  const delays = ctx.delaysMs ?? PUSH_RETRY_DELAYS_MS;
+  const disk = isDiskDestination(job.destination);
+  const host = disk ? undefined : registryHost(job.destination);
+  if (disk) await mkdir(path.dirname(parseDiskDestination(job.destination).path), { recursive: true });
+  for (let attempt = 1; ; attempt++) {
+    const down = host && registries.knownUnreachable(host);
+    if (down) return { error: `not tried: ${down}` };
+    if (io.signal.aborted) return { stopped: true };
+    log.line(`image-builder: pushing ${job.destination}${attempt > 1 ? ` (try ${attempt} of ${delays.length + 1})` : ''}`);
+    const tail = keepingTail(log);
+    const outcome = await runBuilder(job.argv, tail, io, ctx.missingHint);
+    if (outcome.stopped) return { stopped: true };
+    let reason: string;
+    if (!outcome.error) {
+      // buildah 1.28's `manifest push` was seen exiting 0, having pushed no index, after a 5xx: ask the registry.
+      const digest = job.digestFile ? await readFile(job.digestFile, 'utf8').then(sha256Digest, () => undefined) : undefined;
+      const confirmed = await registries.confirm(job.destination, digest, true);
+      if ('image' in confirmed || attempt > delays.length) return confirmed;
+      reason = confirmed.error;
+    } else {
+      const transient = transientPushFailure(tail.lines);
+      reason = transient?.detail ?? outcome.error;
+      if (!transient || attempt > delays.length) return { error: reason };
+      if (transient.kind === 'network' && host) {
+        const why = await registries.check(host);
+        if (why) return { error: why };
+      }
+    }
+    const delay = delays[attempt - 1] ?? 0;
+    log.line(`image-builder: pushing ${job.destination} failed (${reason}); trying again in ${delay / 1000} s`);
+    try {
+      await sleep(delay, undefined, { signal: io.signal });
+    } catch {
+      return { stopped: true };
+    }
+  }
+}
+
+/** The log, keeping the last lines a push printed: they say why it failed. */
+function keepingTail(log: BuildLog, keep = 20): BuildLog & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    line(text) {
+      lines.push(text);
+      if (lines.length > keep) lines.shift();
+      log.line(text);
+    },
+    close: () => log.close(),
+  };
+}
+
+const HTTP_STATUS = /(?:status code from registry|HTTP status:?|StatusCode:?)\s+(\d{3})\b|:\s(\d{3})\s\(/i;
+const NETWORK =
+  /connection reset|broken pipe|use of closed network connection|connection refused|no such host|server misbehaving|network is unreachable|no route to host|i\/o timeout|TLS handshake timeout|Client\.Timeout|unexpected EOF|:\s*EOF\b/i;
+
+/**
+ * Whether buildah's error says a registry failed in a way another try may not meet: HTTP 429 or 5xx (a registry or a
+ * proxy in front of it), or the network (reset, refused, DNS, timeout). Anything else (401, 404, a bad image) is final.
+ */
+export function transientPushFailure(lines: string[]): { kind: 'status' | 'network'; detail: string } | undefined {
+  const errors = lines.filter((line) => /^Error: |level=(?:error|fatal)/.test(line));
+  for (const line of (errors.length > 0 ? errors : lines.slice(-3)).reverse()) {
+    const status = HTTP_STATUS.exec(line);
+    const code = Number(status?.[1] ?? status?.[2]);
+    if (status) return code === 429 || code >= 500 ? { kind: 'status', detail: `HTTP ${code}` } : undefined;
+    const network = NETWORK.exec(line);
+    if (network) return { kind: 'network', detail: network[0].replace(/^:\s*/, '') };
+  }
+  return undefined;
+}
