@@ -7,6 +7,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BuildIO, PushedImage } from './backend.js';
 import { isDiskDestination, parseDiskDestination, registryHost } from './destination.js';
+import { parseReference } from '../reference.js';
 import { type BuildLog, runBuilder } from './process.js';
 import { type PushRegistries, sha256Digest } from './pushed.js';
 
@@ -45,21 +46,31 @@ export interface PushContext {
   concurrency?: number;
 }
 
+/** Per repository (or disk path): the last push this process started to it, which the next one waits for. */
+const lastPushTo = new Map<string, Promise<unknown>>();
+
 /**
- * Runs every push, PUSH_CONCURRENCY at a time; pushes to one disk path run one after the other, in order (they
- * write the same layout or archive). Never throws for a failed push.
+ * Runs every push, PUSH_CONCURRENCY repositories at a time. Pushes to one repository (or one disk path) run one after
+ * the other, in order, also across the variants of a run: after the first, its blobs are there and the next tags
+ * cost a manifest each, and a registry receiving the same blob twice at once may refuse the manifest that needs it
+ * (docker-registry: "blob unknown to registry"). Never throws for a failed push.
  */
 export async function pushAll(jobs: PushJob[], ctx: PushContext): Promise<PushesOutcome> {
   const lanes = new Map<string, number[]>();
   jobs.forEach((job, i) => {
-    const key = isDiskDestination(job.destination) ? `disk ${parseDiskDestination(job.destination).path}` : `job ${i}`;
+    const key = laneOf(job.destination);
     lanes.set(key, [...(lanes.get(key) ?? []), i]);
   });
   const queue = [...lanes.values()];
   const outcomes: JobOutcome[] = new Array<JobOutcome>(jobs.length);
   const worker = async (): Promise<void> => {
     for (let lane = queue.shift(); lane; lane = queue.shift()) {
-      for (const i of lane) outcomes[i] = await pushOne(jobs[i]!, ctx);
+      for (const i of lane) {
+        // Concurrent pushes share the log: each line says which push printed it.
+        const label = jobs.length > 1 ? `[push ${i + 1}/${jobs.length}] ` : '';
+        const push = () => pushOne(jobs[i]!, { ...ctx, log: labelled(ctx.log, label) });
+        outcomes[i] = await oneAtATime(laneOf(jobs[i]!.destination), push).catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }));
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(ctx.concurrency ?? PUSH_CONCURRENCY, queue.length)) }, worker));
@@ -110,6 +121,29 @@ async function pushOne(job: PushJob, ctx: PushContext): Promise<JobOutcome> {
   }
 }
 
+/** Runs fn once every earlier call for the same key has settled. */
+async function oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const run = (lastPushTo.get(key) ?? Promise.resolve()).then(fn, fn);
+  const settled = run.catch(() => undefined);
+  lastPushTo.set(key, settled);
+  try {
+    return await run;
+  } finally {
+    if (lastPushTo.get(key) === settled) lastPushTo.delete(key);
+  }
+}
+
+/** The disk path, or the registry and repository, of a destination: what its pushes write to. */
+function laneOf(destination: string): string {
+  if (isDiskDestination(destination)) return `disk ${parseDiskDestination(destination).path}`;
+  const ref = parseReference(destination);
+  return ref ? `${ref.registry}/${ref.repository}` : destination;
+}
+
+function labelled(log: BuildLog, label: string): BuildLog {
+  return label ? { line: (text) => log.line(`${label}${text}`), close: () => log.close() } : log;
+}
+
 /** The log, keeping the last lines a push printed: they say why it failed. */
 function keepingTail(log: BuildLog, keep = 20): BuildLog & { lines: string[] } {
   const lines: string[] = [];
@@ -124,16 +158,20 @@ function keepingTail(log: BuildLog, keep = 20): BuildLog & { lines: string[] } {
   };
 }
 
+/** A manifest PUT that raced a concurrent upload of one of its blobs (another run pushing the same image). */
+const BLOB_UNKNOWN = /blob unknown to registry/i;
 const HTTP_STATUS = /(?:status code from registry|HTTP status:?|StatusCode:?)\s+(\d{3})\b|:\s(\d{3})\s\(/i;
 const NETWORK =
   /connection reset|broken pipe|use of closed network connection|connection refused|no such host|server misbehaving|network is unreachable|no route to host|i\/o timeout|TLS handshake timeout|Client\.Timeout|unexpected EOF|:\s*EOF\b/i;
 
 /**
  * Whether buildah's error says a registry failed in a way another try may not meet: HTTP 429 or 5xx (a registry or a
- * proxy in front of it), or the network (reset, refused, DNS, timeout). Anything else (401, 404, a bad image) is final.
+ * proxy in front of it), the network (reset, refused, DNS, timeout), or a manifest whose blob a concurrent upload had
+ * not finished. Anything else (401, 404, a bad image) is final.
  */
 export function transientPushFailure(lines: string[]): { kind: 'status' | 'network'; detail: string } | undefined {
   const errors = lines.filter((line) => /^Error: |level=(?:error|fatal)/.test(line));
+  if (lines.some((line) => BLOB_UNKNOWN.test(line))) return { kind: 'status', detail: 'manifest blob unknown to registry' };
   for (const line of (errors.length > 0 ? errors : lines.slice(-3)).reverse()) {
     const status = HTTP_STATUS.exec(line);
     const code = Number(status?.[1] ?? status?.[2]);

@@ -44,6 +44,11 @@ const cases: { name: string; lines: string[]; expected: ReturnType<typeof transi
     expected: { kind: 'network', detail: 'EOF' },
   },
   {
+    name: 'a manifest whose blob a concurrent upload had not finished (docker-registry\'s answer)',
+    lines: ['Error: pushing image "localhost/x:1" to "docker://127.0.0.1:5000/two/app:latest": writing manifest: uploading manifest latest to 127.0.0.1:5000/two/app: errors:', 'digest invalid', 'manifest blob unknown: blob unknown to registry', ''],
+    expected: { kind: 'status', detail: 'manifest blob unknown to registry' },
+  },
+  {
     name: 'unauthorized: final',
     lines: ['Error: pushing image "localhost/x:1" to "docker://reg/x:1": writing blob: initiating layer upload to /v2/x/blobs/uploads/ in reg: received unexpected HTTP status: 401 Unauthorized'],
     expected: undefined,
