@@ -1,21 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { Env } from '../ci/gitstate.js';
 import { Problems } from '../errors.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
-import type { Backend, BuildIO, BuildResult, PushedImage } from './backend.js';
+import type { Backend, BuildIO, BuildResult } from './backend.js';
+import { pushAll, type PushJob } from './buildah-push.js';
+import { enterStore, LOCAL_IMAGE_PREFIX, storeArgv } from './buildah-store.js';
 import { isDiskDestination, isLoopbackHost, parseDiskDestination, registryHost } from './destination.js';
-import { besideLog, type BuildLog, captureBuilder, openLog, runBuilder, STOPPED, unitResult } from './process.js';
+import { type BuildLog, captureBuilder, openLog, runBuilder, STOPPED, unitResult } from './process.js';
+import { PushRegistries } from './pushed.js';
+import { SCRATCH_PLACEHOLDER, withScratchDir } from './scratch.js';
+
+export { cacheDir } from './buildah-store.js';
 
 const MISSING_HINT = 'install it with `apt-get install buildah`, or set BUILDAH to its path';
-
-interface Push {
-  destination: string;
-  argv: string[];
-  digestFile: string;
-}
+/** The wait between the retries buildah makes anyway (default 2 s: 6 s per push at a registry that is down). */
+const BUILDAH_RETRY_DELAY = '500ms';
 
 interface BuildahSteps {
   /** buildah and its storage options, the start of every argv. */
@@ -23,7 +23,7 @@ interface BuildahSteps {
   local: string;
   multiPlatform: boolean;
   build: string[];
-  pushes: Push[];
+  pushes: PushJob[];
 }
 
 /** buildah: daemonless and rootless-capable; builds into a store of our own, then pushes each destination. */
@@ -39,16 +39,25 @@ export const buildahBackend: Backend = {
   },
 
   commands(plan, unit, env) {
-    const steps = buildahSteps(plan, unit, env, 'dry-run');
+    const steps = buildahSteps(plan, unit, env, 'dry-run', SCRATCH_PLACEHOLDER);
     return [steps.build, ...steps.pushes.map((push) => push.argv)];
   },
 
   async build(plan, unit, io) {
-    // A fresh local name per run: concurrent variants and runs never tag over each other's image or manifest list.
-    const steps = buildahSteps(plan, unit, io.env, randomBytes(4).toString('hex'));
     const log = await openLog(unit, io);
     try {
-      return await buildAndPush(steps, unit, io, log);
+      const leave = await enterStore(storeArgv(io.env), log, io);
+      try {
+        return await withScratchDir(io.env, (scratch, problem) => {
+          if (problem) log.line(`image-builder: ${problem}; digests will be read from the registry`);
+          // A fresh local name per run: concurrent variants and runs never tag over each other's image or manifest list.
+          const steps = buildahSteps(plan, unit, io.env, randomBytes(4).toString('hex'), scratch);
+          return buildAndPush(steps, unit, io, log);
+        });
+      } finally {
+        // A stop may leave a working container or the image built: removed before the CLI exits.
+        await leave(io.signal.aborted);
+      }
     } finally {
       await log.close();
     }
@@ -59,26 +68,20 @@ async function buildAndPush(steps: BuildahSteps, unit: BuildUnit, io: BuildIO, l
   const result = unitResult(unit);
   const built = await runBuilder(steps.build, log, io, MISSING_HINT);
   if (built.error) return { ...result, error: built.stopped ? STOPPED : `buildah build failed: ${built.error}` };
-  const pushed: PushedImage[] = [];
-  const failed: string[] = [];
-  for (const push of steps.pushes) {
-    if (isDiskDestination(push.destination)) {
-      await mkdir(path.dirname(parseDiskDestination(push.destination).path), { recursive: true });
-    }
-    await rm(push.digestFile, { force: true });
-    log.line(`image-builder: pushing ${push.destination}`);
-    const outcome = await runBuilder(push.argv, log, io, MISSING_HINT);
-    if (outcome.stopped) return { ...result, pushed, error: STOPPED };
-    if (outcome.error) {
-      failed.push(push.destination);
-      continue;
-    }
-    const digest = await readFile(push.digestFile, 'utf8').then((text) => /^sha256:[0-9a-f]{64}$/.exec(text.trim())?.[0], () => undefined);
-    pushed.push({ reference: push.destination, ...(digest ? { digest } : {}) });
-  }
+  const registries = new PushRegistries(io, log);
+  const { pushed, failed, stopped } = await pushAll(steps.pushes, { log, io, registries, missingHint: MISSING_HINT });
+  if (stopped) return { ...result, pushed, error: STOPPED };
   await removeLocalImage(steps, io, log);
-  if (failed.length > 0) return { ...result, pushed, error: `buildah could not push to ${failed.join(', ')}` };
+  for (const { destination, reason } of failed) log.line(`image-builder: not pushed: ${destination}: ${reason}`);
+  if (failed.length > 0) return { ...result, pushed, error: `buildah could not push to ${joinFailures(failed)}` };
   return { ...result, ok: true, pushed };
+}
+
+/** `a, b (why); c (other reason)`: destinations that failed for the same reason share it. */
+function joinFailures(failed: { destination: string; reason: string }[]): string {
+  const byReason = new Map<string, string[]>();
+  for (const { destination, reason } of failed) byReason.set(reason, [...(byReason.get(reason) ?? []), destination]);
+  return [...byReason].map(([reason, destinations]) => `${destinations.join(', ')} (${reason})`).join('; ');
 }
 
 /**
@@ -107,16 +110,9 @@ async function removeLocalImage(steps: BuildahSteps, io: BuildIO, log: BuildLog)
   }
 }
 
-function buildahSteps(plan: Plan, unit: BuildUnit, env: Env, runId: string): BuildahSteps {
-  const storage = path.join(cacheDir(env), 'buildah');
-  const global = [
-    env.BUILDAH || 'buildah',
-    '--root',
-    path.join(storage, 'root'),
-    '--runroot',
-    path.join(storage, 'runroot'),
-    '--storage-driver=vfs',
-  ];
+/** scratch: the private folder for digest files; undefined asks for none (the registry tells the digests). */
+function buildahSteps(plan: Plan, unit: BuildUnit, env: Env, runId: string, scratch: string | undefined): BuildahSteps {
+  const global = storeArgv(env);
   const multiPlatform = plan.platforms.length > 1;
   const local = localImageName(plan, unit, runId);
   const build = [
@@ -134,22 +130,18 @@ function buildahSteps(plan: Plan, unit: BuildUnit, env: Env, runId: string): Bui
     local,
     plan.context,
   ];
-  const pushes = unit.destinations.map((destination, i): Push => {
-    const digestFile = besideLog(unit, `.push-${i + 1}.digest`);
+  const pushes = unit.destinations.map((destination, i): PushJob => {
+    const digestFile = scratch && path.join(scratch, `push-${i + 1}.digest`);
     const disk = isDiskDestination(destination);
     const insecure = !disk && isLoopbackHost(registryHost(destination)) ? ['--tls-verify=false'] : [];
-    const command = multiPlatform ? ['manifest', 'push', '--all'] : ['push'];
+    // Our retry policy covers every push (buildah-push.ts). buildah 1.28 ignores --retry's count (it retries network
+    // errors 3 times) but honours --retry-delay; `manifest push` has neither.
+    const command = multiPlatform ? ['manifest', 'push', '--all'] : ['push', '--retry=0', `--retry-delay=${BUILDAH_RETRY_DELAY}`];
     const target = disk ? destination : `docker://${destination}`;
-    return { destination, digestFile, argv: [...global, ...command, ...insecure, '--digestfile', digestFile, local, target] };
+    const digest = digestFile ? ['--digestfile', digestFile] : [];
+    return { destination, ...(digestFile ? { digestFile } : {}), argv: [...global, ...command, ...insecure, ...digest, local, target] };
   });
   return { global, local, multiPlatform, build, pushes };
-}
-
-/** The tool's own cache, never the user's global container store. */
-export function cacheDir(env: Env): string {
-  if (env.IMAGE_BUILDER_CACHE_DIR) return env.IMAGE_BUILDER_CACHE_DIR;
-  if (env.XDG_CACHE_HOME) return path.join(env.XDG_CACHE_HOME, 'image-builder');
-  return path.join(env.HOME || os.homedir(), '.cache', 'image-builder');
 }
 
 /** e.g. localhost/image-builder/test-infra/ginkgo:arm-1a2b3c4d: a valid reference whatever the name and variant. */
@@ -161,5 +153,5 @@ export function localImageName(plan: Plan, unit: BuildUnit, runId: string): stri
     .filter((part) => part !== '');
   const repository = components.length > 0 ? components.join('/') : 'image';
   const tag = `${(unit.variant ?? 'build').replace(/[^\w.-]+/g, '-').slice(0, 64)}-${runId}`.replace(/^[.-]+/, '');
-  return `localhost/image-builder/${repository}:${tag}`;
+  return `${LOCAL_IMAGE_PREFIX}${repository}:${tag}`;
 }

@@ -4,7 +4,8 @@ import { Problems } from '../errors.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
 import type { Backend } from './backend.js';
 import { isDiskDestination, isLoopbackHost, registryHost } from './destination.js';
-import { besideLog, runPushingBuilder } from './process.js';
+import { runSelfPushingBuilder } from './pushed.js';
+import { SCRATCH_PLACEHOLDER } from './scratch.js';
 
 const DEFAULT_BUILDCTL = 'buildctl-daemonless.sh';
 
@@ -33,20 +34,23 @@ export const buildkitBackend: Backend = {
   },
 
   commands(plan, unit, env) {
-    return [buildctlArgv(plan, unit, env)];
+    return [buildctlArgv(plan, unit, env, SCRATCH_PLACEHOLDER)];
   },
 
   build(plan, unit, io) {
-    return runPushingBuilder(unit, io, {
-      argv: buildctlArgv(plan, unit, io.env),
-      digestFile: besideLog(unit, '.metadata.json'),
+    return runSelfPushingBuilder(unit, io, {
+      argv: (scratch) => buildctlArgv(plan, unit, io.env, scratch),
+      digestFile: metadataFileIn,
       readDigest: digestFromMetadata,
       missingHint: 'run inside the moby/buildkit image, or set BUILDCTL to buildctl-daemonless.sh',
     });
   },
 };
 
-function buildctlArgv(plan: Plan, unit: BuildUnit, env: Env): string[] {
+const metadataFileIn = (scratch: string): string => path.join(scratch, 'metadata.json');
+
+/** scratch: the private folder for the metadata file; undefined asks for none (the registry tells the digest). */
+function buildctlArgv(plan: Plan, unit: BuildUnit, env: Env, scratch: string | undefined): string[] {
   const dockerfile = path.resolve(plan.context, plan.dockerfile);
   const argv = [
     env.BUILDCTL || DEFAULT_BUILDCTL,
@@ -72,7 +76,7 @@ function buildctlArgv(plan: Plan, unit: BuildUnit, env: Env): string[] {
     argv.push('--export-cache', `type=registry,ref=${repo},mode=max${cacheInsecure}`);
     argv.push('--import-cache', `type=registry,ref=${repo}${cacheInsecure}`);
   }
-  argv.push('--metadata-file', besideLog(unit, '.metadata.json'));
+  if (scratch) argv.push('--metadata-file', metadataFileIn(scratch));
   return argv;
 }
 

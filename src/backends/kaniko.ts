@@ -4,7 +4,8 @@ import { Problems } from '../errors.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
 import type { Backend } from './backend.js';
 import { isDiskDestination, isLoopbackHost, registryHost } from './destination.js';
-import { besideLog, runPushingBuilder } from './process.js';
+import { runSelfPushingBuilder, sha256Digest } from './pushed.js';
+import { SCRATCH_PLACEHOLDER } from './scratch.js';
 
 const DEFAULT_EXECUTOR = '/kaniko/executor';
 
@@ -27,20 +28,25 @@ export const kanikoBackend: Backend = {
   },
 
   commands(plan, unit, env) {
-    return [kanikoArgv(plan, unit, env)];
+    return [kanikoArgv(plan, unit, env, SCRATCH_PLACEHOLDER)];
   },
 
   build(plan, unit, io) {
-    return runPushingBuilder(unit, io, {
-      argv: kanikoArgv(plan, unit, io.env),
-      digestFile: besideLog(unit, '.digest'),
-      readDigest: (text) => /^sha256:[0-9a-f]{64}$/.exec(text.trim())?.[0],
+    return runSelfPushingBuilder(unit, io, {
+      argv: (scratch) => kanikoArgv(plan, unit, io.env, scratch),
+      digestFile: digestFileIn,
+      readDigest: sha256Digest,
       missingHint: 'run inside the kaniko executor image, or set KANIKO_EXECUTOR to the executor path',
+      // kaniko resets the root filesystem between stages but keeps its own folder: a digest file in /tmp could vanish.
+      scratchIn: [io.env.KANIKO_DIR || '/kaniko'],
     });
   },
 };
 
-function kanikoArgv(plan: Plan, unit: BuildUnit, env: Env): string[] {
+const digestFileIn = (scratch: string): string => path.join(scratch, 'digest');
+
+/** scratch: the private folder for the digest file; undefined asks for none (the registry tells the digest). */
+function kanikoArgv(plan: Plan, unit: BuildUnit, env: Env, scratch: string | undefined): string[] {
   const argv = [
     env.KANIKO_EXECUTOR || DEFAULT_EXECUTOR,
     `--context=${plan.context}`,
@@ -57,7 +63,7 @@ function kanikoArgv(plan: Plan, unit: BuildUnit, env: Env): string[] {
   if (plan.reproducible) argv.push('--reproducible');
   if (plan.logFormat) argv.push(`--log-format=${plan.logFormat}`);
   argv.push(...insecureRegistries(plan, unit).map((host) => `--insecure-registry=${host}`));
-  argv.push(`--digest-file=${besideLog(unit, '.digest')}`);
+  if (scratch) argv.push(`--digest-file=${digestFileIn(scratch)}`);
   return argv;
 }
 

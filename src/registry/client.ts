@@ -15,7 +15,7 @@ export const MANIFEST_TYPES = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_
 
 /** Token scope actions of every write. */
 const PUSH = ['pull', 'push'];
-/** Waits before the second and third try of a registry read. */
+/** Waits before the second and third try of a registry read, of an idempotent write (a manifest PUT), of a blob upload. */
 export const READ_RETRY_DELAYS_MS = [500, 1500];
 
 const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -57,6 +57,8 @@ export interface RegistryRequest {
   body?: string | Uint8Array<ArrayBuffer>;
   /** Token scope actions; pushing needs `['pull', 'push']`. */
   actions?: string[];
+  /** Safe to send again when its answer is lost or transient (a manifest PUT); GET and HEAD always are. */
+  idempotent?: boolean;
 }
 
 export interface RegistryClientOptions {
@@ -118,18 +120,41 @@ export class RegistryClient {
     return bytes;
   }
 
-  /** Uploads a blob in one piece (POST, then PUT ?digest=), unless the repository has it already (HEAD). */
+  /**
+   * Uploads a blob in one piece (POST, then PUT ?digest=), unless the repository has it already (HEAD). A transient
+   * failure (network error, 429, 5xx) restarts the upload from scratch: its session may be gone, and the HEAD of the
+   * next try finds a blob whose PUT arrived although its answer was lost.
+   */
   async pushBlob(ref: ImageReference, bytes: Buffer): Promise<{ digest: string; uploaded: boolean }> {
     const digest = sha256(bytes);
+    for (let attempt = 1; ; attempt++) {
+      let outcome: { digest: string; uploaded: boolean } | RegistryError;
+      try {
+        outcome = await this.uploadBlobOnce(ref, bytes, digest);
+      } catch (err) {
+        // sendOnce's network errors: the request may or may not have arrived.
+        if (!(err instanceof RegistryError) || err.reason !== 'unreachable' || this.options.signal?.aborted) throw err;
+        outcome = err;
+      }
+      if (!(outcome instanceof RegistryError)) return outcome;
+      if (attempt > READ_RETRY_DELAYS_MS.length) throw outcome;
+      const delay = READ_RETRY_DELAYS_MS[attempt - 1] ?? 0;
+      this.options.debug?.(`registry: uploading blob ${digest} to ${ref.registry}/${ref.repository} failed (${outcome.message}); try ${attempt + 1} from scratch in ${delay} ms`);
+      await sleep(delay, undefined, this.options.signal ? { signal: this.options.signal } : undefined);
+    }
+  }
+
+  /** One upload; returns (not throws) a transient failure, so that pushBlob starts again. */
+  private async uploadBlobOnce(ref: ImageReference, bytes: Buffer, digest: string): Promise<{ digest: string; uploaded: boolean } | RegistryError> {
     const at = `${ref.registry}/${ref.repository}`;
     const head = await this.request(ref, { method: 'HEAD', path: `blobs/${digest}`, actions: PUSH });
     if (head.ok) return { digest, uploaded: false };
-    if (head.status !== 404) throw await this.failure(`${at}: checking blob ${digest}`, ref, head);
+    if (head.status !== 404) return this.transientOrThrow(`${at}: checking blob ${digest}`, ref, head);
     const start = await this.request(ref, { method: 'POST', path: 'blobs/uploads/', actions: PUSH });
     const location = start.headers.get('location');
     if (start.status !== 202 || !location) {
       if (start.status === 202) throw new RegistryError(`${at}: starting blob upload`, 'invalid', 'HTTP 202 without a Location header');
-      throw await this.failure(`${at}: starting blob upload`, ref, start);
+      return this.transientOrThrow(`${at}: starting blob upload`, ref, start);
     }
     await start.body?.cancel();
     const url = new URL(location, registryBase(ref.registry));
@@ -141,18 +166,44 @@ export class RegistryClient {
       body: new Uint8Array(bytes),
       actions: PUSH,
     });
-    if (put.status !== 201) throw await this.failure(`${at}: uploading blob ${digest}`, ref, put);
+    if (put.status !== 201) return this.transientOrThrow(`${at}: uploading blob ${digest}`, ref, put);
     await put.body?.cancel();
     return { digest, uploaded: true };
+  }
+
+  /** The failure of an answer: returned when another try may succeed (429, 5xx), thrown otherwise. */
+  private async transientOrThrow(step: string, ref: ImageReference, res: Response): Promise<RegistryError> {
+    const failure = await this.failure(step, ref, res);
+    if (isTransientStatus(res.status)) return failure;
+    throw failure;
   }
 
   /** Stores a manifest under ref's tag (else digest); returns its digest. */
   async putManifest(ref: ImageReference, bytes: Buffer, mediaType: string): Promise<string> {
     const reference = ref.tag ?? ref.digest ?? '';
-    const res = await this.request(ref, { method: 'PUT', path: `manifests/${reference}`, headers: { 'Content-Type': mediaType }, body: new Uint8Array(bytes), actions: PUSH });
+    // A PUT of the same bytes under the same reference is idempotent: resent after a lost or transient answer.
+    const res = await this.request(ref, {
+      method: 'PUT',
+      path: `manifests/${reference}`,
+      headers: { 'Content-Type': mediaType },
+      body: new Uint8Array(bytes),
+      actions: PUSH,
+      idempotent: true,
+    });
     if (res.status !== 201) throw await this.failure(`${imageName(ref)}: storing the manifest`, ref, res);
     await res.body?.cancel();
     return sha256(bytes);
+  }
+
+  /**
+   * Whether the registry answers at all: GET /v2/ without credentials (read retries included); any HTTP status, even
+   * 401 or 500, counts. Throws the RegistryError 'unreachable' of the last try when nothing answered (refused, DNS).
+   */
+  async ping(registry: string): Promise<number> {
+    const url = `${registryBase(registry)}/v2/`;
+    const res = await this.send(registry, url, { path: url }, undefined);
+    await res.body?.cancel();
+    return res.status;
   }
 
   /** One authorised request: anonymous first, then the registry's Bearer or Basic challenge, answered once. */
@@ -219,8 +270,8 @@ export class RegistryClient {
 
   private async send(image: string, url: string, req: RegistryRequest, authorization: string | undefined): Promise<Response> {
     const method = req.method ?? 'GET';
-    // Reads are idempotent: a registry's passing hiccup (connection reset, 429, 5xx) must not fail a release.
-    const tries = method === 'GET' || method === 'HEAD' ? READ_RETRY_DELAYS_MS.length + 1 : 1;
+    // Reads and idempotent writes: a registry's passing hiccup (connection reset, 429, 5xx) must not fail a release.
+    const tries = method === 'GET' || method === 'HEAD' || req.idempotent ? READ_RETRY_DELAYS_MS.length + 1 : 1;
     for (let attempt = 1; ; attempt++) {
       let res: Response | undefined;
       let failure: RegistryError | undefined;
@@ -230,7 +281,7 @@ export class RegistryClient {
         if (!(err instanceof RegistryError) || this.options.signal?.aborted) throw err;
         failure = err;
       }
-      const transient = failure !== undefined || (res !== undefined && (res.status === 429 || res.status >= 500));
+      const transient = failure !== undefined || (res !== undefined && isTransientStatus(res.status));
       if (!transient || attempt >= tries) {
         if (failure) throw failure;
         return res as Response;
@@ -261,6 +312,11 @@ export class RegistryClient {
     const searched = this.options.credentials?.files.join(', ') ?? 'none';
     return describeFailure(image, res.status, body, credential ? `credentials from ${credential.source}` : `no credentials for ${ref.registry} in ${searched}`);
   }
+}
+
+/** Answers another try may not get: too many requests, or the registry (or a proxy in front of it) failing. */
+function isTransientStatus(status: number): boolean {
+  return status === 429 || status >= 500;
 }
 
 /** `registry/repository:tag` (or `@digest`) as people wrote it, for messages. */

@@ -9,7 +9,7 @@ const ENV = { IMAGE_BUILDER_CACHE_DIR: '/cache', BUILDAH: undefined };
 const GLOBAL = ['buildah', '--root', '/cache/buildah/root', '--runroot', '/cache/buildah/runroot', '--storage-driver=vfs'];
 const COMMIT = ['--build-arg', 'COMMIT_SHA=0123456789abcdef0123456789abcdef01234567'];
 const LOCAL = 'localhost/image-builder/test-infra/app:build-dry-run';
-const DIGEST = '/logs/artifacts/build_build';
+const SCRATCH = '<private temp dir>';
 
 const cases: { name: string; plan: Plan; argvs: string[][] }[] = [
   {
@@ -17,7 +17,7 @@ const cases: { name: string; plan: Plan; argvs: string[][] }[] = [
     plan: makePlan(),
     argvs: [
       [...GLOBAL, 'build', '--isolation=chroot', '-f', '/src/app/Dockerfile', ...COMMIT, '-t', LOCAL, '/src/app'],
-      [...GLOBAL, 'push', '--digestfile', `${DIGEST}.push-1.digest`, LOCAL, 'docker://europe-docker.pkg.dev/kyma-project/prod/test-infra/app:v20240101-01234567'],
+      [...GLOBAL, 'push', '--retry=0', '--retry-delay=500ms', '--digestfile', `${SCRATCH}/push-1.digest`, LOCAL, 'docker://europe-docker.pkg.dev/kyma-project/prod/test-infra/app:v20240101-01234567'],
     ],
   },
   {
@@ -35,11 +35,11 @@ const cases: { name: string; plan: Plan; argvs: string[][] }[] = [
         ...GLOBAL, 'build', '--isolation=chroot', '-f', '/src/app/docker/Dockerfile', ...COMMIT, '--build-arg', `Q=it's "q" $(id) \`x\``,
         '--target', 'runtime', '--platform', 'linux/arm64', '-t', 'localhost/image-builder/test-infra/app:a-b-dry-run', '/src/app',
       ],
-      [...GLOBAL, 'push', '--tls-verify=false', '--digestfile', '/logs/artifacts/build_a b.push-1.digest', 'localhost/image-builder/test-infra/app:a-b-dry-run', 'docker://127.0.0.1:5000/x/app:v1'],
-      [...GLOBAL, 'push', '--tls-verify=false', '--digestfile', '/logs/artifacts/build_a b.push-2.digest', 'localhost/image-builder/test-infra/app:a-b-dry-run', 'docker://[::1]:5000/x/app:v1'],
-      [...GLOBAL, 'push', '--tls-verify=false', '--digestfile', '/logs/artifacts/build_a b.push-3.digest', 'localhost/image-builder/test-infra/app:a-b-dry-run', 'docker://localhost/x/app:v1'],
-      [...GLOBAL, 'push', '--digestfile', '/logs/artifacts/build_a b.push-4.digest', 'localhost/image-builder/test-infra/app:a-b-dry-run', 'oci:/out/layout:v1'],
-      [...GLOBAL, 'push', '--digestfile', '/logs/artifacts/build_a b.push-5.digest', 'localhost/image-builder/test-infra/app:a-b-dry-run', 'oci-archive:/out/app.tar:v1'],
+      [...GLOBAL, 'push', '--retry=0', '--retry-delay=500ms', '--tls-verify=false', '--digestfile', `${SCRATCH}/push-1.digest`, 'localhost/image-builder/test-infra/app:a-b-dry-run', 'docker://127.0.0.1:5000/x/app:v1'],
+      [...GLOBAL, 'push', '--retry=0', '--retry-delay=500ms', '--tls-verify=false', '--digestfile', `${SCRATCH}/push-2.digest`, 'localhost/image-builder/test-infra/app:a-b-dry-run', 'docker://[::1]:5000/x/app:v1'],
+      [...GLOBAL, 'push', '--retry=0', '--retry-delay=500ms', '--tls-verify=false', '--digestfile', `${SCRATCH}/push-3.digest`, 'localhost/image-builder/test-infra/app:a-b-dry-run', 'docker://localhost/x/app:v1'],
+      [...GLOBAL, 'push', '--retry=0', '--retry-delay=500ms', '--digestfile', `${SCRATCH}/push-4.digest`, 'localhost/image-builder/test-infra/app:a-b-dry-run', 'oci:/out/layout:v1'],
+      [...GLOBAL, 'push', '--retry=0', '--retry-delay=500ms', '--digestfile', `${SCRATCH}/push-5.digest`, 'localhost/image-builder/test-infra/app:a-b-dry-run', 'oci-archive:/out/app.tar:v1'],
     ],
   },
   {
@@ -47,8 +47,8 @@ const cases: { name: string; plan: Plan; argvs: string[][] }[] = [
     plan: makePlan({ platforms: ['linux/amd64', 'linux/arm64'] }, { destinations: ['reg.example/x/app:v1', '127.0.0.2:443/x/app:v1'] }),
     argvs: [
       [...GLOBAL, 'build', '--isolation=chroot', '-f', '/src/app/Dockerfile', ...COMMIT, '--platform', 'linux/amd64,linux/arm64', '--manifest', LOCAL, '/src/app'],
-      [...GLOBAL, 'manifest', 'push', '--all', '--digestfile', `${DIGEST}.push-1.digest`, LOCAL, 'docker://reg.example/x/app:v1'],
-      [...GLOBAL, 'manifest', 'push', '--all', '--tls-verify=false', '--digestfile', `${DIGEST}.push-2.digest`, LOCAL, 'docker://127.0.0.2:443/x/app:v1'],
+      [...GLOBAL, 'manifest', 'push', '--all', '--digestfile', `${SCRATCH}/push-1.digest`, LOCAL, 'docker://reg.example/x/app:v1'],
+      [...GLOBAL, 'manifest', 'push', '--all', '--tls-verify=false', '--digestfile', `${SCRATCH}/push-2.digest`, LOCAL, 'docker://127.0.0.2:443/x/app:v1'],
     ],
   },
   {
@@ -56,9 +56,9 @@ const cases: { name: string; plan: Plan; argvs: string[][] }[] = [
     plan: makePlan({}, { destinations: ['localhost.example.com/x:v1', '128.0.0.1:5000/x:v1', 'localhost-registry/x:v1'] }),
     argvs: [
       [...GLOBAL, 'build', '--isolation=chroot', '-f', '/src/app/Dockerfile', ...COMMIT, '-t', LOCAL, '/src/app'],
-      [...GLOBAL, 'push', '--digestfile', `${DIGEST}.push-1.digest`, LOCAL, 'docker://localhost.example.com/x:v1'],
-      [...GLOBAL, 'push', '--digestfile', `${DIGEST}.push-2.digest`, LOCAL, 'docker://128.0.0.1:5000/x:v1'],
-      [...GLOBAL, 'push', '--digestfile', `${DIGEST}.push-3.digest`, LOCAL, 'docker://localhost-registry/x:v1'],
+      [...GLOBAL, 'push', '--retry=0', '--retry-delay=500ms', '--digestfile', `${SCRATCH}/push-1.digest`, LOCAL, 'docker://localhost.example.com/x:v1'],
+      [...GLOBAL, 'push', '--retry=0', '--retry-delay=500ms', '--digestfile', `${SCRATCH}/push-2.digest`, LOCAL, 'docker://128.0.0.1:5000/x:v1'],
+      [...GLOBAL, 'push', '--retry=0', '--retry-delay=500ms', '--digestfile', `${SCRATCH}/push-3.digest`, LOCAL, 'docker://localhost-registry/x:v1'],
     ],
   },
 ];

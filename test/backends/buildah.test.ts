@@ -158,7 +158,13 @@ describe('buildah backend, stand-in builder', () => {
   it('stops the builder and its helpers on abort, long before its sleep ends', async () => {
     const fake = installFakeBuilder();
     const plan = makePlan({ backend: 'buildah', logDir: tempDir('abort-logs') });
-    const captured = captureIO({ BUILDAH: fake.path, FAKE_BUILDER_RECORD_DIR: fake.recordDir, FAKE_BUILDER_SLEEP_MS: '60000', FAKE_BUILDER_HELPER: '1' });
+    const captured = captureIO({
+      BUILDAH: fake.path,
+      FAKE_BUILDER_RECORD_DIR: fake.recordDir,
+      FAKE_BUILDER_SLEEP_MS: '60000',
+      FAKE_BUILDER_HELPER: '1',
+      IMAGE_BUILDER_CACHE_DIR: tempDir('abort-cache'),
+    });
     const started = Date.now();
     const building = buildah.build(plan, plan.builds[0]!, captured.io);
     while (fake.calls().length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -177,7 +183,8 @@ describe('buildah backend, stand-in builder', () => {
 
   it('says how to install a missing buildah', async () => {
     const plan = makePlan({ backend: 'buildah', logDir: tempDir('missing-logs') });
-    const result = await buildah.build(plan, plan.builds[0]!, captureIO({ BUILDAH: 'no-such-buildah' }, { silent: true }).io);
+    const io = captureIO({ BUILDAH: 'no-such-buildah', IMAGE_BUILDER_CACHE_DIR: tempDir('missing-cache') }, { silent: true }).io;
+    const result = await buildah.build(plan, plan.builds[0]!, io);
     expect(result).toMatchObject({ ok: false, error: 'buildah build failed: no-such-buildah: executable not found (install it with `apt-get install buildah`, or set BUILDAH to its path)' });
   });
 });

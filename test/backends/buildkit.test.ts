@@ -28,7 +28,7 @@ const cases: { name: string; plan: Plan; env?: Record<string, string>; argv: str
       '--output',
       `type=image,"name=${DEST}",push=true`,
       '--metadata-file',
-      '/logs/artifacts/build_build.metadata.json',
+      '<private temp dir>/metadata.json',
     ],
   },
   {
@@ -60,7 +60,7 @@ const cases: { name: string; plan: Plan; env?: Record<string, string>; argv: str
       '--import-cache',
       'type=registry,ref=reg.example/cache/app',
       '--metadata-file',
-      '/logs/artifacts/build_build.metadata.json',
+      '<private temp dir>/metadata.json',
     ],
   },
   {
@@ -91,7 +91,7 @@ const cases: { name: string; plan: Plan; env?: Record<string, string>; argv: str
       '--output',
       'type=image,"name=reg.example/a/test-infra/app:v1-arm,reg.example/b/test-infra/app:v1-arm,reg.example/a/test-infra/app:latest-arm,reg.example/b/test-infra/app:latest-arm",push=true',
       '--metadata-file',
-      '/logs/artifacts/build_arm.metadata.json',
+      '<private temp dir>/metadata.json',
     ],
   },
   {
@@ -117,7 +117,7 @@ const cases: { name: string; plan: Plan; env?: Record<string, string>; argv: str
       '--import-cache',
       'type=registry,ref=127.0.0.1:5000/cache,registry.insecure=true',
       '--metadata-file',
-      '/logs/artifacts/build_build.metadata.json',
+      '<private temp dir>/metadata.json',
     ],
   },
 ];
@@ -155,7 +155,10 @@ describe('buildkit build (stand-in buildctl)', () => {
     const { fake, plan, unit, captured } = setup();
     const result = await buildkit.build(plan, unit, captured.io);
     const [argv] = buildkit.commands(plan, unit, captured.io.env);
-    expect(fake.calls().map((call) => call.argv)).toEqual([argv!.slice(1)]);
+    const [call] = fake.calls();
+    const metadata = call!.argv[call!.argv.indexOf('--metadata-file') + 1]!;
+    expect(fake.calls().map((c) => c.argv.map((arg) => arg.replace(path.dirname(metadata), '<private temp dir>')))).toEqual([argv!.slice(1)]);
+    expect(path.dirname(metadata)).toMatch(/\/image-builder-\w{6}$/);
     const log = await readFile(unit.logFile, 'utf8');
     expect(log).toContain('fake-builder: a line on stderr');
     // No variant: lines reach stderr unprefixed.

@@ -1,3 +1,4 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,7 +18,7 @@ const cases: { name: string; plan: Plan; env?: Record<string, string>; argv: str
   {
     name: 'plain build',
     plan: makePlan(),
-    argv: ['/kaniko/executor', '--context=/src/app', '--dockerfile=/src/app/Dockerfile', `--destination=${DEST}`, COMMIT, '--digest-file=/logs/artifacts/build_build.digest'],
+    argv: ['/kaniko/executor', '--context=/src/app', '--dockerfile=/src/app/Dockerfile', `--destination=${DEST}`, COMMIT, '--digest-file=<private temp dir>/digest'],
   },
   {
     name: 'KANIKO_EXECUTOR, nested Dockerfile, target, cache, reproducible, log format',
@@ -42,13 +43,13 @@ const cases: { name: string; plan: Plan; env?: Record<string, string>; argv: str
       '--cache-copy-layers=false',
       '--reproducible',
       '--log-format=json',
-      '--digest-file=/logs/artifacts/build_build.digest',
+      '--digest-file=<private temp dir>/digest',
     ],
   },
   {
     name: 'cache without a repo lets kaniko derive it',
     plan: makePlan({ cache: { enabled: true, cacheRunLayers: false, cacheCopyLayers: true } }),
-    argv: ['/kaniko/executor', '--context=/src/app', '--dockerfile=/src/app/Dockerfile', `--destination=${DEST}`, COMMIT, '--cache=true', '--cache-run-layers=false', '--cache-copy-layers=true', '--digest-file=/logs/artifacts/build_build.digest'],
+    argv: ['/kaniko/executor', '--context=/src/app', '--dockerfile=/src/app/Dockerfile', `--destination=${DEST}`, COMMIT, '--cache=true', '--cache-run-layers=false', '--cache-copy-layers=true', '--digest-file=<private temp dir>/digest'],
   },
   {
     name: 'two tags × two repositories, a variant, build args verbatim in plan order',
@@ -70,7 +71,7 @@ const cases: { name: string; plan: Plan; env?: Record<string, string>; argv: str
       '--build-arg=SUBST=$(touch /tmp/pwned) `id` ${HOME}',
       '--build-arg=EQUALS=a=b=c',
       '--build-arg=EMPTY=',
-      '--digest-file=/logs/artifacts/build_arm.digest',
+      '--digest-file=<private temp dir>/digest',
     ],
   },
   {
@@ -86,7 +87,7 @@ const cases: { name: string; plan: Plan; env?: Record<string, string>; argv: str
       COMMIT,
       '--insecure-registry=localhost:5000',
       '--insecure-registry=127.0.0.1:5001',
-      '--digest-file=/logs/artifacts/build_build.digest',
+      '--digest-file=<private temp dir>/digest',
     ],
   },
 ];
@@ -132,7 +133,12 @@ describe('kaniko build (stand-in executor)', () => {
     const [argv] = kaniko.commands(plan, unit, captured.io.env);
     const calls = fake.calls();
     expect(calls).toHaveLength(1);
-    expect(calls[0]!.argv).toEqual(argv!.slice(1));
+    // The digest file lives in a private folder of its own, removed afterwards; nothing is written beside the log.
+    const digestFile = calls[0]!.argv.find((arg) => arg.startsWith('--digest-file='))!.slice('--digest-file='.length);
+    expect(calls[0]!.argv.map((arg) => arg.replace(path.dirname(digestFile), '<private temp dir>'))).toEqual(argv!.slice(1));
+    expect(path.basename(path.dirname(digestFile))).toMatch(/^image-builder-\w{6}$/);
+    expect(existsSync(path.dirname(digestFile))).toBe(false);
+    expect(readdirSync(path.dirname(unit.logFile))).toEqual([path.basename(unit.logFile)]);
     const log = await readFile(unit.logFile, 'utf8');
     expect(log).toContain('fake-builder: started with');
     expect(log).toContain('fake-builder: a line on stderr');
