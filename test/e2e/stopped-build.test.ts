@@ -78,7 +78,8 @@ describe.skipIf(!haveTools)('a stopped build leaves nothing in the tool\'s build
     return { args, cacheDir: tempDir('stopped-cache'), logDir };
   }
 
-  const env = (cacheDir: string) => baseEnv({ PULL_BASE_SHA: SHA, IMAGE_BUILDER_CACHE_DIR: cacheDir, CONTAINERS_REGISTRIES_CONF: registriesConf });
+  // TMPDIR inside the test's temp root: a killed CLI cannot remove its private folder, removeTempDirs does.
+  const env = (cacheDir: string) => baseEnv({ PULL_BASE_SHA: SHA, IMAGE_BUILDER_CACHE_DIR: cacheDir, CONTAINERS_REGISTRIES_CONF: registriesConf, TMPDIR: tempDir('tmp') });
 
   it('SIGTERM during a RUN step: buildah ends the step and removes its working container itself', async () => {
     const { args, cacheDir } = project('echo building && sleep 60');
