@@ -5,6 +5,8 @@ need=()
 command -v buildah >/dev/null 2>&1 || need+=(buildah)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v git >/dev/null 2>&1 || need+=(git)
+# A static shell for test base images that RUN (the tests fall back to the machine's /bin/sh without it).
+[ -x /bin/busybox ] || need+=(busybox-static)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing: ${need[*]}; install them with: sudo apt-get install -y ${need[*]}" >&2

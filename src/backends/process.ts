@@ -1,12 +1,11 @@
 /** The one module that spawns builders: argv arrays (never a shell), output to the log file and stderr, stoppable. */
 import type { ChildProcess } from 'node:child_process';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BuildUnit } from '../plan-types.js';
 import type { BuildIO, BuildResult } from './backend.js';
 import type { BuildLog } from './log.js';
-import { openLog } from './log.js';
 import { forgetGroup, startWatchdog, watchGroup } from './watchdog.js';
 
 export { openLog, type BuildLog } from './log.js';
@@ -23,12 +22,6 @@ export interface ProcessOutcome {
   stopped: boolean;
   /** Why it did not exit 0, for people; undefined on success. */
   error?: string;
-}
-
-/** A file beside the unit's log file (build_x.log → build_x<suffix>): deterministic, so --dry-run shows the real argv. */
-export function besideLog(unit: BuildUnit, suffix: string): string {
-  const base = unit.logFile.endsWith('.log') ? unit.logFile.slice(0, -'.log'.length) : unit.logFile;
-  return `${base}${suffix}`;
 }
 
 /** Process groups still running, killed if this process exits first (builders run detached, in their own group). */
@@ -174,27 +167,6 @@ export async function runBuilder(argv: string[], log: BuildLog, io: BuildIO, mis
 }
 
 const withError = (error: string | undefined) => (error === undefined ? {} : { error });
-
-/**
- * Builds with a builder that pushes every destination itself (kaniko, buildctl), then reads the digest it wrote:
- * readDigest gets the file's text. A stale digest file from an earlier run is removed first.
- */
-export async function runPushingBuilder(
-  unit: BuildUnit,
-  io: BuildIO,
-  run: { argv: string[]; digestFile: string; readDigest: (text: string) => string | undefined; missingHint?: string },
-): Promise<BuildResult> {
-  const log = await openLog(unit, io);
-  try {
-    await rm(run.digestFile, { force: true });
-    const outcome = await runBuilder(run.argv, log, io, run.missingHint);
-    if (outcome.error) return { ...unitResult(unit), ok: false, error: outcome.error };
-    const digest = await readFile(run.digestFile, 'utf8').then(run.readDigest, () => undefined);
-    return { ...unitResult(unit), ok: true, pushed: unit.destinations.map((reference) => ({ reference, ...(digest ? { digest } : {}) })) };
-  } finally {
-    await log.close();
-  }
-}
 
 /** The fields every result of this unit shares; pushed starts empty. */
 export function unitResult(unit: BuildUnit): BuildResult {
