@@ -38,10 +38,6 @@ export class Secrets implements Iterable<string> {
     return out;
   }
 
-  get longest(): number {
-    return this.sorted[0]?.length ?? 0;
-  }
-
   [Symbol.iterator](): Iterator<string> {
     return this.sorted[Symbol.iterator]();
   }

@@ -104,6 +104,17 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'still ru
   }
 }
 
+/** Sends the signal; the CLI must be gone within STOP_WITHIN_MS of it. */
+async function stopWithin(cli: Run, signal: NodeJS.Signals) {
+  const signalled = Date.now();
+  process.kill(cli.pid, signal);
+  const r = await within(cli.exited, STOP_WITHIN_MS);
+  expect(r).not.toBe('still running');
+  if (r === 'still running') throw new Error(`still running ${STOP_WITHIN_MS} ms after ${signal}`);
+  expect(r.at - signalled).toBeLessThan(STOP_WITHIN_MS);
+  return r;
+}
+
 const isStart = (r: ProxiedRequest): boolean => r.method === 'POST' && /\/_apis\/pipelines\/14902\/runs\b/.test(r.url);
 const isPoll = (r: ProxiedRequest): boolean => r.method === 'GET' && /\/_apis\/pipelines\/14902\/runs\/\d+/.test(r.url);
 const starts = (f: FakeAdo) => f.requests.filter(isStart);
@@ -181,12 +192,7 @@ describe('a stop is prompt, and the run we stop watching is cancelled', () => {
     s.proxy.rules.push({ match: isPoll, fault: 'hang' });
     const cli = start(s);
     await until(() => s.proxy.seen.some((q) => isPoll(q) && q.fault === 'hang'), 'a hanging poll');
-    const signalled = Date.now();
-    process.kill(cli.pid, 'SIGTERM');
-    const r = await within(cli.exited, STOP_WITHIN_MS);
-    expect(r).not.toBe('still running');
-    if (r === 'still running') return;
-    expect(r.at - signalled).toBeLessThan(STOP_WITHIN_MS);
+    const r = await stopWithin(cli, 'SIGTERM');
     expect(r.code).not.toBe(0);
     expect(r.code).not.toBeNull();
     expect(cancels(s.fake).map((q) => [q.url, JSON.parse(q.body)])).toEqual([['/org/my%20project/_apis/build/builds/1000', { status: 4 }]]);
@@ -200,12 +206,7 @@ describe('a stop is prompt, and the run we stop watching is cancelled', () => {
     s.proxy.rules.push({ match: isStart, fault: 'stall' });
     const cli = start(s);
     await until(() => s.fake.runs.length === 1, 'the run to start');
-    const signalled = Date.now();
-    process.kill(cli.pid, 'SIGTERM');
-    const r = await within(cli.exited, STOP_WITHIN_MS);
-    expect(r).not.toBe('still running');
-    if (r === 'still running') return;
-    expect(r.at - signalled).toBeLessThan(STOP_WITHIN_MS);
+    const r = await stopWithin(cli, 'SIGTERM');
     expect(r.code).not.toBe(0);
     expect(s.fake.runs[0]!.cancelRequested).toBe(true);
     expect(cli.stderr()).toContain('error: stopped by signal while starting pipeline 14902; ADO run 1000 was asked to cancel');
@@ -228,12 +229,7 @@ describe('a stop is prompt, and the run we stop watching is cancelled', () => {
     s.proxy.rules.push(...rules);
     const cli = start(s);
     await until(() => s.proxy.seen.some(hung), 'the hanging request');
-    const signalled = Date.now();
-    process.kill(cli.pid, signal);
-    const r = await within(cli.exited, STOP_WITHIN_MS);
-    expect(r).not.toBe('still running');
-    if (r === 'still running') return;
-    expect(r.at - signalled).toBeLessThan(STOP_WITHIN_MS);
+    const r = await stopWithin(cli, signal);
     expect(r.code).toBe(signal === 'SIGINT' ? 130 : 143);
     expect(cli.stderr()).toMatch(says);
   });
