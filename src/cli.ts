@@ -1,8 +1,9 @@
 import yargs from 'yargs';
 import { InputError } from './errors.js';
 import { editDistance } from './support/closest.js';
-import { BACKENDS, defaultOptions, FLAGS, flagSpec, type FlagName, type Options } from './options.js';
-import type { BackendName } from './plan-types.js';
+import { BACKEND_NAMES, backendOptionProblems } from './backends/index.js';
+import type { Backend } from './backends/backend.js';
+import { defaultOptions, FLAGS, flagSpec, type FlagName, type Options } from './options.js';
 
 export type ParsedArgs =
   /** `empty`: flags given an empty value where that is an error (already among the problems). */
@@ -85,8 +86,8 @@ function toOptions(values: Map<FlagName, string[]>): { options: Options; problem
     }
   }
   const options = out as unknown as Options;
-  if (options.backend !== undefined && !BACKENDS.includes(options.backend)) {
-    problems.push(`--backend: unknown backend ${JSON.stringify(options.backend)}; use one of ${BACKENDS.join(', ')}`);
+  if (options.backend !== undefined && !BACKEND_NAMES.includes(options.backend)) {
+    problems.push(`--backend: unknown backend ${JSON.stringify(options.backend)}; use one of ${BACKEND_NAMES.join(', ')}`);
     delete out.backend;
   }
   return { options, problems, empty };
@@ -130,32 +131,20 @@ export function closestFlag(name: string): string | undefined {
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9.]+)?$/;
 
 /** The rules of SPEC section 2 that involve more than one flag, once the backend is known. */
-export function validateOptions(o: Options, backend: BackendName, emptyFlags: readonly string[] = []): string[] {
+export function validateOptions(o: Options, backend: Backend, emptyFlags: readonly string[] = []): string[] {
   const problems: string[] = [];
-  const ado = backend === 'ado';
-  if (o.backend !== undefined && o.buildInAdo && o.backend !== 'ado') {
-    problems.push(`--build-in-ado conflicts with --backend ${o.backend}; keep one of them`);
-  }
   const building = !o.signOnly && !o.parseTagsOnly && !o.adoPreviewRun;
   if (building && o.name === undefined && !emptyFlags.includes('name')) problems.push('--name is required to build; give the image name, e.g. --name=test-infra/ginkgo');
   if (o.signOnly && o.imagesToSign.length === 0) problems.push('--sign-only needs at least one --images-to-sign=<image>');
   if (!o.signOnly && o.imagesToSign.length > 0) problems.push('--images-to-sign is only used with --sign-only; add --sign-only or drop it');
   if (o.signOnly && o.parseTagsOnly) problems.push('--sign-only and --parse-tags-only are two different modes; give one');
-  if (ado && building && o.variant !== undefined) {
-    problems.push('--variant is not supported with the ADO backend: the pipeline builds no variants; drop --variant or use another --backend');
-  }
-  if (o.adoPreviewRun && !ado) problems.push('--ado-preview-run needs the ADO backend; add --build-in-ado=true or --backend=ado');
-  if (o.adoPreviewRun && o.adoPreviewRunYamlPath === undefined) problems.push('--ado-preview-run needs --ado-preview-run-yaml-path=<pipeline.yaml>');
-  if (!o.adoPreviewRun && o.adoPreviewRunYamlPath !== undefined) problems.push('--ado-preview-run-yaml-path is only used with --ado-preview-run; add it or drop the path');
+  problems.push(...backendOptionProblems(o, backend, building));
   if (o.adoStateOutput && !o.signOnly) problems.push('--ado-state-output is only used with --sign-only; add --sign-only or drop it');
   if (o.commitSha !== undefined && !/^[0-9a-fA-F]{7,64}$/.test(o.commitSha)) {
     problems.push(`--commit-sha ${JSON.stringify(o.commitSha)} is not a commit SHA; give 7 to 64 hexadecimal characters`);
   }
   for (const platform of o.platforms) {
     if (!PLATFORM.test(platform)) problems.push(`--platform ${JSON.stringify(platform)} is not a platform; write os/arch or os/arch/variant, e.g. linux/amd64 or linux/arm/v7`);
-  }
-  for (const p of o.adoParams) {
-    if (!/^[A-Za-z_][\w.-]*=/.test(p)) problems.push(`--ado-param ${JSON.stringify(p.split('=')[0])} is not KEY=VALUE`);
   }
   return problems;
 }

@@ -24,10 +24,10 @@ export class WorkError extends Error {
 
 /** Collects problems so that all of them are reported together. */
 export class Problems {
-  private readonly list: string[] = [];
+  private readonly found: string[] = [];
 
   add(problem: string): void {
-    this.list.push(problem);
+    this.found.push(problem);
   }
 
   /** Runs fn and records its InputError problems instead of throwing them. */
@@ -36,18 +36,23 @@ export class Problems {
       return fn();
     } catch (err) {
       if (err instanceof InputError) {
-        this.list.push(...err.problems);
+        this.found.push(...err.problems);
         return undefined;
       }
       throw err;
     }
   }
 
+  /** The problems found so far, for a caller that merges them into its own. */
+  list(): string[] {
+    return [...this.found];
+  }
+
   get size(): number {
-    return this.list.length;
+    return this.found.length;
   }
 
   throwIfAny(): void {
-    if (this.list.length > 0) throw new InputError(this.list);
+    if (this.found.length > 0) throw new InputError(this.found);
   }
 }

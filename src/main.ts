@@ -7,9 +7,12 @@ import type { Env } from './ci/gitstate.js';
 import { parseConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { InputError, Problems, WorkError } from './errors.js';
-import type { Options } from './options.js';
-import { backendOf, buildPlan, modeOf, type PlanFiles } from './plan.js';
-import type { BackendName, Mode, Plan } from './plan-types.js';
+import { secretValues, type Options } from './options.js';
+import { buildPlan, modeOf, type PlanFiles } from './plan.js';
+import type { Mode, Plan } from './plan-types.js';
+import type { Backend } from './backends/backend.js';
+import { allBackends, backendFor } from './backends/index.js';
+import type { RunContext } from './support/context.js';
 import { tagsJson, writeFileCreatingDirs } from './output/json.js';
 import { Logger } from './output/logger.js';
 import { assignments } from './support/secrets.js';
@@ -41,7 +44,7 @@ export async function main(io: RunIO): Promise<number> {
     }
     const options = parsed.options;
     log.debugEnabled = options.debug;
-    log.secrets.add(options.oidcToken, options.azureAccessToken, options.azureClientSecret, io.env.ADO_PAT, io.env.AZURE_CLIENT_SECRET);
+    log.secrets.add(...secretValues(options), ...allBackends().flatMap((b) => (b.secretEnv ?? []).map((name) => io.env[name])));
     const code = await run(options, parsed, io, log).catch((err: unknown) => reportError(err, log));
     // The ADO pipeline's signing step reads this output variable (compat, 2026): also "false" when nothing could start.
     if (options.signOnly && options.adoStateOutput && !options.dryRun) io.stdout.write(`${adoSigningState(code === 0)}\n`);
@@ -71,17 +74,18 @@ async function run(options: Options, parsed: { problems: string[]; empty: string
   log.secrets.addSecretLooking([...assignments(options.buildArgs), ...assignments(options.adoParams), ...plan.builds.flatMap((b) => Object.entries(b.buildArgs))]);
   if (options.dryRun) {
     const { dryRunReport } = await import('./dry-run.js');
-    io.stdout.write(`${JSON.stringify(await dryRunReport(plan, options, io.env), null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify(dryRunReport(plan, io.env), null, 2)}\n`);
     return 0;
   }
   if (plan.mode === 'parse-tags-only') {
     io.stdout.write(`${tagsJson(plan.tags)}\n`);
-    writeTagsFile(options, plan, io.env, log);
+    writeTagsFile(plan, io.env, log);
     return 0;
   }
-  writeTagsFile(options, plan, io.env, log);
+  writeTagsFile(plan, io.env, log);
   const { execute } = await import('./execute.js');
-  return execute(plan, options, { env: io.env, stdout: io.stdout, stderr: io.stderr, signal: io.signal, log });
+  const ctx: RunContext = { env: io.env, log, signal: io.signal, now: io.now, version: io.version, stdout: io.stdout, stderr: io.stderr };
+  return execute(plan, ctx);
 }
 
 /** Flags, config, CI context and input files → Plan; every problem of every stage reported in one round (exit 2). */
@@ -96,12 +100,13 @@ function planRun(options: Options, parsed: { problems: string[]; empty: string[]
       repo: options.repo,
     }),
   );
-  const backend = backendOf(options, io.env, config);
+  const backend = backendFor(options, io.env, config);
   for (const p of validateOptions(options, backend, parsed.empty)) problems.add(p);
   const files = problems.collect(() => readPlanFiles(options, backend, io, log)) ?? {};
   if (config && gitState) {
     log.debug(`git state: ${JSON.stringify(gitState)}`);
-    const plan = problems.collect(() => buildPlan({ options, config, gitState, backend, env: io.env, now: io.now(), cwd: io.cwd, files }));
+    const readFile = (path: string, what: string, hint: string): string => readInput(resolve(io.cwd, path), what, hint);
+    const plan = problems.collect(() => buildPlan({ options, config, gitState, backend, env: io.env, now: io.now(), cwd: io.cwd, files, readFile }));
     problems.throwIfAny();
     if (plan) return plan;
   }
@@ -110,11 +115,11 @@ function planRun(options: Options, parsed: { problems: string[]; empty: string[]
 }
 
 /** --tags-output-file; inside CI, --parse-tags-only also writes /generated-tags.json when / is writable (compat). */
-function writeTagsFile(options: Options, plan: Plan, env: Env, log: Logger): void {
+function writeTagsFile(plan: Plan, env: Env, log: Logger): void {
   if (plan.mode === 'sign-only') return;
   const json = `${tagsJson(plan.tags)}\n`;
-  if (options.tagsOutputFile) {
-    writeFileCreatingDirs(options.tagsOutputFile, json);
+  if (plan.outputs.tagsOutputFile) {
+    writeFileCreatingDirs(plan.outputs.tagsOutputFile, json);
     return;
   }
   if (plan.mode !== 'parse-tags-only' || !isTrue(env.CI)) return;
@@ -144,14 +149,14 @@ function loadConfig(path: string, cwd: string, log: Logger): Config {
 }
 
 /**
- * The files a plan reads: the --env-file (wherever tags are rendered here: not for a build in ADO, whose pipeline
- * reads it from its own checkout), variants.yaml, and for a local build the context and Dockerfile must exist.
+ * The files a plan reads: the --env-file (wherever tags are rendered here: not for a backend without local inputs,
+ * which reads it from its own checkout), variants.yaml, and for a local build the context and Dockerfile must exist.
  */
-function readPlanFiles(options: Options, backend: BackendName, io: RunIO, log: Logger): PlanFiles {
+function readPlanFiles(options: Options, backend: Backend, io: RunIO, log: Logger): PlanFiles {
   const mode = modeOf(options);
   const problems = new Problems();
   const files: PlanFiles = {};
-  const local = mode === 'build' && backend !== 'ado';
+  const local = mode === 'build' && backend.capabilities.localInputs;
   const context = resolve(io.cwd, options.context);
   const dockerfile = locateDockerfile(context, options.dockerfile, io.cwd);
   const dir = dirname(dockerfile);

@@ -1,6 +1,4 @@
-import type { BackendName } from './plan-types.js';
-
-export const BACKENDS: readonly BackendName[] = ['kaniko', 'buildkit', 'buildah', 'ado'];
+import { BACKEND_CHOICE } from './backends/index.js';
 
 interface FlagSpec {
   type: 'string' | 'boolean' | 'list';
@@ -33,7 +31,7 @@ export const FLAGS = {
   'log-dir': { type: 'string', key: 'logDir', default: '/logs/artifacts', describe: 'folder for per-build log files' },
   silent: { type: 'boolean', key: 'silent', default: false, describe: 'do not stream builder output to the terminal' },
   repo: { type: 'string', key: 'repo', describe: 'org/repo, used outside CI to pick repository signers' },
-  backend: { type: 'string', key: 'backend', describe: `build backend: ${BACKENDS.join(', ')} (default: ado when config.yaml has ado-config and no registry, buildkit with USE_BUILDKIT=true, else kaniko)` },
+  backend: { type: 'string', key: 'backend', describe: BACKEND_CHOICE },
   'build-in-ado': { type: 'boolean', key: 'buildInAdo', default: false, describe: 'build in the Azure DevOps pipeline (same as --backend ado)' },
   'ado-preview-run': { type: 'boolean', key: 'adoPreviewRun', default: false, describe: 'validate the ADO pipeline YAML and print the final YAML; builds nothing' },
   'ado-preview-run-yaml-path': { type: 'string', key: 'adoPreviewRunYamlPath', describe: 'pipeline YAML sent as override in a preview run' },
@@ -66,9 +64,14 @@ type MaybeGiven = { [F in FlagName as Always<(typeof FLAGS)[F]> extends never ? 
 type FromTable = Given & MaybeGiven;
 
 /** Every flag of the command line, parsed but not yet interpreted. */
-export type Options = Omit<FromTable, 'backend'> & { backend?: BackendName };
+export type Options = FromTable;
 
 export const flagSpec = (name: string): Spec | undefined => (Object.hasOwn(FLAGS, name) ? FLAGS[name as FlagName] : undefined);
+
+/** The values of the flags marked secret: masked wherever they would show. */
+export function secretValues(o: Options): Array<string | undefined> {
+  return (Object.values(FLAGS) as Spec[]).filter((spec) => 'secret' in spec && spec.secret).map((spec) => (o as Record<string, unknown>)[spec.key] as string | undefined);
+}
 
 /** Options with every flag at its default: what an empty command line gives. */
 export function defaultOptions(): Options {

@@ -1,10 +1,11 @@
 import type { GitState } from './ci/gitstate.js';
-import type { Config, Signer } from './config/schema.js';
+import type { Signer } from './config/schema.js';
 import type { SkippedSigner } from './sign/select.js';
-import type { Tag } from './tags/tag.js';
+import type { Tag, TagTemplate } from './tags/tag.js';
 
 export type Mode = 'build' | 'sign-only' | 'parse-tags-only';
-export type BackendName = 'kaniko' | 'buildkit' | 'buildah' | 'ado';
+/** A name of the backend registry (src/backends/index.ts). */
+export type BackendName = string;
 
 export interface CachePlan {
   enabled: boolean;
@@ -37,9 +38,15 @@ export interface Plan {
   /** The Dockerfile: absolute where a local build found it, else relative to the context as given. */
   dockerfile: string;
   tags: Tag[];
+  /** The user's tag templates as written (--tag, --tag-base64), in order: what a backend that renders tags itself is sent. */
+  userTags: TagTemplate[];
   /** Target repositories (dev-registry for pull requests and merge groups when set, else registry). */
   repositories: string[];
   backend: BackendName;
+  /** The backend's own inputs, made by its prepare() while planning (a pipeline's request); only that backend reads them. */
+  backendInputs?: unknown;
+  /** --dry-run: the plan is printed, nothing runs. */
+  dryRun: boolean;
   platforms: string[];
   target?: string;
   cache: CachePlan;
@@ -52,7 +59,7 @@ export interface Plan {
   signers: Signer[];
   /** The configured signers that do not run, each with the reason (job type, repository), in config order. */
   skippedSigners: SkippedSigner[];
-  /** ado-config of config.yaml, for the ado backend. */
-  adoConfig?: Config['ado-config'];
   imagesToSign: string[];
+  /** Files the run writes besides the logs: --build-report-path and --tags-output-file, as given. */
+  outputs: { buildReportPath?: string; tagsOutputFile?: string };
 }

@@ -4,8 +4,9 @@ import type { Config } from './config/schema.js';
 import { InputError, Problems } from './errors.js';
 import { parseBuildArg, parseEnvFile, parseVariants } from './buildargs.js';
 import type { Options } from './options.js';
-import type { BackendName, BuildUnit, Mode, Plan } from './plan-types.js';
-import { backendFor } from './backends/backend.js';
+import type { BuildUnit, Mode, Plan } from './plan-types.js';
+import type { Backend } from './backends/backend.js';
+import { backendPlanProblems } from './backends/index.js';
 import { diskTransport, isImageName, parseReference } from './reference.js';
 import { selectSigners, skippedSigners } from './sign/select.js';
 import { checkTagValue, computeTags, parseTagBase64, parseTagFlag, type Tag, type TagTemplate } from './tags/index.js';
@@ -23,29 +24,19 @@ export interface PlanInput {
   options: Options;
   config: Config;
   gitState: GitState;
-  backend: BackendName;
+  backend: Backend;
   env: Env;
   now: Date;
   cwd: string;
   files: PlanFiles;
+  /** Reads a file the backend's own planning needs (a pipeline YAML); relative paths from cwd. */
+  readFile: (path: string, what: string, hint: string) => string;
 }
 
 export function modeOf(o: Options): Mode {
   if (o.signOnly) return 'sign-only';
   if (o.parseTagsOnly) return 'parse-tags-only';
   return 'build';
-}
-
-/**
- * --backend, else --build-in-ado, else USE_BUILDKIT=true, else ado when config.yaml has ado-config and no registry
- * (the 2026 tool always builds in ADO and its job files name no backend), else kaniko (compat).
- */
-export function backendOf(o: Options, env: Env, config: Config | undefined): BackendName {
-  if (o.backend) return o.backend;
-  if (o.buildInAdo) return 'ado';
-  if (env.USE_BUILDKIT?.toLowerCase() === 'true') return 'buildkit';
-  if (config?.['ado-config'] && config.registry.length === 0) return 'ado';
-  return 'kaniko';
 }
 
 /** --commit-sha overrides the base SHA the CI context gives. */
@@ -69,10 +60,10 @@ export function buildPlan(input: PlanInput): Plan {
   const envFile = input.files.envFile ? problems.collect(() => applyEnvFile(input.files.envFile!, input.env)) : undefined;
   const env = envFile?.env ?? input.env;
 
+  const userTags = needTags ? userTagTemplates(o, problems) : [];
   const tags: Tag[] = needTags
-    ? problems.collect(() => {
-        const userTags = userTagTemplates(o, problems);
-        return computeTags({
+    ? problems.collect(() =>
+        computeTags({
           userTags,
           settings: {
             defaultCommitTag: config['default-commit-tag'],
@@ -83,10 +74,10 @@ export function buildPlan(input: PlanInput): Plan {
           gitState,
           env,
           now,
-          // The pipeline renders the user tags itself, from its own checkout and env file: here they are only checked.
-          userTagsRenderedHere: !(mode === 'build' && backend === 'ado'),
-        });
-      }) ?? []
+          // A backend without local inputs renders the user tags itself, from its own checkout and env file: here they are only checked.
+          userTagsRenderedHere: mode !== 'build' || backend.capabilities.localInputs,
+        }),
+      ) ?? []
     : [];
 
   const pr = gitState.isPullRequest || gitState.jobType === 'merge_group';
@@ -100,7 +91,7 @@ export function buildPlan(input: PlanInput): Plan {
     if (o.name !== undefined && !isImageName(o.name)) {
       problems.add(`--name "${o.name}" is not a valid image name; use lowercase letters, digits, "/", ".", "_" and "-", e.g. test-infra/ginkgo`);
     }
-    if (repositories.length === 0 && backend !== 'ado') {
+    if (repositories.length === 0 && backend.capabilities.needsRegistry) {
       problems.add(`config.yaml: registry is not set; set registry (and dev-registry for pull requests) to where images are pushed`);
     }
     builds = problems.collect(() => buildUnits(input, gitState, tags, repositories, envFile?.buildArgs ?? {})) ?? [];
@@ -113,8 +104,10 @@ export function buildPlan(input: PlanInput): Plan {
     context: resolve(cwd, o.context),
     dockerfile: input.files.dockerfile ?? o.dockerfile,
     tags,
+    userTags,
     repositories,
-    backend,
+    backend: backend.name,
+    dryRun: o.dryRun,
     platforms: o.platforms,
     target: o.target,
     cache: {
@@ -130,11 +123,14 @@ export function buildPlan(input: PlanInput): Plan {
     builds,
     signers: selectSigners(config, gitState),
     skippedSigners: skippedSigners(config, gitState),
-    adoConfig: config['ado-config'],
     imagesToSign: o.imagesToSign,
+    outputs: { tagsOutputFile: o.tagsOutputFile, buildReportPath: o.buildReportPath },
   };
-  // A builder's own refusals (kaniko and --platform) belong to the same round as every other problem.
-  if (mode === 'build' && backend !== 'ado') problems.collect(() => backendFor(backend).validate(plan));
+  if (mode === 'build') {
+    plan.backendInputs = problems.collect(() => backend.prepare?.({ options: o, env: input.env, config, readFile: input.readFile }, plan));
+    // A backend's own refusals (kaniko and --platform) belong to the same round as every other problem.
+    for (const p of backendPlanProblems(backend, plan)) problems.add(p);
+  }
   problems.throwIfAny();
   return plan;
 }
@@ -170,7 +166,7 @@ function buildUnits(input: PlanInput, git: GitState, tags: Tag[], repositories: 
   // Tags the ADO pipeline renders have no value here: the pipeline computes their destinations.
   const known = tags.filter((t) => !t.renderedBy);
   const unit = (variant: string | undefined, variantArgs: Record<string, string>): BuildUnit => {
-    const unitTags = variant === undefined ? known : known.map((t) => ({ name: t.name, value: `${t.value}-${variant}` }));
+    const unitTags = variant === undefined ? known : known.map((t) => ({ ...t, value: `${t.value}-${variant}` }));
     for (const t of unitTags) problems.collect(() => checkTagValue(t, variant ? `variant ${variant}` : undefined));
     const exported = o.exportTags ? Object.fromEntries(unitTags.map((t) => [`TAG_${t.name}`, t.value])) : {};
     return {

@@ -1,3 +1,5 @@
+import { backendNamed } from '../src/backends/index.js';
+import { kanikoBackend } from '../src/backends/kaniko.js';
 import { describe, expect, it } from 'vitest';
 import { closestFlag, parseArgs, validateOptions } from '../src/cli.js';
 import { defaultOptions, type Options } from '../src/options.js';
@@ -109,7 +111,7 @@ describe('validateOptions: the rules between flags (SPEC 2)', () => {
     ['--name not needed to parse tags or sign', { name: undefined, parseTagsOnly: true }, 'kaniko', []],
     ['--sign-only without images', { signOnly: true }, 'kaniko', ['--sign-only needs at least one --images-to-sign']],
     ['images without --sign-only', { imagesToSign: ['a'] }, 'kaniko', ['--images-to-sign is only used with --sign-only']],
-    ['--variant with ADO', { variant: 'x' }, 'ado', ['--variant is not supported with the ADO backend']],
+    ['--variant with ADO', { variant: 'x' }, 'ado', ['--variant is not supported with the ado backend']],
     ['--env-file with ADO is fine: the pipeline reads it', { envFile: 'envs' }, 'ado', []],
     ['--ado-preview-run without ADO', { adoPreviewRun: true, adoPreviewRunYamlPath: 'p.yaml' }, 'kaniko', ['--ado-preview-run needs the ADO backend']],
     ['--ado-preview-run without its YAML', { adoPreviewRun: true }, 'ado', ['--ado-preview-run needs --ado-preview-run-yaml-path']],
@@ -123,12 +125,12 @@ describe('validateOptions: the rules between flags (SPEC 2)', () => {
     ['a platform without arch', { platforms: ['linux'] }, 'buildah', ['--platform "linux" is not a platform']],
     ['a platform in capitals', { platforms: ['Linux/AMD64'] }, 'buildah', ['--platform "Linux/AMD64" is not a platform']],
   ])('%s', (_name, o, backend, fragments) => {
-    const problems = validateOptions(opts(o), backend);
+    const problems = validateOptions(opts(o), backendNamed(backend)!);
     expect(problems).toHaveLength(fragments.length);
     fragments.forEach((f, i) => expect(problems[i]).toContain(f));
   });
 
   it('an empty --name is reported once, not also as missing', () => {
-    expect(validateOptions(opts({ name: undefined }), 'kaniko', ['name'])).toEqual([]);
+    expect(validateOptions(opts({ name: undefined }), kanikoBackend, ['name'])).toEqual([]);
   });
 });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { GitState } from '../src/ci/gitstate.js';
 import { parseConfig } from '../src/config/load.js';
 import { defaultOptions, type Options } from '../src/options.js';
-import { backendOf, buildPlan, destinationsFor, type PlanFiles } from '../src/plan.js';
+import { buildPlan, destinationsFor, type PlanFiles } from '../src/plan.js';
+import { backendFor, backendNamed } from '../src/backends/index.js';
 import { InputError } from '../src/errors.js';
 
 const NOW = new Date('2026-11-25T10:00:00Z');
@@ -20,7 +21,7 @@ const mergeGroup: GitState = { ...push, ciSystem: 'github-actions', jobType: 'me
 function plan(o: Partial<Options>, git: GitState, configText = 'registry: reg.io/prod\ndev-registry: reg.io/dev\n', files: PlanFiles = {}) {
   const { config } = parseConfig(configText, 'config.yaml');
   const opts = options(o);
-  return buildPlan({ options: opts, config, gitState: git, backend: backendOf(opts, {}, config), env: {}, now: NOW, cwd: '/work', files });
+  return buildPlan({ options: opts, config, gitState: git, backend: backendFor(opts, {}, config), env: {}, now: NOW, cwd: '/work', files, readFile: () => '' });
 }
 
 describe('destinations: dev registry for pull requests and merge groups, tags outer and repositories inner', () => {
@@ -119,7 +120,7 @@ describe('backend choice', () => {
     [{}, { USE_BUILDKIT: 'false' }, 'kaniko'],
     [{}, {}, 'kaniko'],
   ])('%j with %j → %s', (o, env, expected) => {
-    expect(backendOf(options(o), env, parseConfig('registry: reg.io/prod\n', 'c.yaml').config)).toBe(expected);
+    expect(backendFor(options(o), env, parseConfig('registry: reg.io/prod\n', 'c.yaml').config).name).toBe(expected);
   });
 });
 
@@ -131,7 +132,7 @@ describe('modes', () => {
 
   it('parse-tags-only needs no registry and no name', () => {
     const p = plan({ parseTagsOnly: true, name: undefined }, pr, '{}');
-    expect(p.tags).toEqual([{ name: 'default_tag', value: 'PR-7' }]);
+    expect(p.tags).toEqual([{ name: 'default_tag', value: 'PR-7', origin: 'default' }]);
     expect(p.builds).toEqual([]);
   });
 
@@ -145,18 +146,18 @@ describe('--env-file as the Go tool applies it (SPEC 7)', () => {
   function planWith(o: Partial<Options>, env: Record<string, string>, backend: 'kaniko' | 'ado' = 'kaniko') {
     const { config } = parseConfig('registry: reg.io/prod\nado-config: {ado-organization-url: "https://dev.azure.com/o", ado-project-name: p, ado-pipeline-id: 1}\n', 'c.yaml');
     const files = backend === 'ado' ? {} : { envFile };
-    return buildPlan({ options: options({ envFile: 'envs', ...o }), config, gitState: push, backend, env, now: NOW, cwd: '/work', files });
+    return buildPlan({ options: options({ envFile: 'envs', ...(backend === 'ado' ? { azureAccessToken: 'a-pat' } : {}), ...o }), config, gitState: push, backend: backendNamed(backend)!, env, now: NOW, cwd: '/work', files, readFile: () => '' });
   }
 
   it('entries reach {{ .Env }} and become build args', () => {
     const p = planWith({ tags: ['{{ .Env "GOLANG_VERSION" }}-{{ .ShortSHA }}'] }, {});
-    expect(p.tags[0]).toEqual({ name: 'EnvGOLANG_VERSION-ShortSHA', value: '1.22.5-01234567' });
+    expect(p.tags[0]).toEqual({ name: 'EnvGOLANG_VERSION-ShortSHA', value: '1.22.5-01234567', origin: 'user' });
     expect(p.builds[0]?.buildArgs).toMatchObject({ GOLANG_VERSION: '1.22.5', PULL_BASE_REF: 'from-file', EMPTY: '' });
   });
 
   it('a name the environment already has is skipped: not overridden, not a build arg', () => {
     const p = planWith({ tags: ['ref={{ .Env "PULL_BASE_REF" }}'] }, { PULL_BASE_REF: 'main' });
-    expect(p.tags[0]).toEqual({ name: 'ref', value: 'main' });
+    expect(p.tags[0]).toEqual({ name: 'ref', value: 'main', origin: 'user' });
     expect(p.builds[0]?.buildArgs).not.toHaveProperty('PULL_BASE_REF');
   });
 
@@ -165,15 +166,15 @@ describe('--env-file as the Go tool applies it (SPEC 7)', () => {
   });
 
   it('parse-tags-only reads it too', () => {
-    expect(planWith({ parseTagsOnly: true, tags: ['go={{ .Env "GOLANG_VERSION" }}'] }, {}).tags[0]).toEqual({ name: 'go', value: '1.22.5' });
+    expect(planWith({ parseTagsOnly: true, tags: ['go={{ .Env "GOLANG_VERSION" }}'] }, {}).tags[0]).toEqual({ name: 'go', value: '1.22.5', origin: 'user' });
   });
 
   it('with the ADO backend user tags are checked, not rendered: an Env value only the pipeline knows is no error', () => {
     const p = planWith({ tags: ['{{ .Env "GOLANG_VERSION" }}-{{ .ShortSHA }}', 'latest'] }, {}, 'ado');
     expect(p.tags).toEqual([
-      { name: 'EnvGOLANG_VERSION-ShortSHA', value: '{{ .Env "GOLANG_VERSION" }}-{{ .ShortSHA }}', renderedBy: 'pipeline' },
-      { name: 'latest', value: 'latest' },
-      { name: 'default_tag', value: 'v20261125-01234567' },
+      { name: 'EnvGOLANG_VERSION-ShortSHA', value: '{{ .Env "GOLANG_VERSION" }}-{{ .ShortSHA }}', renderedBy: 'pipeline', origin: 'user' },
+      { name: 'latest', value: 'latest', origin: 'user' },
+      { name: 'default_tag', value: 'v20261125-01234567', origin: 'default' },
     ]);
     expect(p.builds[0]?.destinations).toEqual(['reg.io/prod/app:latest', 'reg.io/prod/app:v20261125-01234567']);
   });
@@ -196,7 +197,7 @@ describe('backend choice with config.yaml (SPEC 8)', () => {
     ['--backend wins over everything', { backend: 'buildah' }, { USE_BUILDKIT: 'true' }, ado, 'buildah'],
     ['no ado-config, no registry: kaniko (and a registry problem later)', {}, {}, 'cache: {enabled: false}\n', 'kaniko'],
   ])('%s', (_name, o, env, configText, expected) => {
-    expect(backendOf(options(o), env, parseConfig(configText, 'c.yaml').config)).toBe(expected);
+    expect(backendFor(options(o), env, parseConfig(configText, 'c.yaml').config).name).toBe(expected);
   });
 });
 

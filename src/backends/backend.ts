@@ -1,22 +1,32 @@
 import type { Env } from '../ci/gitstate.js';
+import type { Config } from '../config/schema.js';
+import type { Options } from '../options.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
-import { buildahBackend } from './buildah.js';
-import { buildkitBackend } from './buildkit.js';
-import { kanikoBackend } from './kaniko.js';
-import type { Secrets } from '../support/secrets.js';
+import type { RunContext } from '../support/context.js';
 
-/** What a build may touch: the child's whole environment, where people read progress, and how to stop it. */
-export interface BuildIO {
-  /** The builder's complete environment (not merged with process.env) and where overrides like BUILDAH are read. */
+/** What a backend can do; planning and the flag rules decide from these, never from a backend's name. */
+export interface Capabilities {
+  /** Builds each variant of variants.yaml (else variants.yaml is not read and --variant is refused). */
+  variants: boolean;
+  /** Builds for the platforms of --platform. */
+  platforms: boolean;
+  /** Writes oci: and oci-archive: destinations. */
+  diskDestinations: boolean;
+  /** Needs `registry` in config.yaml: it pushes where the plan says. */
+  needsRegistry: boolean;
+  /** Signs what it builds itself: the configured signers do not run here. */
+  signsItself: boolean;
+  /** Reads the context, Dockerfile and env file on this machine and gets the tags rendered here (else: paths and templates go as written). */
+  localInputs: boolean;
+}
+
+/** What a backend's planning step may read: the parsed flags, the environment, config.yaml and a file reader for its own inputs. */
+export interface BackendSetup {
+  options: Options;
   env: Env;
-  /** Builder output for people, line by line, `[<variant>] `-prefixed; unused when silent. */
-  stderr: NodeJS.WritableStream;
-  /** Aborting stops the builder (SIGTERM, then SIGKILL) and the unit fails with "stopped by signal". */
-  signal: AbortSignal;
-  silent: boolean;
-  debug: boolean;
-  /** The run's secrets: masked in every line of builder output, on stderr and in the log file. */
-  secrets?: Secrets;
+  config: Config;
+  /** Reads a file of this backend's own inputs (relative to the working directory); an InputError naming `what`, with `hint`, if it cannot. */
+  readFile: (path: string, what: string, hint: string) => string;
 }
 
 export interface PushedImage {
@@ -26,6 +36,7 @@ export interface PushedImage {
   digest?: string;
 }
 
+/** One build unit's outcome. */
 export interface BuildResult {
   variant?: string;
   ok: boolean;
@@ -36,26 +47,60 @@ export interface BuildResult {
   error?: string;
 }
 
-export type BuilderName = 'kaniko' | 'buildkit' | 'buildah';
-
-/** A local builder: turns one BuildUnit of a Plan into pushed images. */
-export interface Backend {
-  readonly name: BuilderName;
-  /** Pure: throws InputError when the plan asks for something this builder cannot do; called before anything starts. */
-  validate(plan: Plan): void;
-  /** Pure: the argvs build() runs for this unit, in order (for --dry-run). */
-  commands(plan: Plan, unit: BuildUnit, env: Env): string[][];
-  /** Runs the builder; never throws for a failed build, it returns ok=false. */
-  build(plan: Plan, unit: BuildUnit, io: BuildIO): Promise<BuildResult>;
+/** What a backend reports for the CI: the build report and the GitHub outputs with their step summary. */
+export interface RunReport {
+  /** The text of --build-report-path; undefined when there is no report to write. */
+  reportFile?: string;
+  outputs: Record<string, string>;
+  summary: string;
 }
 
-export function backendFor(name: BuilderName): Backend {
-  switch (name) {
-    case 'kaniko':
-      return kanikoBackend;
-    case 'buildkit':
-      return buildkitBackend;
-    case 'buildah':
-      return buildahBackend;
-  }
+/** What a run of a backend gave; the edge writes it (stdout, report, outputs) and signs what was pushed. */
+export interface RunResult {
+  units: BuildResult[];
+  /** Set when the run failed: one line for people (exit 1). */
+  failure?: string;
+  /** Machine output for stdout (the preview YAML). */
+  stdout?: string;
+  /** A backend that reports itself (the pipeline's own report); undefined: the edge derives it from `units`. */
+  report?: RunReport;
+  /** Nothing to report: a preview builds nothing, a stopped run is not a result. */
+  noReport?: boolean;
+}
+
+/** The dry-run's view of what a backend would do. */
+export interface BackendDescription {
+  /** Fields added to the dry-run plan, e.g. the REST call a pipeline backend would make. */
+  fields?: Record<string, unknown>;
+  /** Per build unit, in plan order: the argvs it would run. */
+  commands?: string[][][];
+}
+
+/** A build backend: one file under src/backends/ and one line in the registry (src/backends/index.ts). */
+export interface Backend {
+  readonly name: string;
+  readonly capabilities: Capabilities;
+  /** Environment variables that hold this backend's secrets: masked in every output from the start. */
+  readonly secretEnv?: readonly string[];
+  /** Flag rules of this backend; `chosen` tells whether it builds this run (some of its flags need it). */
+  optionProblems?(options: Options, chosen: boolean): string[];
+  /** Planning: this backend's own inputs (a pipeline's request), stored in the plan; throws InputError with every problem. */
+  prepare?(setup: BackendSetup, plan: Plan): unknown;
+  /** Pure: what this backend refuses in the plan, reported with every other problem; nothing has started. */
+  validate(plan: Plan): string[];
+  /** Pure: what --dry-run shows of this backend's work. */
+  describe(plan: Plan, env: Env): BackendDescription;
+  /** Runs the plan; failed work is a `failure` with what was done, a WorkError when it could not start, an InputError for bad input found late. */
+  run(plan: Plan, ctx: RunContext): Promise<RunResult>;
+}
+
+/** A builder that runs on this machine, unit by unit; `processBackend` makes it a Backend. */
+export interface LocalBuilder {
+  readonly name: string;
+  readonly capabilities: Capabilities;
+  validate?(plan: Plan): string[];
+  /** Pure: the argvs build() runs for this unit, in order (for --dry-run). */
+  commands(plan: Plan, unit: BuildUnit, env: Env): string[][];
+  /** Runs the builder for one unit; never throws for a failed build, it returns ok=false. */
+  build(plan: Plan, unit: BuildUnit, ctx: RunContext): Promise<BuildResult>;
 }

@@ -5,7 +5,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BuildIO, PushedImage } from './backend.js';
+import type { PushedImage } from './backend.js';
+import type { RunContext } from '../support/context.js';
 import { isDiskDestination, parseDiskDestination, registryHost } from './destination.js';
 import { parseReference } from '../reference.js';
 import { type BuildLog, runBuilder } from './process.js';
@@ -40,7 +41,7 @@ type JobOutcome = { image: PushedImage } | { error: string } | { stopped: true }
 
 export interface PushContext {
   log: BuildLog;
-  io: BuildIO;
+  io: RunContext;
   registries: PushRegistries;
   missingHint: string;
   delaysMs?: number[];

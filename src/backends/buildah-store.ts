@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFile
 import os from 'node:os';
 import path from 'node:path';
 import type { Env } from '../ci/gitstate.js';
-import type { BuildIO } from './backend.js';
+import type { RunContext } from '../support/context.js';
 import { type BuildLog, captureBuilder, runBuilder } from './process.js';
 
 /** Every image this tool names in its store starts so (see localImageName); base images are kept as a cache. */
@@ -44,7 +44,7 @@ const running = new Map<string, number>();
  * Called before each build: marks the store as used by this process and, once per process, removes what earlier
  * stopped runs left in it. Returns the function to call when the build ends (stopped: it was stopped by a signal).
  */
-export async function enterStore(global: string[], log: BuildLog, io: BuildIO): Promise<(stopped: boolean) => Promise<void>> {
+export async function enterStore(global: string[], log: BuildLog, io: RunContext): Promise<(stopped: boolean) => Promise<void>> {
   const store = storeOf(global);
   try {
     claim(store);
@@ -65,7 +65,7 @@ export async function enterStore(global: string[], log: BuildLog, io: BuildIO): 
     running.set(store, left);
     if (!stopped || left > 0) return;
     // The run's signal is aborted: the removal gets its own short bound instead.
-    const bounded: BuildIO = { ...io, signal: AbortSignal.timeout(CLEANUP_AFTER_STOP_MS) };
+    const bounded: RunContext = { ...io, signal: AbortSignal.timeout(CLEANUP_AFTER_STOP_MS) };
     await removeLeftovers(global, log, bounded, 'left by the stopped build');
   };
 }
@@ -75,7 +75,7 @@ export async function enterStore(global: string[], log: BuildLog, io: BuildIO): 
  * another live image-builder process uses it (its builds would lose their containers). Containers first: an image
  * is not removed while a container uses it. Failures are logged, never fatal.
  */
-async function removeLeftovers(global: string[], log: BuildLog, io: BuildIO, why: string): Promise<void> {
+async function removeLeftovers(global: string[], log: BuildLog, io: RunContext, why: string): Promise<void> {
   const store = storeOf(global);
   // A store buildah never created has nothing in it.
   if (!existsSync(path.join(store, 'root')) || otherUsers(store).length > 0) return;

@@ -3,12 +3,14 @@ import path from 'node:path';
 import type { Env } from '../ci/gitstate.js';
 import { Problems } from '../errors.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
-import type { Backend, BuildIO, BuildResult } from './backend.js';
+import type { BuildResult } from './backend.js';
+import type { RunContext } from '../support/context.js';
 import { pushAll, type PushJob } from './buildah-push.js';
 import { enterStore, LOCAL_IMAGE_PREFIX, storeArgv } from './buildah-store.js';
 import { isDiskDestination, isLoopbackHost, parseDiskDestination, registryHost } from './destination.js';
 import { type BuildLog, captureBuilder, openLog, runBuilder, STOPPED, unitResult } from './process.js';
 import { PushRegistries } from './pushed.js';
+import { processBackend } from './run.js';
 import { SCRATCH_PLACEHOLDER, withScratchDir } from './scratch.js';
 
 export { cacheDir } from './buildah-store.js';
@@ -27,15 +29,16 @@ interface BuildahSteps {
 }
 
 /** buildah: daemonless and rootless-capable; builds into a store of our own, then pushes each destination. */
-export const buildahBackend: Backend = {
+export const buildahBackend = processBackend({
   name: 'buildah',
+  capabilities: { variants: true, platforms: true, diskDestinations: true, needsRegistry: true, signsItself: false, localInputs: true },
 
   validate(plan) {
     const problems = new Problems();
     for (const destination of plan.builds.flatMap((unit) => unit.destinations).filter(isDiskDestination)) {
       problems.collect(() => parseDiskDestination(destination));
     }
-    problems.throwIfAny();
+    return problems.list();
   },
 
   commands(plan, unit, env) {
@@ -44,7 +47,7 @@ export const buildahBackend: Backend = {
   },
 
   async build(plan, unit, io) {
-    const log = await openLog(unit, io);
+    const log = await openLog(unit, io, plan.silent);
     try {
       const leave = await enterStore(storeArgv(io.env), log, io);
       try {
@@ -62,9 +65,9 @@ export const buildahBackend: Backend = {
       await log.close();
     }
   },
-};
+});
 
-async function buildAndPush(steps: BuildahSteps, unit: BuildUnit, io: BuildIO, log: BuildLog): Promise<BuildResult> {
+async function buildAndPush(steps: BuildahSteps, unit: BuildUnit, io: RunContext, log: BuildLog): Promise<BuildResult> {
   const result = unitResult(unit);
   const built = await runBuilder(steps.build, log, io, MISSING_HINT);
   if (built.error) return { ...result, error: built.stopped ? STOPPED : `buildah build failed: ${built.error}` };
@@ -88,7 +91,7 @@ function joinFailures(failed: { destination: string; reason: string }[]): string
  * Without --layers a kept image is never reused, and with vfs each one is a full copy of its root filesystem:
  * remove it (base images stay, so the next build does not pull them again). Failures are logged, not fatal.
  */
-async function removeLocalImage(steps: BuildahSteps, io: BuildIO, log: BuildLog): Promise<void> {
+async function removeLocalImage(steps: BuildahSteps, io: RunContext, log: BuildLog): Promise<void> {
   const [buildah = 'buildah', ...storage] = steps.global;
   const run = (args: string[]) => [buildah, ...storage, ...args];
   if (!steps.multiPlatform) {

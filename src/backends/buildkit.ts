@@ -1,51 +1,48 @@
 import path from 'node:path';
 import type { Env } from '../ci/gitstate.js';
-import { Problems } from '../errors.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
-import type { Backend } from './backend.js';
-import { isDiskDestination, isLoopbackHost, registryHost } from './destination.js';
+import { isLoopbackHost, registryHost } from './destination.js';
 import { runSelfPushingBuilder } from './pushed.js';
+import { processBackend } from './run.js';
 import { SCRATCH_PLACEHOLDER } from './scratch.js';
 
 const DEFAULT_BUILDCTL = 'buildctl-daemonless.sh';
 
 /** BuildKit through buildctl-daemonless.sh: starts its own buildkitd, builds, pushes every destination. */
-export const buildkitBackend: Backend = {
+export const buildkitBackend = processBackend({
   name: 'buildkit',
+  capabilities: { variants: true, platforms: true, diskDestinations: false, needsRegistry: true, signsItself: false, localInputs: true },
 
   validate(plan) {
-    const problems = new Problems();
-    for (const destination of plan.builds.flatMap((unit) => unit.destinations).filter(isDiskDestination)) {
-      problems.add(`buildkit cannot write to ${destination}: use --backend buildah for oci: and oci-archive: destinations`);
-    }
+    const problems: string[] = [];
     if (plan.cache.enabled && !plan.cache.cacheRepo) {
-      problems.add('config.yaml cache.enabled is true but cache.cache-repo is empty: buildkit keeps its cache in a registry repository, set cache.cache-repo');
+      problems.push('config.yaml cache.enabled is true but cache.cache-repo is empty: buildkit keeps its cache in a registry repository, set cache.cache-repo');
     }
     for (const unit of plan.builds) {
       const loopback = unit.destinations.filter((d) => isLoopbackHost(registryHost(d)));
       if (loopback.length > 0 && loopback.length < unit.destinations.length) {
-        problems.add(
+        problems.push(
           `buildkit cannot push to a loopback registry (plain HTTP) and a remote one (HTTPS) in one build: ${loopback.join(', ')}; ` +
             'use --backend buildah, or only loopback or only remote registries',
         );
       }
     }
-    problems.throwIfAny();
+    return problems;
   },
 
   commands(plan, unit, env) {
     return [buildctlArgv(plan, unit, env, SCRATCH_PLACEHOLDER)];
   },
 
-  build(plan, unit, io) {
-    return runSelfPushingBuilder(unit, io, {
-      argv: (scratch) => buildctlArgv(plan, unit, io.env, scratch),
+  build(plan, unit, ctx) {
+    return runSelfPushingBuilder(plan, unit, ctx, {
+      argv: (scratch) => buildctlArgv(plan, unit, ctx.env, scratch),
       digestFile: metadataFileIn,
       readDigest: digestFromMetadata,
       missingHint: 'run inside the moby/buildkit image, or set BUILDCTL to buildctl-daemonless.sh',
     });
   },
-};
+});
 
 const metadataFileIn = (scratch: string): string => path.join(scratch, 'metadata.json');
 

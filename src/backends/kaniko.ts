@@ -1,47 +1,33 @@
 import path from 'node:path';
 import type { Env } from '../ci/gitstate.js';
-import { Problems } from '../errors.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
-import type { Backend } from './backend.js';
-import { isDiskDestination, isLoopbackHost, registryHost } from './destination.js';
+import { isLoopbackHost, registryHost } from './destination.js';
 import { runSelfPushingBuilder, sha256Digest } from './pushed.js';
+import { processBackend } from './run.js';
 import { SCRATCH_PLACEHOLDER } from './scratch.js';
 
 const DEFAULT_EXECUTOR = '/kaniko/executor';
 
 /** kaniko's executor: builds inside its own container image and pushes every destination itself. */
-export const kanikoBackend: Backend = {
+export const kanikoBackend = processBackend({
   name: 'kaniko',
-
-  validate(plan) {
-    const problems = new Problems();
-    if (plan.platforms.length > 0) {
-      problems.add(
-        `kaniko cannot build for other platforms (--platform ${plan.platforms.join(',')}): ` +
-          'use --backend buildah (or --backend buildkit) to build for several platforms',
-      );
-    }
-    for (const destination of plan.builds.flatMap((unit) => unit.destinations).filter(isDiskDestination)) {
-      problems.add(`kaniko cannot write to ${destination}: use --backend buildah for oci: and oci-archive: destinations`);
-    }
-    problems.throwIfAny();
-  },
+  capabilities: { variants: true, platforms: false, diskDestinations: false, needsRegistry: true, signsItself: false, localInputs: true },
 
   commands(plan, unit, env) {
     return [kanikoArgv(plan, unit, env, SCRATCH_PLACEHOLDER)];
   },
 
-  build(plan, unit, io) {
-    return runSelfPushingBuilder(unit, io, {
-      argv: (scratch) => kanikoArgv(plan, unit, io.env, scratch),
+  build(plan, unit, ctx) {
+    return runSelfPushingBuilder(plan, unit, ctx, {
+      argv: (scratch) => kanikoArgv(plan, unit, ctx.env, scratch),
       digestFile: digestFileIn,
       readDigest: sha256Digest,
       missingHint: 'run inside the kaniko executor image, or set KANIKO_EXECUTOR to the executor path',
       // kaniko resets the root filesystem between stages but keeps its own folder: a digest file in /tmp could vanish.
-      scratchIn: [io.env.KANIKO_DIR || '/kaniko'],
+      scratchIn: [ctx.env.KANIKO_DIR || '/kaniko'],
     });
   },
-};
+});
 
 const digestFileIn = (scratch: string): string => path.join(scratch, 'digest');
 

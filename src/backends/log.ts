@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { BuildUnit } from '../plan-types.js';
-import type { BuildIO } from './backend.js';
+import type { RunContext } from '../support/context.js';
 import { openLogFile } from './log-file.js';
 import { LineCutter, TRUNCATED } from './lines.js';
 import { MASK, type Secrets } from '../support/secrets.js';
@@ -131,7 +131,7 @@ function withPrefix(regions: Buffer[], prefix: Buffer): Buffer {
   return Buffer.concat(parts);
 }
 
-export async function openLog(unit: BuildUnit, io: BuildIO): Promise<BuildLog> {
+export async function openLog(unit: BuildUnit, io: RunContext, silent: boolean): Promise<BuildLog> {
   await mkdir(path.dirname(unit.logFile), { recursive: true });
   const { stream: file, replaced } = await openLogFile(unit.logFile);
   const sinks = [new Sink(file, undefined)];
@@ -141,15 +141,15 @@ export async function openLog(unit: BuildUnit, io: BuildIO): Promise<BuildLog> {
     sinks[0]!.failed = true;
   });
   const prefix = unit.variant === undefined ? undefined : Buffer.from(`[${unit.variant}] `);
-  const stderr = io.silent ? undefined : new Sink(io.stderr, prefix, io.signal);
+  const stderr = silent ? undefined : new Sink(io.stderr, prefix, io.signal);
   if (stderr) sinks.push(stderr);
-  const mask = io.secrets ? masker(io.secrets) : (regions: Buffer[]) => regions;
+  const mask = masker(io.log.secrets);
   const emit = (regions: Buffer[]): void => {
     const masked = mask(regions);
     sinks.forEach((sink) => sink.write(masked));
   };
   if (replaced) {
-    if (io.silent) io.stderr.write(`warning: ${replaced}\n`);
+    if (silent) io.stderr.write(`warning: ${replaced}\n`);
     emit([Buffer.from(`warning: ${replaced}\n`)]);
   }
 

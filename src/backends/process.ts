@@ -4,7 +4,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BuildUnit } from '../plan-types.js';
-import type { BuildIO, BuildResult } from './backend.js';
+import type { BuildResult } from './backend.js';
+import type { RunContext } from '../support/context.js';
 import type { BuildLog } from './log.js';
 import { forgetGroup, startWatchdog, watchGroup } from './watchdog.js';
 
@@ -48,7 +49,7 @@ interface Exit {
  * so that neither it nor what it starts outlives this process. `done` settles once it exited, its group was
  * cleared and its output was read to the end.
  */
-function startBuilder(argv: string[], io: BuildIO, log: BuildLog, stdout: 'log' | 'capture') {
+function startBuilder(argv: string[], io: RunContext, log: BuildLog, stdout: 'log' | 'capture') {
   const [file = '', ...args] = argv;
   if (!exitHookInstalled) {
     exitHookInstalled = true;
@@ -153,7 +154,7 @@ function failure(file: string, exit: Exit, missingHint?: string): string | undef
  * Runs argv with io.env as its whole environment, streaming stdout and stderr line by line into the log.
  * Never throws for the builder's failure: the outcome says what happened. missingHint tells people how to install it.
  */
-export async function runBuilder(argv: string[], log: BuildLog, io: BuildIO, missingHint?: string): Promise<ProcessOutcome> {
+export async function runBuilder(argv: string[], log: BuildLog, io: RunContext, missingHint?: string): Promise<ProcessOutcome> {
   if (io.signal.aborted) return { stopped: true, error: STOPPED };
   const { file, done } = startBuilder(argv, io, log, 'log');
   const { exit, stopped } = await done;
@@ -174,7 +175,7 @@ export function unitResult(unit: BuildUnit): BuildResult {
 }
 
 /** Runs a short query (e.g. `buildah images --json`) and returns its stdout, or undefined (logged) when it fails. */
-export async function captureBuilder(argv: string[], log: BuildLog, io: BuildIO): Promise<string | undefined> {
+export async function captureBuilder(argv: string[], log: BuildLog, io: RunContext): Promise<string | undefined> {
   if (io.signal.aborted) return undefined;
   const { file, done } = startBuilder(argv, io, log, 'capture');
   const { exit, stopped, stdout } = await done;

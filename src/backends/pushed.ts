@@ -1,10 +1,11 @@
 /** What was pushed: the builder's exit status says whether; its digest file, else the registry's answer, says which. */
 import { readFile } from 'node:fs/promises';
-import type { BuildUnit } from '../plan-types.js';
+import type { BuildUnit, Plan } from '../plan-types.js';
 import { parseReference } from '../reference.js';
 import { loadCredentials, type CredentialStore } from '../registry/auth.js';
 import { RegistryClient, RegistryError } from '../registry/client.js';
-import type { BuildIO, BuildResult, PushedImage } from './backend.js';
+import type { BuildResult, PushedImage } from './backend.js';
+import type { RunContext } from '../support/context.js';
 import { isDiskDestination } from './destination.js';
 import { type BuildLog, openLog, runBuilder, unitResult } from './process.js';
 import { withScratchDir } from './scratch.js';
@@ -24,7 +25,7 @@ export class PushRegistries {
   private readonly unreachable = new Map<string, string>();
 
   constructor(
-    private readonly io: BuildIO,
+    private readonly io: RunContext,
     private readonly log: BuildLog,
   ) {}
 
@@ -90,7 +91,7 @@ export class PushRegistries {
       credentials: this.credentials(),
       timeoutMs: REGISTRY_TIMEOUT_MS,
       signal: this.io.signal,
-      ...(this.io.debug ? { debug: (line: string) => this.log.line(`image-builder: ${line}`) } : {}),
+      ...(this.io.log.debugEnabled ? { debug: (line: string) => this.log.line(`image-builder: ${line}`) } : {}),
     });
     return this.client;
   }
@@ -117,8 +118,8 @@ export interface SelfPushingRun {
 }
 
 /** Runs a builder that pushes every destination itself (kaniko, buildctl) and confirms what it pushed. */
-export async function runSelfPushingBuilder(unit: BuildUnit, io: BuildIO, run: SelfPushingRun): Promise<BuildResult> {
-  const log = await openLog(unit, io);
+export async function runSelfPushingBuilder(plan: Plan, unit: BuildUnit, io: RunContext, run: SelfPushingRun): Promise<BuildResult> {
+  const log = await openLog(unit, io, plan.silent);
   try {
     return await withScratchDir(
       io.env,

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { Plan } from '../plan-types.js';
-import type { Backend, BuildIO, BuildResult } from './backend.js';
+import type { RunContext } from '../support/context.js';
+import type { Backend, BuildResult, LocalBuilder, RunResult } from './backend.js';
 import { unitResult } from './process.js';
 
 /** Builders mostly wait on registries and disks, so a few more than the CPUs keeps variants from queueing. */
@@ -8,15 +9,41 @@ export function maxConcurrentBuilds(): number {
   return Math.max(4, os.availableParallelism());
 }
 
+/** A builder that runs here, unit by unit, as a Backend: the dry-run shows its argvs, a run builds every unit. */
+export function processBackend(builder: LocalBuilder): Backend & Pick<LocalBuilder, 'commands' | 'build'> {
+  return {
+    ...builder,
+    validate: (plan) => builder.validate?.(plan) ?? [],
+    describe: (plan, env) => ({ commands: plan.builds.map((unit) => builder.commands(plan, unit, env)) }),
+    run: (plan, ctx) => runLocally(builder, plan, ctx),
+  };
+}
+
+async function runLocally(builder: LocalBuilder, plan: Plan, ctx: RunContext): Promise<RunResult> {
+  const started = ctx.now().getTime();
+  const names = plan.builds.map((b) => b.variant ?? 'build').join(', ');
+  ctx.log.info(`building ${plan.name} with ${builder.name} (${plan.builds.length === 1 ? names : `variants: ${names}`}); logs in ${plan.logDir}`);
+  const units = await runBuilds(builder, plan, ctx);
+  for (const line of summarize(units)) ctx.log.info(line);
+  const failed = units.filter((r) => !r.ok);
+  const seconds = ((ctx.now().getTime() - started) / 1000).toFixed(1);
+  if (ctx.signal.aborted) return { units, failure: `stopped by signal after ${seconds}s`, noReport: true };
+  if (failed.length > 0) {
+    return { units, failure: `${failed.length} of ${units.length} builds failed after ${seconds}s: ${failed.map((r) => `${r.variant ?? 'build'} (log: ${r.logFile})`).join(', ')}` };
+  }
+  ctx.log.info(`done in ${seconds}s: ${units.reduce((n, r) => n + r.pushed.length, 0)} images pushed`);
+  return { units };
+}
+
 /** Runs every unit of the plan concurrently (bounded); one failure does not stop the others. Results in plan order. */
-export async function runBuilds(backend: Backend, plan: Plan, io: BuildIO, concurrency = maxConcurrentBuilds()): Promise<BuildResult[]> {
+export async function runBuilds(builder: Pick<LocalBuilder, 'build'>, plan: Plan, ctx: RunContext, concurrency = maxConcurrentBuilds()): Promise<BuildResult[]> {
   const results: BuildResult[] = new Array<BuildResult>(plan.builds.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     for (let i = next++; i < plan.builds.length; i = next++) {
       const unit = plan.builds[i]!;
       try {
-        results[i] = await backend.build(plan, unit, io);
+        results[i] = await builder.build(plan, unit, ctx);
       } catch (err) {
         // A backend bug or an unwritable log dir fails this unit only.
         results[i] = { ...unitResult(unit), error: err instanceof Error ? err.message : String(err) };

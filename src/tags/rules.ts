@@ -1,7 +1,7 @@
 import type { Env, GitState } from '../ci/gitstate.js';
 import { RE2JS } from 're2js';
 import { InputError, Problems } from '../errors.js';
-import type { Tag, TagTemplate } from './tag.js';
+import type { Tag, TagOrigin, TagTemplate } from './tag.js';
 import { renderTemplate, templateProblems, type TemplateData } from './template.js';
 
 /** Default tags from config.yaml; unset ones fall back to the built-in defaults. */
@@ -93,18 +93,18 @@ function renderChecked(t: TagTemplate, data: TemplateData, reportMissingSHA: boo
 }
 
 /** The tag templates of a run, in order (compat, the 2026 tool's): user tags, the additional PR tag, the default tag. */
-export function tagTemplatesFor(userTags: TagTemplate[], settings: TagSettings, gitState: GitState): TagTemplate[] {
-  return [...userTags, ...configTagTemplates(settings, gitState)];
+export function tagTemplatesFor(userTags: TagTemplate[], settings: TagSettings, gitState: GitState): Array<TagTemplate & { origin: TagOrigin }> {
+  return [...userTags.map((t) => ({ ...t, origin: 'user' as const })), ...configTagTemplates(settings, gitState)];
 }
 
-function configTagTemplates(settings: TagSettings, gitState: GitState): TagTemplate[] {
+function configTagTemplates(settings: TagSettings, gitState: GitState): Array<TagTemplate & { origin: TagOrigin }> {
   const commitTag = settings.defaultCommitTag ?? BUILTIN_COMMIT_TAG;
   let defaultTag: TagTemplate;
   if (gitState.isPullRequest) defaultTag = settings.defaultPrTag ?? BUILTIN_PR_TAG;
   else if (gitState.jobType === 'merge_group') defaultTag = settings.defaultMergeGroupTag ?? commitTag;
   else defaultTag = commitTag;
-  const extra = gitState.isPullRequest && settings.additionalPrTag ? [settings.additionalPrTag] : [];
-  return [...extra, defaultTag];
+  const extra = gitState.isPullRequest && settings.additionalPrTag ? [{ ...settings.additionalPrTag, origin: 'additional-pr' as const }] : [];
+  return [...extra, { ...defaultTag, origin: 'default' }];
 }
 
 /** All tags of a run (SPEC section 5); every problem of every tag in one InputError. */
@@ -130,19 +130,18 @@ export function computeTags(input: {
 
   const tags: Tag[] = [];
   const seen = new Set<string>();
-  const userTags = new Set(input.userTags);
   for (const template of tagTemplatesFor(input.userTags, input.settings, gitState)) {
     let tag: Tag | undefined;
-    if (renderedHere || !userTags.has(template)) tag = problems.collect(() => renderChecked(template, data, shaKnown));
+    if (renderedHere || template.origin !== 'user') tag = problems.collect(() => renderChecked(template, data, shaKnown));
     else {
       for (const p of templateProblems(template.value)) problems.add(`${tagLabel(template.name, `template ${excerpt(template.value)}`)}: ${p}`);
       // What renders here is shown rendered; what needs the pipeline's env file is shown as written.
       tag = new Problems().collect(() => renderChecked(template, data, shaKnown)) ?? { name: template.name, value: template.value, renderedBy: 'pipeline' };
     }
-    if (tag?.renderedBy) tags.push(tag);
+    if (tag?.renderedBy) tags.push({ ...tag, origin: template.origin });
     else if (tag && !seen.has(tag.value)) {
       seen.add(tag.value);
-      tags.push(tag);
+      tags.push({ ...tag, origin: template.origin });
     }
   }
   problems.throwIfAny();

@@ -1,3 +1,4 @@
+import { adoBackend } from '../../src/backends/ado/index.js';
 import { describe, expect, it } from 'vitest';
 import { adoParameters } from '../../src/backends/ado/parameters.js';
 import { adoRequest, describeAdoRequest } from '../../src/backends/ado/request.js';
@@ -19,7 +20,7 @@ ado-config:
 `;
 
 function options(overrides: Partial<Options> = {}): Options {
-  return { ...defaultOptions(), config: 'config.yaml', name: 'test-infra/app', context: 'images/app', logDir: '/logs', backend: 'ado', ...overrides };
+  return { ...defaultOptions(), config: 'config.yaml', name: 'test-infra/app', context: 'images/app', logDir: '/logs', backend: 'ado', dryRun: true, ...overrides };
 }
 
 const postsubmit: GitState = { ciSystem: 'prow', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE, baseCommitRef: 'refs/heads/main' };
@@ -27,7 +28,7 @@ const presubmit: GitState = { ...postsubmit, jobType: 'presubmit', isPullRequest
 
 /** A real plan, as the CLI builds it: tags rendered, user tags first. */
 function plan(o: Options, gitState: GitState = postsubmit, env: Record<string, string> = {}): Plan {
-  return buildPlan({ options: o, config: parseConfig(CONFIG, 'config.yaml').config, gitState, backend: 'ado', env, now: NOW, cwd: '/work', files: {} });
+  return buildPlan({ options: o, config: parseConfig(CONFIG, 'config.yaml').config, gitState, backend: adoBackend, env, now: NOW, cwd: '/work', files: {}, readFile: () => 'trigger: none\n' });
 }
 
 const params = (o: Partial<Options> = {}, git?: GitState, env?: Record<string, string>) => adoParameters(plan(options(o), git, env), options(o));
@@ -136,7 +137,7 @@ describe('the parameter set per CI system and event kind', () => {
 describe('adoRequest and its --dry-run form', () => {
   it('reads ado-config and masks the OIDC token, secret-looking build args and the credential', () => {
     const o = options({ oidcToken: 'eyJ.oidc.tok', buildArgs: ['GREETING=hi', 'NPM_TOKEN=npm_1'], adoParams: ['API_KEY=k1'], azureAccessToken: 'pat-123456' });
-    const request = adoRequest(plan(o), o, {});
+    const request = adoRequest(plan(o), { options: o, env: {}, config: parseConfig(CONFIG, 'config.yaml').config, readFile: () => '' });
     expect(request.target).toEqual({ organizationUrl: 'https://dev.azure.com/my-org', project: 'my project', pipelineId: 14902 });
     expect(request).toMatchObject({ refreshIntervalMs: 30_000, timeoutMs: 3 * 3600_000, retry: { attempts: 3, delayMs: 5000 } });
     const shown = describeAdoRequest(request);
@@ -151,7 +152,7 @@ describe('adoRequest and its --dry-run form', () => {
 
   it('without ado-config: exit 2 saying what to add', () => {
     const o = options();
-    const p = buildPlan({ options: o, config: parseConfig('registry: example.com/x\n', 'c.yaml').config, gitState: postsubmit, backend: 'ado', env: {}, now: NOW, cwd: '/', files: {} });
-    expect(() => adoRequest(p, o, {})).toThrow(/ado-config is not set/);
+    const config = parseConfig('registry: example.com/x\n', 'c.yaml').config;
+    expect(() => buildPlan({ options: o, config, gitState: postsubmit, backend: adoBackend, env: {}, now: NOW, cwd: '/', files: {}, readFile: () => '' })).toThrow(/ado-config is not set/);
   });
 });

@@ -1,16 +1,16 @@
+import { buildahBackend } from '../../src/backends/buildah.js';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendFor } from '../../src/backends/backend.js';
 import { runBuilds } from '../../src/backends/run.js';
 import { makePlan, makeUnit } from '../support/plan-factory.js';
 import { getBlob, getImageConfig, getManifest, startRegistry, type TestRegistry } from '../support/registry.js';
 import { captureIO, installFakeBuilder, isRunning, removeTempDirs, requireTool, tempDir } from '../support/tools.js';
 
-const buildah = backendFor('buildah');
+const buildah = buildahBackend;
 const ready = requireTool('buildah', 'apt-get install buildah') && requireTool('docker-registry', 'apt-get install docker-registry');
 const GREETING = `hello "world" $(id) \`uname\` it's`;
 const DOCKERFILE = ['FROM scratch', 'ARG GREETING=unset', 'LABEL org.example.greeting=$GREETING', 'COPY hello.txt /hello.txt', ''].join('\n');
@@ -40,7 +40,7 @@ describe.skipIf(!ready)('buildah backend, real build, real registry', () => {
       tags: [{ name: 'default_tag', value: 'v1' }, { name: 'latest', value: 'latest' }],
     }, { buildArgs: { GREETING } });
     const unit = plan.builds[0]!;
-    const { io } = captureIO(cache, { silent: true });
+    const { io } = captureIO(cache);
     const result = await buildah.build(plan, unit, io);
 
     expect(result.error).toBeUndefined();
@@ -70,7 +70,7 @@ describe.skipIf(!ready)('buildah backend, real build, real registry', () => {
     const archive = path.join(out, 'nested', 'app.tar');
     const layout = path.join(out, 'layout', 'app');
     const plan = planFor({}, { destinations: [`oci-archive:${archive}:v1`, `oci:${layout}:v1`] });
-    const result = await buildah.build(plan, plan.builds[0]!, captureIO(cache, { silent: true }).io);
+    const result = await buildah.build(plan, plan.builds[0]!, captureIO(cache).io);
 
     expect(result.error).toBeUndefined();
     const fromArchive = JSON.parse((await execa('tar', ['-xOf', archive, 'index.json'])).stdout) as { manifests: { digest: string }[] };
@@ -84,7 +84,7 @@ describe.skipIf(!ready)('buildah backend, real build, real registry', () => {
 
   it('pushes one index for several platforms, with an image per platform', async () => {
     const plan = planFor({ platforms: ['linux/amd64', 'linux/arm64'], repositories: [`${registry.host}/multi`] });
-    const result = await buildah.build(plan, plan.builds[0]!, captureIO(cache, { silent: true }).io);
+    const result = await buildah.build(plan, plan.builds[0]!, captureIO(cache).io);
 
     expect(result.error).toBeUndefined();
     const index = await getManifest(registry, 'multi/test-infra/app', 'v20240101-01234567');
@@ -101,7 +101,7 @@ describe.skipIf(!ready)('buildah backend, real build, real registry', () => {
     await writeFile(path.join(broken, 'Dockerfile'), 'FROM scratch\nCOPY missing-file.txt /\n');
     const plan = planFor({ context: broken, repositories: [`${registry.host}/broken`] });
     const unit = plan.builds[0]!;
-    const result = await buildah.build(plan, unit, captureIO(cache, { silent: true }).io);
+    const result = await buildah.build(plan, unit, captureIO(cache).io);
 
     expect(result).toMatchObject({ ok: false, pushed: [], error: 'buildah build failed: buildah exited with code 125' });
     expect(await readFile(unit.logFile, 'utf8')).toMatch(/missing-file\.txt[^]*image-builder: buildah exited with code/);
@@ -110,7 +110,7 @@ describe.skipIf(!ready)('buildah backend, real build, real registry', () => {
 
   // Also the regression test for buildah's --layers cache, which kept the first build's LABEL value for later build args.
   it('builds variants concurrently through runBuilds, each pushed and logged on its own', async () => {
-    const base = planFor({ repositories: [`${registry.host}/variants`], tags: [{ name: 'default_tag', value: 'v1' }] });
+    const base = planFor({ repositories: [`${registry.host}/variants`], tags: [{ name: 'default_tag', value: 'v1' }], silent: false });
     const builds = ['blue', 'green'].map((variant) => makeUnit(base, { variant, buildArgs: { GREETING: `${variant} variant` } }));
     const plan = { ...base, builds };
     const captured = captureIO(cache);
@@ -138,7 +138,7 @@ describe.skipIf(!ready)('buildah backend, real build, real registry', () => {
     }
     await writeFile(path.join(rootfs, 'Dockerfile'), 'FROM scratch\nCOPY root/ /\nARG GREETING\nRUN echo "ran: $GREETING" > /proof\n');
     const plan = planFor({ context: rootfs, repositories: [`${registry.host}/run`] }, { buildArgs: { GREETING: 'chroot' } });
-    const result = await buildah.build(plan, plan.builds[0]!, captureIO(cache, { silent: true }).io);
+    const result = await buildah.build(plan, plan.builds[0]!, captureIO(cache).io);
 
     expect(result.error).toBeUndefined();
     const manifest = await getManifest(registry, 'run/test-infra/app', 'v20240101-01234567');
@@ -183,7 +183,7 @@ describe('buildah backend, stand-in builder', () => {
 
   it('says how to install a missing buildah', async () => {
     const plan = makePlan({ backend: 'buildah', logDir: tempDir('missing-logs') });
-    const io = captureIO({ BUILDAH: 'no-such-buildah', IMAGE_BUILDER_CACHE_DIR: tempDir('missing-cache') }, { silent: true }).io;
+    const io = captureIO({ BUILDAH: 'no-such-buildah', IMAGE_BUILDER_CACHE_DIR: tempDir('missing-cache') }).io;
     const result = await buildah.build(plan, plan.builds[0]!, io);
     expect(result).toMatchObject({ ok: false, error: 'buildah build failed: no-such-buildah: executable not found (install it with `apt-get install buildah`, or set BUILDAH to its path)' });
   });

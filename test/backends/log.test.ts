@@ -4,7 +4,6 @@ import { Readable, Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAX_LINE } from '../../src/backends/lines.js';
 import { openLog } from '../../src/backends/log.js';
-import { Secrets } from '../../src/support/secrets.js';
 import { makePlan, makeUnit } from '../support/plan-factory.js';
 import { captureIO, removeTempDirs, tempDir } from '../support/tools.js';
 
@@ -56,7 +55,7 @@ describe('openLog', () => {
     const unit = unitIn('v1');
     const captured = captureIO();
     const stderr = slowStderr(16 * 1024);
-    const log = await openLog(unit, { ...captured.io, stderr: stderr.stream });
+    const log = await openLog(unit, { ...captured.io, stderr: stderr.stream }, false);
     await log.pipe(loudOutput());
     await log.close();
 
@@ -70,7 +69,7 @@ describe('openLog', () => {
     const unit = unitIn();
     const captured = captureIO();
     const stuck = new Writable({ highWaterMark: 1024, write: () => undefined });
-    const log = await openLog(unit, { ...captured.io, stderr: stuck });
+    const log = await openLog(unit, { ...captured.io, stderr: stuck }, false);
     const piping = log.pipe(loudOutput(50_000));
     setImmediate(() => captured.abort());
     await piping;
@@ -83,9 +82,8 @@ describe('openLog', () => {
   it('masks the run\'s secrets in every builder line, on stderr and in the log file, chunk boundaries included', async () => {
     const unit = unitIn('v1');
     const captured = captureIO();
-    const secrets = new Secrets();
-    secrets.add('npm_s3cr3t_Value', 'other-secret');
-    const log = await openLog(unit, { ...captured.io, secrets });
+    captured.io.log.secrets.add('npm_s3cr3t_Value', 'other-secret');
+    const log = await openLog(unit, captured.io, false);
     // The secret arrives split over two chunks, as a pipe may deliver it.
     await log.pipe(Readable.from([Buffer.from('RUN echo npm_s3cr'), Buffer.from('3t_Value\nclean line\nand other-secret\n')]));
     await log.close();
@@ -96,10 +94,9 @@ describe('openLog', () => {
 
   it('a secret straddling the cut of an endless line leaves no part of itself', async () => {
     const unit = unitIn();
-    const captured = captureIO({}, { silent: true });
-    const secrets = new Secrets();
-    secrets.add('TOPSECRETVALUE');
-    const log = await openLog(unit, { ...captured.io, secrets });
+    const captured = captureIO({});
+    captured.io.log.secrets.add('TOPSECRETVALUE');
+    const log = await openLog(unit, captured.io, false);
     await log.pipe(Readable.from([Buffer.from(`${'x'.repeat(MAX_LINE - 6)}TOPSECRETVALUE and more\nnext\n`)]));
     await log.close();
     const file = readFileSync(unit.logFile, 'utf8');
@@ -110,8 +107,8 @@ describe('openLog', () => {
 
   it('cuts an endless line, keeping the lines after it', async () => {
     const unit = unitIn();
-    const captured = captureIO({}, { silent: true });
-    const log = await openLog(unit, captured.io);
+    const captured = captureIO({});
+    const log = await openLog(unit, captured.io, false);
     await log.pipe(Readable.from([Buffer.alloc(MAX_LINE * 3, 'z'), Buffer.from('z\nafter\n')]));
     await log.close();
     const text = readFileSync(unit.logFile, 'utf8');
@@ -124,8 +121,8 @@ describe('openLog', () => {
     writeFileSync(victim, 'precious\n');
     mkdirSync(join(unit.logFile, '..'), { recursive: true });
     symlinkSync(victim, unit.logFile);
-    const captured = captureIO({}, { silent: true });
-    const log = await openLog(unit, captured.io);
+    const captured = captureIO({});
+    const log = await openLog(unit, captured.io, false);
     log.line('hello');
     await log.close();
     expect(captured.stderr()).toMatch(/^warning: .*build_build\.log is a symbolic link \(to .*victim\): not followed/m);

@@ -1,15 +1,16 @@
+import { kanikoBackend } from '../../src/backends/kaniko.js';
+import { buildkitBackend } from '../../src/backends/buildkit.js';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendFor } from '../../src/backends/backend.js';
 import { makePlan } from '../support/plan-factory.js';
 import { freePort, getManifest, startRegistry, type TestRegistry } from '../support/registry.js';
 import { captureIO, installFakeBuilder, removeTempDirs, requireTool, tempDir } from '../support/tools.js';
 
 const ready = requireTool('buildah', 'apt-get install buildah') && requireTool('docker-registry', 'apt-get install docker-registry');
-const kaniko = backendFor('kaniko');
-const buildkit = backendFor('buildkit');
+const kaniko = kanikoBackend;
+const buildkit = buildkitBackend;
 
 afterAll(removeTempDirs);
 
@@ -43,7 +44,7 @@ describe.skipIf(!ready)('what a self-pushing builder pushed, when it wrote no di
   ] as const)('%s: reports the digest the registry serves', async (_name, backend, variable) => {
     const plan = planFor([`${registry.host}/there`]);
     const unit = plan.builds[0]!;
-    const result = await backend.build(plan, unit, captureIO({ [variable]: silentBuilder() }, { silent: true }).io);
+    const result = await backend.build(plan, unit, captureIO({ [variable]: silentBuilder() }).io);
 
     expect(result).toMatchObject({ ok: true, pushed: [{ reference: `${registry.host}/there/test-infra/app:v1`, digest }] });
     expect(readFileSync(unit.logFile, 'utf8')).toContain(`${registry.host}/there/test-infra/app:v1 is ${digest} (the registry's answer)`);
@@ -51,7 +52,7 @@ describe.skipIf(!ready)('what a self-pushing builder pushed, when it wrote no di
 
   it('a destination the registry does not have fails the build, although the builder exited 0', async () => {
     const plan = planFor([`${registry.host}/there`, `${registry.host}/missing`]);
-    const result = await kaniko.build(plan, plan.builds[0]!, captureIO({ KANIKO_EXECUTOR: silentBuilder() }, { silent: true }).io);
+    const result = await kaniko.build(plan, plan.builds[0]!, captureIO({ KANIKO_EXECUTOR: silentBuilder() }).io);
 
     expect(result.ok).toBe(false);
     expect(result.pushed).toEqual([{ reference: `${registry.host}/there/test-infra/app:v1`, digest }]);
@@ -62,7 +63,7 @@ describe.skipIf(!ready)('what a self-pushing builder pushed, when it wrote no di
     const closed = `127.0.0.1:${await freePort()}`;
     const plan = planFor([closed]);
     const unit = plan.builds[0]!;
-    const result = await kaniko.build(plan, unit, captureIO({ KANIKO_EXECUTOR: silentBuilder() }, { silent: true }).io);
+    const result = await kaniko.build(plan, unit, captureIO({ KANIKO_EXECUTOR: silentBuilder() }).io);
 
     expect(result).toMatchObject({ ok: true, pushed: [{ reference: `${closed}/test-infra/app:v1` }] });
     expect(result.pushed[0]!.digest).toBeUndefined();
@@ -75,7 +76,7 @@ describe.skipIf(!ready)('what a self-pushing builder pushed, when it wrote no di
     writeFileSync(notADir, '');
     const plan = planFor([`${registry.host}/there`]);
     const unit = plan.builds[0]!;
-    const result = await kaniko.build(plan, unit, captureIO({ KANIKO_EXECUTOR: fake.path, FAKE_BUILDER_RECORD_DIR: fake.recordDir, TMPDIR: notADir }, { silent: true }).io);
+    const result = await kaniko.build(plan, unit, captureIO({ KANIKO_EXECUTOR: fake.path, FAKE_BUILDER_RECORD_DIR: fake.recordDir, TMPDIR: notADir }).io);
 
     expect(fake.calls()[0]!.argv.some((arg) => arg.startsWith('--digest-file'))).toBe(false);
     expect(result).toMatchObject({ ok: true, pushed: [{ reference: `${registry.host}/there/test-infra/app:v1`, digest }] });

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { backendFor, type BuildResult } from '../../src/backends/backend.js';
+import type { BuildResult } from '../../src/backends/backend.js';
+import { kanikoBackend } from '../../src/backends/kaniko.js';
 import { KILL_AFTER_MS } from '../../src/backends/process.js';
 import { maxConcurrentBuilds, runBuilds, summarize } from '../../src/backends/run.js';
 import { makePlan, makeUnit } from '../support/plan-factory.js';
@@ -9,7 +10,7 @@ import { captureIO, installFakeBuilder, isRunning, removeTempDirs, tempDir } fro
 afterAll(removeTempDirs);
 
 function variantsPlan(names: string[]) {
-  const base = makePlan({ logDir: tempDir('run-logs') });
+  const base = makePlan({ logDir: tempDir('run-logs'), silent: false });
   return { ...base, builds: names.map((variant) => makeUnit(base, { variant, buildArgs: { FLAVOUR: variant } })) };
 }
 
@@ -18,8 +19,8 @@ describe('runBuilds (stand-in kaniko)', () => {
     expect(maxConcurrentBuilds()).toBeGreaterThanOrEqual(4);
     const fake = installFakeBuilder();
     const plan = variantsPlan(['a', 'b', 'c', 'd']);
-    const { io } = captureIO({ KANIKO_EXECUTOR: fake.path, FAKE_BUILDER_RECORD_DIR: fake.recordDir, FAKE_BUILDER_SLEEP_MS: '1000' }, { silent: true });
-    const results = await runBuilds(backendFor('kaniko'), plan, io);
+    const { io } = captureIO({ KANIKO_EXECUTOR: fake.path, FAKE_BUILDER_RECORD_DIR: fake.recordDir, FAKE_BUILDER_SLEEP_MS: '1000' });
+    const results = await runBuilds(kanikoBackend, plan, io);
 
     expect(results.map((r) => [r.variant, r.ok])).toEqual([['a', true], ['b', true], ['c', true], ['d', true]]);
     // Every builder started before the first one (sleeping 1 s) could have finished: they overlapped.
@@ -31,9 +32,9 @@ describe('runBuilds (stand-in kaniko)', () => {
   it('respects a smaller bound', async () => {
     const fake = installFakeBuilder();
     const plan = variantsPlan(['a', 'b', 'c']);
-    const { io } = captureIO({ KANIKO_EXECUTOR: fake.path, FAKE_BUILDER_SLEEP_MS: '300' }, { silent: true });
+    const { io } = captureIO({ KANIKO_EXECUTOR: fake.path, FAKE_BUILDER_SLEEP_MS: '300' });
     const started = Date.now();
-    await runBuilds(backendFor('kaniko'), plan, io, 1);
+    await runBuilds(kanikoBackend, plan, io, 1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
   });
 
@@ -41,7 +42,7 @@ describe('runBuilds (stand-in kaniko)', () => {
     const fake = installFakeBuilder();
     const plan = variantsPlan(['good', 'bad', 'fine']);
     const captured = captureIO({ KANIKO_EXECUTOR: fake.path, FAKE_BUILDER_FAIL_ON: 'FLAVOUR=bad' });
-    const results = await runBuilds(backendFor('kaniko'), plan, captured.io);
+    const results = await runBuilds(kanikoBackend, plan, captured.io);
 
     expect(results.map((r) => [r.variant, r.ok, r.error])).toEqual([
       ['good', true, undefined],
@@ -58,7 +59,7 @@ describe('runBuilds (stand-in kaniko)', () => {
     const fake = installFakeBuilder();
     const plan = variantsPlan(['x', 'y']);
     const captured = captureIO({ KANIKO_EXECUTOR: fake.path, FAKE_BUILDER_RECORD_DIR: fake.recordDir, FAKE_BUILDER_SLEEP_MS: '60000', FAKE_BUILDER_IGNORE_TERM: '1', FAKE_BUILDER_HELPER: '1' });
-    const running = runBuilds(backendFor('kaniko'), plan, captured.io);
+    const running = runBuilds(kanikoBackend, plan, captured.io);
     while (fake.calls().length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
     const aborted = Date.now();
     captured.abort();

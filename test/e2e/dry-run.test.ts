@@ -55,7 +55,7 @@ describe('--dry-run through the real CLI', () => {
     const { plan } = r;
     expect(plan.mode).toBe('build');
     expect(plan.backend).toBe('buildah');
-    expect(plan.tags).toEqual([{ name: 'default_tag', value: 'PR-42' }]);
+    expect(plan.tags).toEqual([{ name: 'default_tag', value: 'PR-42', origin: 'default' }]);
     expect(plan.repositories).toEqual(['europe-docker.pkg.dev/kyma-project/dev']);
     expect(plan.builds).toHaveLength(1);
     const [build] = plan.builds;
@@ -80,7 +80,7 @@ describe('--dry-run through the real CLI', () => {
     expect(plan.builds.map((b: { variant: string }) => b.variant)).toEqual(['main', '1.30']);
     const main = plan.builds[0];
     const date = plan.tags[1].value.slice(1, 9);
-    expect(main.tags).toEqual([{ name: 'latest', value: 'latest-main' }, { name: 'default_tag', value: `v${date}-d9e0b24a-main` }]);
+    expect(main.tags).toEqual([{ name: 'latest', value: 'latest-main', origin: 'user' }, { name: 'default_tag', value: `v${date}-d9e0b24a-main`, origin: 'default' }]);
     expect(main.destinations).toEqual([
       'europe-docker.pkg.dev/kyma-project/prod/app:latest-main',
       '127.0.0.1:5999/mirror/app:latest-main',
@@ -133,7 +133,7 @@ describe('--dry-run through the real CLI', () => {
     { what: 'kaniko with --platform', args: ['--platform=linux/arm64'], env: {}, message: /kaniko/ },
     { what: 'an unknown variant', args: ['--variant=nope'], env: {}, message: /--variant "nope"/ },
     { what: 'an uppercase image name (the last --name wins, as with Go flags)', args: ['--name=App'], env: {}, message: /--name "App"/ },
-    { what: '--variant with the ADO backend', args: ['--variant=main', '--build-in-ado'], env: {}, message: /--variant is not supported with the ADO backend/ },
+    { what: '--variant with the ADO backend', args: ['--variant=main', '--build-in-ado'], env: {}, message: /--variant is not supported with the ado backend/ },
     { what: 'the ADO backend without ado-config', args: ['--build-in-ado'], env: {}, message: /ado-config is not set/ },
     { what: 'preview without its YAML path', args: ['--ado-preview-run', '--build-in-ado'], env: {}, message: /--ado-preview-run-yaml-path/ },
     { what: 'sign-only without images', args: ['--sign-only'], env: {}, message: /--images-to-sign/ },

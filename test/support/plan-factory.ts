@@ -25,8 +25,10 @@ export function makePlan(overrides: Partial<Plan> = {}, unit: Parameters<typeof 
     context: '/src/app',
     dockerfile: 'Dockerfile',
     tags: [{ name: 'default_tag', value: 'v20240101-01234567' }],
+    userTags: [],
     repositories: ['europe-docker.pkg.dev/kyma-project/prod'],
     backend: 'kaniko',
+    dryRun: false,
     platforms: [],
     cache: { enabled: false, cacheRunLayers: false, cacheCopyLayers: false },
     reproducible: false,
@@ -36,6 +38,7 @@ export function makePlan(overrides: Partial<Plan> = {}, unit: Parameters<typeof 
     signers: [],
     skippedSigners: [],
     imagesToSign: [],
+    outputs: {},
     ...overrides,
   };
   return overrides.builds ? base : { ...base, builds: [makeUnit(base, unit)] };

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import type { BuildIO } from '../../src/backends/backend.js';
+import { Logger } from '../../src/output/logger.js';
+import type { RunContext } from '../../src/support/context.js';
 
 // One root per test file (modules are isolated per file), so one file's cleanup never removes another's dirs.
 const tempRoot = path.join(os.tmpdir(), `image-builder-test-${process.pid}-${randomBytes(3).toString('hex')}`);
@@ -102,14 +103,14 @@ export function isRunning(pid: number): boolean {
 }
 
 export interface CapturedIO {
-  io: BuildIO;
+  io: RunContext;
   /** Everything written to io.stderr so far. */
   stderr(): string;
   abort(): void;
 }
 
-/** A BuildIO whose stderr is captured; env is the builder's whole environment (process.env plus overrides). */
-export function captureIO(overrides: Record<string, string> = {}, options: { silent?: boolean } = {}): CapturedIO {
+/** A RunContext whose stderr is captured; env is the builder's whole environment (process.env plus overrides). */
+export function captureIO(overrides: Record<string, string> = {}): CapturedIO {
   const chunks: string[] = [];
   const stderr = new Writable({
     write(chunk: Buffer | string, _encoding, done) {
@@ -119,7 +120,15 @@ export function captureIO(overrides: Record<string, string> = {}, options: { sil
   });
   const controller = new AbortController();
   return {
-    io: { env: { ...process.env, ...overrides }, stderr, signal: controller.signal, silent: options.silent ?? false, debug: false },
+    io: {
+      env: { ...process.env, ...overrides },
+      log: new Logger(stderr, false),
+      signal: controller.signal,
+      now: () => new Date(),
+      version: 'test',
+      stdout: new Writable({ write: (_chunk, _encoding, done) => done() }),
+      stderr,
+    },
     stderr: () => chunks.join(''),
     abort: () => controller.abort(),
   };

@@ -80,10 +80,10 @@ describe('computeTags order and duplicates', () => {
       now,
     });
     expect(result).toEqual([
-      { name: 'latest', value: 'latest' },
-      { name: 'ref', value: 'main-01234567' },
-      { name: 'semver_pr_tag', value: 'v42-PR' },
-      { name: 'default_tag', value: 'pr-42' },
+      { name: 'latest', value: 'latest', origin: 'user' },
+      { name: 'ref', value: 'main-01234567', origin: 'user' },
+      { name: 'semver_pr_tag', value: 'v42-PR', origin: 'additional-pr' },
+      { name: 'default_tag', value: 'pr-42', origin: 'default' },
     ]);
   });
 

@@ -1,6 +1,5 @@
 import type { Env } from '../../ci/gitstate.js';
 import { InputError } from '../../errors.js';
-import type { Options } from '../../options.js';
 import { withRetry, type RetryPolicy } from './retry.js';
 import type { Secrets } from '../../support/secrets.js';
 
@@ -30,11 +29,19 @@ export function tokenUrl(env: Env, tenantId: string): string {
   return `${host}/${encodeURIComponent(tenantId)}/oauth2/v2.0/token`;
 }
 
+/** The flags a credential may come from. */
+export interface CredentialFlags {
+  azureAccessToken?: string;
+  azureClientId?: string;
+  azureClientSecret?: string;
+  azureTenantId?: string;
+}
+
 /**
  * The credential of SPEC 9, first found wins: --azure-access-token, ADO_PAT, then a service principal
  * (each of its values from the flag, else the AZURE_* variable). Pure; undefined when there is none.
  */
-export function resolveCredential(options: Options, env: Env): AdoCredential | undefined {
+export function resolveCredential(options: CredentialFlags, env: Env): AdoCredential | undefined {
   const flagToken = given(options.azureAccessToken);
   if (flagToken) return { kind: 'token', source: '--azure-access-token', token: flagToken };
   const pat = given(env.ADO_PAT);

@@ -1,6 +1,5 @@
 import { Problems } from '../../errors.js';
 import type { Options } from '../../options.js';
-import { userTagTemplates } from '../../plan.js';
 import type { Plan } from '../../plan-types.js';
 import { encodeTagsBase64 } from '../../tags/index.js';
 
@@ -76,9 +75,8 @@ export function adoParameters(plan: Plan, options: Options, preview = false): Ad
   if (options.testKanikoBuildConfig) p.UseKanikoConfigFromPR = 'true';
   set('EnvFile', options.envFile, false);
   if (options.buildArgs.length > 0) p.BuildArgs = options.buildArgs.join(',');
-  const tags = userTagTemplates(options, problems);
-  if (tags.length > 0) {
-    const encoded = problems.collect(() => encodeTagsBase64(tags));
+  if (plan.userTags.length > 0) {
+    const encoded = problems.collect(() => encodeTagsBase64(plan.userTags));
     if (encoded !== undefined) p.Tags = encoded;
   }
   p.Platforms = plan.platforms.length > 0 ? plan.platforms.join(',') : DEFAULT_PLATFORMS;

@@ -1,15 +1,6 @@
-/** The report fields of SPEC 9, normalised: absent fields become empty. */
-export interface BuildReport {
-  status: string;
-  pushed: boolean;
-  signed: boolean;
-  image_name: string;
-  images_list: string[];
-  digest: string;
-  tags: string[];
-  repository_path: string;
-  architectures: string[];
-}
+import type { BuildReport } from '../../output/report.js';
+
+export type { BuildReport } from '../../output/report.js';
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);

@@ -1,7 +1,6 @@
-import type { Env } from '../../ci/gitstate.js';
 import { InputError, Problems } from '../../errors.js';
-import type { Options } from '../../options.js';
 import type { Plan } from '../../plan-types.js';
+import type { BackendSetup } from '../backend.js';
 import { isSecretLookingName } from '../../tags/index.js';
 import type { AdoTarget } from './client.js';
 import { describeCredential, resolveCredential, type AdoCredential } from './credentials.js';
@@ -14,8 +13,8 @@ import { MASK } from '../../support/secrets.js';
 export interface AdoRequest {
   target: AdoTarget;
   previewRun: boolean;
-  /** --ado-preview-run-yaml-path: its content is sent as yamlOverride. */
-  yamlOverridePath?: string;
+  /** --ado-preview-run-yaml-path and its content, sent as yamlOverride (read while planning). */
+  yamlOverride?: { path: string; text: string };
   parameters: AdoParameters;
   /** undefined when none is configured: an error, except in --dry-run. */
   credential?: AdoCredential;
@@ -24,15 +23,18 @@ export interface AdoRequest {
   retry: RetryPolicy;
 }
 
-/** Plan + Options + env → the ADO request; every input problem reported together (exit 2). Pure: no network, no files. */
-export function adoRequest(plan: Plan, options: Options, env: Env): AdoRequest {
+/** Plan + flags + config + env → the ADO request; every input problem reported together (exit 2). No network; reads only the preview YAML. */
+export function adoRequest(plan: Plan, setup: BackendSetup): AdoRequest {
+  const { options, env } = setup;
   const problems = new Problems();
-  const config = plan.adoConfig;
+  const config = setup.config['ado-config'];
   if (!config) {
     problems.add('config.yaml: ado-config is not set; the ado backend needs ado-config with ado-organization-url, ado-project-name and ado-pipeline-id');
   }
   const parameters = problems.collect(() => adoParameters(plan, options, options.adoPreviewRun));
   const credential = problems.collect(() => resolveCredential(options, env));
+  const path = options.adoPreviewRun ? options.adoPreviewRunYamlPath : undefined;
+  const yaml = path === undefined ? undefined : problems.collect(() => setup.readFile(path, '--ado-preview-run-yaml-path', 'give the pipeline YAML file to preview'));
   problems.throwIfAny();
   if (!config || !parameters) throw new InputError('ado-config or pipeline parameters missing without a reported problem');
   const version = config['ado-pipeline-version'];
@@ -44,7 +46,7 @@ export function adoRequest(plan: Plan, options: Options, env: Env): AdoRequest {
       ...(version ? { pipelineVersion: version } : {}),
     },
     previewRun: options.adoPreviewRun,
-    ...(options.adoPreviewRun && options.adoPreviewRunYamlPath ? { yamlOverridePath: options.adoPreviewRunYamlPath } : {}),
+    ...(path !== undefined && yaml !== undefined ? { yamlOverride: { path, text: yaml } } : {}),
     parameters,
     credential,
     refreshIntervalMs: config['ado-refresh-interval'],
@@ -83,7 +85,7 @@ export function describeAdoRequest(request: AdoRequest): Record<string, unknown>
     call: `POST ${target.organizationUrl.replace(/\/+$/, '')}/${encodeURIComponent(target.project)}/_apis/pipelines/${target.pipelineId}/runs`,
     body: {
       previewRun: request.previewRun,
-      ...(request.yamlOverridePath ? { yamlOverride: `<content of ${request.yamlOverridePath}>` } : {}),
+      ...(request.yamlOverride ? { yamlOverride: `<content of ${request.yamlOverride.path}>` } : {}),
       templateParameters: maskedParameters(request.parameters),
     },
     credential: describeCredential(request.credential),

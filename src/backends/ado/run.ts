@@ -1,46 +1,30 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { Env } from '../../ci/gitstate.js';
-import { InputError, WorkError } from '../../errors.js';
-import type { Options } from '../../options.js';
+import { WorkError } from '../../errors.js';
 import type { Plan } from '../../plan-types.js';
-import { writeAdoOutputs } from '../../output/github.js';
-import { writeFileCreatingDirs } from '../../output/json.js';
-import type { Logger } from '../../output/logger.js';
+import type { RunContext } from '../../support/context.js';
+import type { RunResult } from '../backend.js';
 import { abortable } from './abort.js';
 import { AdoClient, authHandler, type RunInfo } from './client.js';
 import { authToken, NO_CREDENTIAL } from './credentials.js';
 import { processLog, type BuildReport, type LogFindings } from './logs.js';
-import { adoRequest, maskedParameters, type AdoRequest } from './request.js';
+import { adoRunReport } from './outputs.js';
+import { maskedParameters, type AdoRequest } from './request.js';
 import { startRun, StoppedWhileStarting } from './start.js';
 import { cancelUnconfirmed, elapsed, waitForCompletion } from './watch.js';
 import { openLogFile } from '../log-file.js';
 
-export { adoRequest } from './request.js';
-
-export interface AdoIO {
-  env: Env;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-  /** Aborted on SIGINT/SIGTERM: the run in progress is cancelled in ADO. */
-  signal: AbortSignal;
-  log: Logger;
-}
-
-declare const __VERSION__: string;
-
-/** The ado backend: a preview run with --ado-preview-run, else a build run. Returns the exit code. */
-export function runAdo(plan: Plan, options: Options, io: AdoIO): Promise<number> {
-  return options.adoPreviewRun ? runAdoPreview(plan, options, io) : runAdoBuild(plan, options, io);
+/** The ado backend: a preview run with --ado-preview-run, else a build run. */
+export function runAdo(plan: Plan, request: AdoRequest, io: RunContext): Promise<RunResult> {
+  return request.previewRun ? runAdoPreview(request, io) : runAdoBuild(plan, request, io);
 }
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** Validated request and a client holding the credential; input problems (exit 2) before any call. */
-async function connect(plan: Plan, options: Options, io: AdoIO): Promise<{ request: AdoRequest; client: AdoClient }> {
-  const request = adoRequest(plan, options, io.env);
-  if (!request.credential) throw new InputError(NO_CREDENTIAL);
+async function connect(request: AdoRequest, io: RunContext): Promise<AdoClient> {
+  if (!request.credential) throw new WorkError(NO_CREDENTIAL);
   io.log.secrets.add(request.parameters.Authorization);
   io.log.debug(`ADO template parameters: ${JSON.stringify(maskedParameters(request.parameters))}`);
   const credentialIO = { signal: io.signal, secrets: io.log.secrets, debug: (m: string) => io.log.debug(m) };
@@ -51,42 +35,35 @@ async function connect(plan: Plan, options: Options, io: AdoIO): Promise<{ reque
     signal: io.signal,
     warn: (m) => io.log.warn(m),
     debug: (m) => io.log.debug(m),
-    version: typeof __VERSION__ === 'string' ? __VERSION__ : 'dev',
+    version: io.version,
   });
   await client.discover().catch((err: unknown) => {
     throw new WorkError(io.log.redact(message(err)));
   });
-  return { request, client };
+  return client;
 }
 
 /** --ado-preview-run: ADO expands the YAML without running it; the final YAML goes to stdout. */
-export async function runAdoPreview(plan: Plan, options: Options, io: AdoIO): Promise<number> {
-  const path = options.adoPreviewRunYamlPath ?? '';
-  let yaml: string;
-  try {
-    yaml = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new InputError(`--ado-preview-run-yaml-path: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? message(err)}); give the pipeline YAML file to preview`);
-  }
-  const { request, client } = await connect(plan, options, io);
+export async function runAdoPreview(request: AdoRequest, io: RunContext): Promise<RunResult> {
+  const { path, text } = request.yamlOverride ?? { path: '', text: '' };
+  const client = await connect(request, io);
   io.log.info(`previewing pipeline ${request.target.pipelineId} of ${request.target.project} with ${path}`);
   let run: RunInfo;
   try {
-    run = await client.preview(request.parameters, yaml);
+    run = await client.preview(request.parameters, text);
   } catch (err) {
     throw new WorkError(io.log.redact(`Azure DevOps rejected the preview of ${path}: ${message(err)}`));
   }
   if (!run.finalYaml) {
     io.log.warn('Azure DevOps accepted the preview but returned no final YAML');
-    return 0;
+    return { units: [], noReport: true };
   }
-  io.stdout.write(run.finalYaml.endsWith('\n') ? run.finalYaml : `${run.finalYaml}\n`);
-  return 0;
+  return { units: [], stdout: run.finalYaml.endsWith('\n') ? run.finalYaml : `${run.finalYaml}\n`, noReport: true };
 }
 
 /** A normal run: start, follow to the end, print the log, report what was built. */
-export async function runAdoBuild(plan: Plan, options: Options, io: AdoIO): Promise<number> {
-  const { request, client } = await connect(plan, options, io);
+export async function runAdoBuild(plan: Plan, request: AdoRequest, io: RunContext): Promise<RunResult> {
+  const client = await connect(request, io);
   const { pipelineId, project } = request.target;
   io.log.info(`starting pipeline ${pipelineId} of ${project} in ${request.target.organizationUrl}`);
   let run: RunInfo;
@@ -117,38 +94,33 @@ export async function runAdoBuild(plan: Plan, options: Options, io: AdoIO): Prom
   if (findings && images.length === 0) io.log.warn('the log has no build report and no --images-to-sign= line: cannot tell which images were built');
   for (const image of images) io.log.info(`built ${image}${report?.digest ? ` ${report.digest}` : ''}`);
 
-  const reportJson = report || images.length > 0 ? io.log.redact(JSON.stringify(report ?? fallbackReport(result, images, plan))) : '';
-  if (options.buildReportPath && reportJson) writeFileCreatingDirs(options.buildReportPath, `${reportJson}\n`);
-  writeAdoOutputs(io.env, {
-    result,
-    runId: run.id,
-    runUrl: run.webUrl,
-    images,
-    digest: report?.digest ?? '',
-    architectures: report?.architectures ?? [],
-    reportJson,
-  }, (text) => io.log.redact(text));
-
-  if (result !== 'succeeded') throw new WorkError(`ADO run ${run.id} finished with result "${result}"; see ${run.webUrl ?? 'the pipeline in Azure DevOps'}`);
+  const reportJson = report || images.length > 0 ? JSON.stringify(report ?? fallbackReport(result, images, plan)) : '';
+  const outcome = {
+    units: [{ ok: result === 'succeeded', pushed: images.map((reference) => ({ reference, ...(report?.digest ? { digest: report.digest } : {}) })), logFile: logFileOf(plan) }],
+    report: adoRunReport({ result, runId: run.id, runUrl: run.webUrl, images, digest: report?.digest ?? '', architectures: report?.architectures ?? [], reportJson }),
+  };
+  if (result !== 'succeeded') return { ...outcome, failure: `ADO run ${run.id} finished with result "${result}"; see ${run.webUrl ?? 'the pipeline in Azure DevOps'}` };
   // SPEC 9 (compat): the run's result decides; an unreadable log only means we cannot tell what was built.
   if (!findings) io.log.warn(`ADO run ${run.id} succeeded, but its log could not be read: which images were built is unknown; see ${run.webUrl ?? 'the pipeline in Azure DevOps'}`);
-  return 0;
+  return outcome;
 }
+
+/** Like a local builder's output, the pipeline's log lands in the log folder. */
+const logFileOf = (plan: Plan): string => plan.builds[0]?.logFile ?? join(plan.logDir, 'build_build.log');
 
 /**
  * Streams the last log to stderr (unless --silent), secrets masked, while finding the report in it. Any failure
  * (listing the logs, downloading the last one, the connection breaking off) is a warning naming what could not be
  * read, and undefined: whether the run failed is the run's result, not the log's.
  */
-async function readLog(client: AdoClient, run: RunInfo, plan: Plan, io: AdoIO): Promise<LogFindings | undefined> {
+async function readLog(client: AdoClient, run: RunInfo, plan: Plan, io: RunContext): Promise<LogFindings | undefined> {
   try {
     const { logId, stream } = await abortable(client.lastLog(run.id), io.signal);
     // A stopped CLI does not read a huge log to its end.
     const stop = (): void => void (stream as { destroy?: (err?: Error) => void }).destroy?.(new Error('stopped by signal'));
     io.signal.addEventListener('abort', stop, { once: true });
     if (!plan.silent) io.log.info(`----- log of ADO run ${run.id} -----`);
-    // Like a local builder's output, the pipeline's log also lands in the log folder.
-    const logFile = plan.builds[0]?.logFile ?? join(plan.logDir, 'build_build.log');
+    const logFile = logFileOf(plan);
     mkdirSync(dirname(logFile), { recursive: true });
     const { stream: file, replaced } = await openLogFile(logFile);
     if (replaced) io.log.warn(replaced);

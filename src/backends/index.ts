@@ -1,0 +1,77 @@
+import type { Env } from '../ci/gitstate.js';
+import type { Config } from '../config/schema.js';
+import type { Options } from '../options.js';
+import type { Plan } from '../plan-types.js';
+import { adoBackend } from './ado/index.js';
+import type { Backend } from './backend.js';
+import { buildahBackend } from './buildah.js';
+import { buildkitBackend } from './buildkit.js';
+import { isDiskDestination } from './destination.js';
+import { kanikoBackend } from './kaniko.js';
+
+/** The one registry of backends, in the order --help lists them. Adding a backend: one file and one line here. */
+const BACKENDS: readonly Backend[] = [kanikoBackend, buildkitBackend, buildahBackend, adoBackend];
+
+export const BACKEND_NAMES: readonly string[] = BACKENDS.map((b) => b.name);
+
+export function allBackends(): readonly Backend[] {
+  return BACKENDS;
+}
+
+export function backendNamed(name: string): Backend | undefined {
+  return BACKENDS.find((b) => b.name === name);
+}
+
+/** How --help explains the choice made by backendFor. */
+export const BACKEND_CHOICE = `build backend: ${BACKEND_NAMES.join(', ')} (default: ado when config.yaml has ado-config and no registry, buildkit with USE_BUILDKIT=true, else kaniko)`;
+
+/**
+ * --backend, else --build-in-ado, else USE_BUILDKIT=true, else ado when config.yaml has ado-config and no registry
+ * (the 2026 tool always builds in ADO and its job files name no backend), else kaniko (compat).
+ */
+export function backendFor(o: Options, env: Env, config: Config | undefined): Backend {
+  const named = (name: string): Backend => backendNamed(name) ?? kanikoBackend;
+  if (o.backend) return named(o.backend);
+  if (o.buildInAdo) return adoBackend;
+  if (env.USE_BUILDKIT?.toLowerCase() === 'true') return buildkitBackend;
+  if (config?.['ado-config'] && config.registry.length === 0) return adoBackend;
+  return kanikoBackend;
+}
+
+/** The flag rules every backend adds, for the chosen one and for the others (a flag that needs its backend). */
+export function backendOptionProblems(o: Options, chosen: Backend, building: boolean): string[] {
+  const problems: string[] = [];
+  if (building && o.variant !== undefined && !chosen.capabilities.variants) {
+    problems.push(`--variant is not supported with the ${chosen.name} backend, which builds no variants; drop --variant or use another --backend`);
+  }
+  for (const backend of BACKENDS) problems.push(...(backend.optionProblems?.(o, backend === chosen) ?? []));
+  return problems;
+}
+
+/** What the backend refuses in a build plan: the capabilities it lacks, then its own rules. */
+export function backendPlanProblems(backend: Backend, plan: Plan): string[] {
+  const problems: string[] = [];
+  const { capabilities } = backend;
+  // The alternatives a message suggests are backends of the same kind (another local builder for a local build), most capable first.
+  const able = (can: (b: Backend) => boolean): string[] =>
+    BACKENDS.filter((b) => b !== backend && b.capabilities.localInputs === capabilities.localInputs && can(b))
+      .sort((a, b) => capabilityCount(b) - capabilityCount(a))
+      .map((b) => b.name);
+  if (!capabilities.platforms && plan.platforms.length > 0) {
+    const [first, ...more] = able((b) => b.capabilities.platforms);
+    problems.push(
+      `${backend.name} cannot build for other platforms (--platform ${plan.platforms.join(',')}): ` +
+        `use --backend ${first}${more.length > 0 ? ` (or ${more.map((m) => `--backend ${m}`).join(', ')})` : ''} to build for several platforms`,
+    );
+  }
+  if (!capabilities.diskDestinations) {
+    const [first] = able((b) => b.capabilities.diskDestinations);
+    for (const destination of plan.builds.flatMap((unit) => unit.destinations).filter(isDiskDestination)) {
+      problems.push(`${backend.name} cannot write to ${destination}: use --backend ${first} for oci: and oci-archive: destinations`);
+    }
+  }
+  problems.push(...backend.validate(plan));
+  return problems;
+}
+
+const capabilityCount = (b: Backend): number => Object.values(b.capabilities).filter(Boolean).length;
