@@ -6,6 +6,7 @@ import type { BuildUnit, Plan } from '../plan-types.js';
 import type { BuildResult } from './backend.js';
 import type { RunContext } from '../support/context.js';
 import { pushAll, type PushJob } from './buildah-push.js';
+import { buildahEnv } from './buildah-registries.js';
 import { enterStore, LOCAL_IMAGE_PREFIX, storeArgv } from './buildah-store.js';
 import { isDiskDestination, isLoopbackHost, parseDiskDestination, registryHost } from './destination.js';
 import { type BuildLog, captureBuilder, openLog, runBuilder, STOPPED, unitResult } from './process.js';
@@ -51,11 +52,12 @@ export const buildahBackend = processBackend({
     try {
       const leave = await enterStore(storeArgv(io.env), log, io);
       try {
-        return await withScratchDir(io.env, (scratch, problem) => {
+        return await withScratchDir(io.env, async (scratch, problem) => {
           if (problem) log.line(`image-builder: ${problem}; digests will be read from the registry`);
           // A fresh local name per run: concurrent variants and runs never tag over each other's image or manifest list.
           const steps = buildahSteps(plan, unit, io.env, randomBytes(4).toString('hex'), scratch);
-          return buildAndPush(steps, unit, io, log);
+          const env = await buildahEnv(plan, unit, io.env, scratch, (line) => log.line(line));
+          return buildAndPush(steps, unit, { ...io, env }, log);
         });
       } finally {
         // A stop may leave a working container or the image built: removed before the CLI exits.

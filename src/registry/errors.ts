@@ -15,6 +15,8 @@ export class RegistryError extends WorkError {
     readonly image: string,
     readonly reason: RegistryFailure,
     detail: string,
+    /** The distribution API's error code of the answer, e.g. NAME_UNKNOWN. */
+    readonly code?: string,
   ) {
     super(`${image}: ${REASONS[reason]} (${detail})`);
     this.name = 'RegistryError';
@@ -25,12 +27,12 @@ export class RegistryError extends WorkError {
 export function describeFailure(image: string, status: number, body: string, auth: string): RegistryError {
   const code = errorCode(body);
   const http = `HTTP ${status}${code ? ` ${code}` : ''}`;
-  if (status === 404) return new RegistryError(image, 'not-found', http);
+  if (status === 404) return new RegistryError(image, 'not-found', http, code);
   if (status === 401 || status === 403) {
-    return new RegistryError(image, 'unauthorized', `${http}; ${auth}; log in with \`docker login\` or \`buildah login\``);
+    return new RegistryError(image, 'unauthorized', `${http}; ${auth}; log in with \`docker login\` or \`buildah login\``, code);
   }
-  if (status >= 500) return new RegistryError(image, 'unreachable', `${http}: the registry failed; try again later`);
-  return new RegistryError(image, 'invalid', http);
+  if (status >= 500) return new RegistryError(image, 'unreachable', `${http}: the registry failed; try again later`, code);
+  return new RegistryError(image, 'invalid', http, code);
 }
 
 /** The first `errors[].code` of a distribution API error body, e.g. MANIFEST_UNKNOWN. */

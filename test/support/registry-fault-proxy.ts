@@ -10,6 +10,8 @@ export type FaultAction =
   | { drop: true }
   /** Forward the request to the registry, then close the connection instead of relaying its answer. */
   | { loseAnswer: true }
+  /** Forward the request with another path, e.g. a mount's query removed, as a registry that does not mount would see it. */
+  | { rewritePath: (path: string) => string }
   /** Never answer: the request hangs until the client gives up or the proxy stops. */
   | { hang: true }
   /**
@@ -58,9 +60,9 @@ export async function startFaultProxy(target: string, faults: Fault[]): Promise<
   const held = faults.map((): Array<() => void> => []);
   let maxHeld = 0;
   const release = (i: number) => held[i]!.splice(0).forEach((forward) => forward());
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse, seen: SeenRequest, loseAnswer = false): void => {
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, seen: SeenRequest, loseAnswer = false, path = req.url): void => {
     const upstream = http.request(
-      { host: targetHost, port: Number(targetPort), method: req.method, path: req.url, headers: req.headers, agent },
+      { host: targetHost, port: Number(targetPort), method: req.method, path, headers: req.headers, agent },
       (answer) => {
         seen.status = answer.statusCode;
         if (loseAnswer) {
@@ -93,6 +95,10 @@ export async function startFaultProxy(target: string, faults: Fault[]): Promise<
       }
       if ('loseAnswer' in action) {
         forward(req, res, seen, true);
+        return;
+      }
+      if ('rewritePath' in action) {
+        forward(req, res, seen, false, action.rewritePath(seen.path));
         return;
       }
       if ('gather' in action) {
