@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isLoopbackHost, type ImageReference } from '../reference.js';
+import { sha256 } from '../support/digest.js';
 import type { CredentialStore } from './auth.js';
 import { parseChallenge, tokenOf, tokenUrl, type Challenge } from './challenge.js';
 import { RegistryError, describeFailure, networkDetail } from './errors.js';
@@ -17,8 +17,6 @@ export const MANIFEST_TYPES = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_
 const PUSH = ['pull', 'push'];
 /** Waits before the second and third try of a registry read, of an idempotent write (a manifest PUT), of a blob upload. */
 export const READ_RETRY_DELAYS_MS = [500, 1500];
-
-const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 export interface Descriptor {
   mediaType?: string;

@@ -1,6 +1,7 @@
 import type { Env } from '../../ci/gitstate.js';
 import { InputError } from '../../errors.js';
 import type { Options } from '../../options.js';
+import { isLoopbackHost } from '../../reference.js';
 import { withRetry, type RetryPolicy } from './retry.js';
 import type { Secrets } from '../../support/secrets.js';
 
@@ -23,8 +24,7 @@ export function tokenUrl(env: Env, tenantId: string): string {
   } catch {
     throw new InputError(`AZURE_AUTHORITY_HOST "${host}" is not a URL; give e.g. ${DEFAULT_AUTHORITY_HOST}`);
   }
-  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) || url.hostname.startsWith('127.');
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.host))) {
     throw new InputError(`AZURE_AUTHORITY_HOST "${host}" must use https; the client secret is sent to it`);
   }
   return `${host}/${encodeURIComponent(tenantId)}/oauth2/v2.0/token`;
