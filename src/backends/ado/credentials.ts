@@ -2,7 +2,8 @@ import type { Env } from '../../ci/gitstate.js';
 import { InputError } from '../../errors.js';
 import type { Options } from '../../options.js';
 import { isLoopbackHost } from '../../reference.js';
-import { withRetry, type RetryPolicy } from './retry.js';
+import { HttpError } from '../../support/http-error.js';
+import { exponentialBackoff, retry, type RetryPolicy } from '../../support/retry.js';
 import type { Secrets } from '../../support/secrets.js';
 
 /** The Azure DevOps resource: a client-credentials token for it is what ADO accepts. */
@@ -93,7 +94,7 @@ export async function servicePrincipalToken(
 ): Promise<string> {
   const doFetch = io.fetch ?? fetch;
   const body = new URLSearchParams({ client_id: c.clientId, client_secret: c.clientSecret, grant_type: 'client_credentials', scope: ADO_SCOPE });
-  return withRetry(
+  return retry(
     async () => {
       io.debug(`requesting an Azure DevOps token for client ${c.clientId} from ${c.tokenUrl}`);
       const res = await doFetch(c.tokenUrl, {
@@ -107,14 +108,12 @@ export async function servicePrincipalToken(
         // AADSTS descriptions end with trace lines; the first line says what is wrong.
         const why = typeof answer.error_description === 'string' ? answer.error_description.split(/\r?\n/)[0] : '';
         const what = typeof answer.error === 'string' ? answer.error : `HTTP ${res.status}`;
-        const err = new Error(`the identity platform refused the service principal token (${what}${why ? `: ${why}` : ''})`);
-        Object.assign(err, { statusCode: res.ok ? 502 : res.status });
-        throw err;
+        // An answer without a token is the service failing: retried like a 502.
+        throw new HttpError(`the identity platform refused the service principal token (${what}${why ? `: ${why}` : ''})`, { status: res.ok ? 502 : res.status });
       }
       return answer.access_token;
     },
-    policy,
-    { signal: io.signal, onRetry: (err, n, wait) => io.debug(`token request failed (try ${n}): ${(err as Error).message}; retrying in ${wait} ms`) },
+    { backoff: exponentialBackoff(policy), signal: io.signal, onRetry: (err, n, wait) => io.debug(`token request failed (try ${n}): ${(err as Error).message}; retrying in ${wait} ms`) },
   );
 }
 
