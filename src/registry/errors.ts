@@ -1,4 +1,4 @@
-import { WorkError } from '../errors.js';
+import { HttpError, isTemporaryStatus } from '../support/http-error.js';
 
 export type RegistryFailure = 'not-found' | 'unauthorized' | 'unreachable' | 'invalid';
 
@@ -9,14 +9,18 @@ const REASONS: Record<RegistryFailure, string> = {
   invalid: 'unexpected answer from the registry',
 };
 
-/** A registry request that failed, naming the image and why. */
-export class RegistryError extends WorkError {
+/**
+ * A registry request that failed, naming the image and why. Another try may succeed after a 429 or 5xx, or when the
+ * registry (or its token server) could not be reached or failed.
+ */
+export class RegistryError extends HttpError {
   constructor(
     readonly image: string,
     readonly reason: RegistryFailure,
     detail: string,
+    status?: number,
   ) {
-    super(`${image}: ${REASONS[reason]} (${detail})`);
+    super(`${image}: ${REASONS[reason]} (${detail})`, { status, temporary: status === undefined ? reason === 'unreachable' : isTemporaryStatus(status) });
     this.name = 'RegistryError';
   }
 }
@@ -25,12 +29,12 @@ export class RegistryError extends WorkError {
 export function describeFailure(image: string, status: number, body: string, auth: string): RegistryError {
   const code = errorCode(body);
   const http = `HTTP ${status}${code ? ` ${code}` : ''}`;
-  if (status === 404) return new RegistryError(image, 'not-found', http);
+  if (status === 404) return new RegistryError(image, 'not-found', http, status);
   if (status === 401 || status === 403) {
-    return new RegistryError(image, 'unauthorized', `${http}; ${auth}; log in with \`docker login\` or \`buildah login\``);
+    return new RegistryError(image, 'unauthorized', `${http}; ${auth}; log in with \`docker login\` or \`buildah login\``, status);
   }
-  if (status >= 500) return new RegistryError(image, 'unreachable', `${http}: the registry failed; try again later`);
-  return new RegistryError(image, 'invalid', http);
+  if (status >= 500) return new RegistryError(image, 'unreachable', `${http}: the registry failed; try again later`, status);
+  return new RegistryError(image, 'invalid', http, status);
 }
 
 /** The first `errors[].code` of a distribution API error body, e.g. MANIFEST_UNKNOWN. */
