@@ -16,8 +16,8 @@ export class InputError extends Error {
 export class WorkError extends Error {
   readonly exitCode = 1;
 
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'WorkError';
   }
 }

@@ -4,7 +4,6 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { PushedImage } from './backend.js';
 import type { RunContext } from '../support/context.js';
 import { isDiskDestination, parseDiskDestination, registryHost } from './destination.js';
@@ -12,6 +11,8 @@ import { parseReference } from '../reference.js';
 import { type BuildLog, runBuilder } from './process.js';
 import { LineCutter } from './lines.js';
 import { type PushRegistries, sha256Digest } from './pushed.js';
+import { isTemporaryStatus } from '../support/http-error.js';
+import { fixedBackoff, retry } from '../support/retry.js';
 
 /** Pushes running at once per build: uploads overlap, and a registry is not flooded. */
 export const PUSH_CONCURRENCY = 4;
@@ -83,43 +84,51 @@ export async function pushAll(jobs: PushJob[], ctx: PushContext): Promise<Pushes
   };
 }
 
+/** A push that failed in a way another try may mend; its message is why. */
+class PushAgain extends Error {}
+
 async function pushOne(job: PushJob, ctx: PushContext): Promise<JobOutcome> {
   const { log, io, registries } = ctx;
-  const delays = ctx.delaysMs ?? PUSH_RETRY_DELAYS_MS;
+  const backoff = fixedBackoff(ctx.delaysMs ?? PUSH_RETRY_DELAYS_MS);
   const disk = isDiskDestination(job.destination);
   const host = disk ? undefined : registryHost(job.destination);
   if (disk) await mkdir(path.dirname(parseDiskDestination(job.destination).path), { recursive: true });
-  for (let attempt = 1; ; attempt++) {
+  const tryOnce = async (attempt: number): Promise<JobOutcome> => {
     const down = host && registries.knownUnreachable(host);
     if (down) return { error: `not tried: ${down}` };
     if (io.signal.aborted) return { stopped: true };
-    log.line(`image-builder: pushing ${job.destination}${attempt > 1 ? ` (try ${attempt} of ${delays.length + 1})` : ''}`);
+    const last = attempt >= backoff.attempts;
+    log.line(`image-builder: pushing ${job.destination}${attempt > 1 ? ` (try ${attempt} of ${backoff.attempts})` : ''}`);
     const tail = keepingTail(log);
     const outcome = await runBuilder(job.argv, tail, io, ctx.missingHint);
     if (outcome.stopped) return { stopped: true };
-    let reason: string;
     if (!outcome.error) {
       // buildah 1.28's `manifest push` was seen exiting 0, having pushed no index, after a 5xx: ask the registry.
       const digest = job.digestFile ? await readFile(job.digestFile, 'utf8').then(sha256Digest, () => undefined) : undefined;
       const confirmed = await registries.confirm(job.destination, digest, true);
-      if ('image' in confirmed || attempt > delays.length) return confirmed;
-      reason = confirmed.error;
-    } else {
-      const transient = transientPushFailure(tail.lines);
-      reason = transient?.detail ?? outcome.error;
-      if (!transient || attempt > delays.length) return { error: reason };
-      if (transient.kind === 'network' && host) {
-        const why = await registries.check(host);
-        if (why) return { error: why };
-      }
+      if ('image' in confirmed || last) return confirmed;
+      throw new PushAgain(confirmed.error);
     }
-    const delay = delays[attempt - 1] ?? 0;
-    log.line(`image-builder: pushing ${job.destination} failed (${reason}); trying again in ${delay / 1000} s`);
-    try {
-      await sleep(delay, undefined, { signal: io.signal });
-    } catch {
-      return { stopped: true };
+    const transient = transientPushFailure(tail.lines);
+    const reason = transient?.detail ?? outcome.error;
+    if (!transient || last) return { error: reason };
+    if (transient.kind === 'network' && host) {
+      const why = await registries.check(host);
+      if (why) return { error: why };
     }
+    throw new PushAgain(reason);
+  };
+  try {
+    return await retry(tryOnce, {
+      backoff,
+      retryable: (err) => err instanceof PushAgain,
+      signal: io.signal,
+      onRetry: (err, _n, delay) => log.line(`image-builder: pushing ${job.destination} failed (${(err as Error).message}); trying again in ${delay / 1000} s`),
+    });
+  } catch (err) {
+    // Thrown out only when the wait before the next try was stopped.
+    if (err instanceof PushAgain) return { stopped: true };
+    throw err;
   }
 }
 
@@ -197,7 +206,7 @@ export function transientPushFailure(lines: string[]): { kind: 'status' | 'netwo
   for (const line of (errors.length > 0 ? errors : lines.slice(-3)).reverse()) {
     const status = HTTP_STATUS.exec(line);
     const code = Number(status?.[1] ?? status?.[2]);
-    if (status) return code === 429 || code >= 500 ? { kind: 'status', detail: `HTTP ${code}` } : undefined;
+    if (status) return isTemporaryStatus(code) ? { kind: 'status', detail: `HTTP ${code}` } : undefined;
     const network = NETWORK.exec(line);
     if (network) return { kind: 'network', detail: network[0].replace(/^:\s*/, '') };
   }

@@ -1,4 +1,5 @@
 import { InputError, Problems } from '../errors.js';
+import { isRecord } from '../support/json.js';
 import { isSHA, isZeroSHA, SHA_EXPECTED } from './vars.js';
 
 /** A GitHub event payload read from GITHUB_EVENT_PATH; field problems name the file and the field path. */
@@ -28,7 +29,7 @@ export class EventPayload {
     } catch (err) {
       throw new InputError(`${where}: the event payload is not valid JSON (${reason(err)})`);
     }
-    if (!isObject(json)) throw new InputError(`${where}: the event payload is not a JSON object`);
+    if (!isRecord(json)) throw new InputError(`${where}: the event payload is not a JSON object`);
     return new EventPayload(json, path, event, problems);
   }
 
@@ -36,7 +37,7 @@ export class EventPayload {
   get(field: string): unknown {
     let value: unknown = this.json;
     for (const key of field.split('.')) {
-      if (!isObject(value)) return undefined;
+      if (!isRecord(value)) return undefined;
       value = value[key];
     }
     return value ?? undefined;
@@ -81,10 +82,6 @@ export class EventPayload {
   invalid(field: string, what: string): void {
     this.problems.add(`GITHUB_EVENT_PATH=${this.path}: field ${field} ${what}`);
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function reason(err: unknown): string {

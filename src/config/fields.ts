@@ -12,10 +12,6 @@ export function kindOf(value: unknown): string {
   return typeof value;
 }
 
-export function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** A string or a list of strings, always a list in the output. */
 export function stringOrList(description: string) {
   return z

@@ -1,7 +1,8 @@
 import { isScalar, LineCounter, parseDocument, visit, type Document, type YAMLError, type YAMLMap } from 'yaml';
 import { excerpt } from '../tags/rules.js';
 import { InputError } from '../errors.js';
-import { isMapping, kindOf } from './fields.js';
+import { isRecord } from '../support/json.js';
+import { kindOf } from './fields.js';
 import { formatIssues, formatPath, readableMessage } from './issues.js';
 import { configSchema, type Config } from './schema.js';
 import { findUnknownKeys } from './unknown-keys.js';
@@ -66,14 +67,14 @@ function readYaml(text: string, file: string): unknown {
 // An empty value (`cache:`) means "not set", as it does for the Go tool's configs.
 function withoutNullValues(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutNullValues);
-  if (!isMapping(value)) return value;
+  if (!isRecord(value)) return value;
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNullValues(v)]));
 }
 
 /** Parses and validates config.yaml; every problem is in one InputError naming the file and the key path. */
 export function parseConfig(text: string, file: string): LoadedConfig {
   const data = withoutNullValues(readYaml(text, file) ?? {});
-  if (!isMapping(data)) {
+  if (!isRecord(data)) {
     throw new InputError(`${file}: expected a mapping of settings (key: value) at the top level, got ${kindOf(data)}`);
   }
   const unknown = findUnknownKeys(configSchema, data);

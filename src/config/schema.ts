@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { TagTemplate } from '../tags/tag.js';
-import { duration, httpUrl, isMapping, kindOf, stringOrList, tagTemplateObject, tagTemplateStringOrObject } from './fields.js';
+import { isRecord } from '../support/json.js';
+import { duration, httpUrl, kindOf, stringOrList, tagTemplateObject, tagTemplateStringOrObject } from './fields.js';
 import { signConfigSchema } from './signers.js';
 
 const LOG_FORMATS = ['text', 'color', 'json'] as const;
@@ -81,7 +82,7 @@ export const configSchema = z
       }
     },
     // Runs even when other keys have errors, so that every problem is reported in one go.
-    { when: (payload) => isMapping(payload.value) },
+    { when: (payload) => isRecord(payload.value) },
   )
   .transform(foldTagTemplate);
 

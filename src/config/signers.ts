@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { duration, httpUrl, isMapping, kindOf } from './fields.js';
+import { isRecord } from '../support/json.js';
+import { duration, httpUrl, kindOf } from './fields.js';
 
 const SECRET_TYPES = ['token', 'signify', 'signify-mtls'] as const;
 
@@ -59,7 +60,7 @@ export const SIGNER_TYPES = signerOptions.map((option) => option.shape.type.valu
 const signer = z.discriminatedUnion('type', signerOptions, {
   error: (iss) => {
     if (iss.code !== 'invalid_union') return `expected a signer mapping {name, type, config}, got ${kindOf(iss.input)}`;
-    const type = isMapping(iss.input) ? iss.input.type : undefined;
+    const type = isRecord(iss.input) ? iss.input.type : undefined;
     const known = SIGNER_TYPES.join(', ');
     return type === undefined ? `missing; expected one of: ${known}` : `unknown signer type ${JSON.stringify(type)} (known: ${known})`;
   },
@@ -67,7 +68,7 @@ const signer = z.discriminatedUnion('type', signerOptions, {
 
 function namesOf(signers: unknown): (string | undefined)[] {
   if (!Array.isArray(signers)) return [];
-  return signers.map((s: unknown) => (isMapping(s) && typeof s.name === 'string' ? s.name : undefined));
+  return signers.map((s: unknown) => (isRecord(s) && typeof s.name === 'string' ? s.name : undefined));
 }
 
 export const signConfigSchema = z
@@ -92,7 +93,7 @@ export const signConfigSchema = z
       });
       const defined = [...new Set(names.filter((name) => name !== undefined))];
       const enabled: unknown = value['enabled-signers'];
-      for (const [repo, list] of Object.entries(isMapping(enabled) ? enabled : {})) {
+      for (const [repo, list] of Object.entries(isRecord(enabled) ? enabled : {})) {
         if (!Array.isArray(list)) continue;
         list.forEach((name: unknown, i) => {
           if (typeof name !== 'string' || defined.includes(name)) return;
@@ -102,7 +103,7 @@ export const signConfigSchema = z
       }
     },
     // Runs even when a signer has errors, so that every problem is reported in one go.
-    { when: (payload) => isMapping(payload.value) },
+    { when: (payload) => isRecord(payload.value) },
   );
 
 export type SignConfig = z.output<typeof signConfigSchema>;

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { editDistance } from '../support/closest.js';
-import { isMapping } from './fields.js';
+import { isRecord } from '../support/json.js';
 
 export interface UnknownKey {
   /** Path of the mapping holding the key. */
@@ -15,7 +15,7 @@ type Schema = z.core.$ZodType;
 /** The schema a union uses for this data: by discriminator, else the first option of the data's shape. */
 function unionOption(def: z.core.$ZodUnionDef & { discriminator?: string }, data: unknown): Schema | undefined {
   if (def.discriminator !== undefined) {
-    const tag = isMapping(data) ? data[def.discriminator] : undefined;
+    const tag = isRecord(data) ? data[def.discriminator] : undefined;
     return def.options.find((option) => option._zod.propValues?.[def.discriminator as string]?.has(tag as never));
   }
   return def.options.find((option) => acceptsShapeOf(option, data));
@@ -26,7 +26,7 @@ function acceptsShapeOf(schema: Schema, data: unknown): boolean {
   switch (def.type) {
     case 'object':
     case 'record':
-      return isMapping(data);
+      return isRecord(data);
     case 'array':
       return Array.isArray(data);
     case 'union':
@@ -49,7 +49,7 @@ export function findUnknownKeys(schema: Schema, data: unknown, path: PropertyKey
   const def = (schema as z.core.$ZodTypes)._zod.def;
   switch (def.type) {
     case 'object': {
-      if (!isMapping(data)) return [];
+      if (!isRecord(data)) return [];
       const known = Object.keys(def.shape);
       return Object.entries(data).flatMap(([key, value]) => {
         // Own keys only: "constructor" or "__proto__" in a config are unknown keys, not Object's.
@@ -62,7 +62,7 @@ export function findUnknownKeys(schema: Schema, data: unknown, path: PropertyKey
     }
     case 'record':
       // Free-form keys: only the values have a known structure.
-      return isMapping(data) ? Object.entries(data).flatMap(([key, value]) => findUnknownKeys(def.valueType, value, [...path, key])) : [];
+      return isRecord(data) ? Object.entries(data).flatMap(([key, value]) => findUnknownKeys(def.valueType, value, [...path, key])) : [];
     case 'array':
       return Array.isArray(data) ? data.flatMap((item, i) => findUnknownKeys(def.element, item, [...path, i])) : [];
     case 'union': {

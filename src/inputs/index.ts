@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import { sha256 } from '../support/digest.js';
 import { scanContext, type ContextEntry, type ContextScan, type SkippedEntry } from './context.js';
 import { INPUTS_FORMAT_VERSION, inputsDigest, type BaseImage } from './digest.js';
 import { analyseDockerfile, type BuildSettings } from './dockerfile.js';
@@ -76,7 +76,7 @@ export async function scanInputs(unit: Pick<InputsUnit, 'contextDir' | 'dockerfi
   const candidates = (unit.ignoreFiles ?? defaultIgnoreCandidates(contextDir, dockerfilePath)).map((file) => path.resolve(contextDir, file));
   const rules = await loadIgnoreRules(candidates);
   return {
-    dockerfile: { sha256: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, text: bytes.toString('utf8') },
+    dockerfile: { sha256: sha256(bytes), text: bytes.toString('utf8') },
     ignoreFile: rules.file === undefined ? undefined : path.relative(contextDir, rules.file).split(path.sep).join('/'),
     context: await scanContext(contextDir, rules),
   };

@@ -5,6 +5,7 @@ import type { Env } from '../ci/gitstate.js';
 import { InputError, WorkError } from '../errors.js';
 import { runCaptured } from '../support/spawn.js';
 import { dict } from '../support/dict.js';
+import { isRecord } from '../support/json.js';
 
 /** A username and password for one registry, and the file they came from (for messages). */
 export interface Credential {
@@ -105,10 +106,10 @@ export function parseHelpers(text: string): { credHelpers: Record<string, string
     return { credHelpers: {} };
   }
   const credHelpers: Record<string, string> = dict();
-  if (isObject(json) && isObject(json.credHelpers)) {
+  if (isRecord(json) && isRecord(json.credHelpers)) {
     for (const [host, helper] of Object.entries(json.credHelpers)) if (isHelperName(helper)) credHelpers[host] = helper;
   }
-  const store = isObject(json) ? json.credsStore : undefined;
+  const store = isRecord(json) ? json.credsStore : undefined;
   return isHelperName(store) ? { credHelpers, credsStore: store } : { credHelpers };
 }
 
@@ -139,7 +140,7 @@ export async function runCredentialHelper(
   } catch {
     throw new WorkError(`${program} get answered for ${serverUrl} with something that is not JSON`);
   }
-  if (!isObject(answer) || typeof answer.Username !== 'string' || typeof answer.Secret !== 'string' || answer.Secret === '') {
+  if (!isRecord(answer) || typeof answer.Username !== 'string' || typeof answer.Secret !== 'string' || answer.Secret === '') {
     throw new WorkError(`${program} get answered for ${serverUrl} without Username and Secret`);
   }
   return { username: answer.Username, secret: answer.Secret };
@@ -156,10 +157,10 @@ export function parseAuthFile(text: string, file: string): Array<{ key: string; 
     // Not the parser's message: it quotes the file, and the file holds passwords.
     throw new InputError(`${file}: not valid JSON; fix it or remove it`);
   }
-  const auths = isObject(json) && isObject(json.auths) ? json.auths : {};
+  const auths = isRecord(json) && isRecord(json.auths) ? json.auths : {};
   const result: Array<{ key: string; credential: Credential }> = [];
   for (const [rawKey, value] of Object.entries(auths)) {
-    if (!isObject(value)) continue;
+    if (!isRecord(value)) continue;
     const credential = credentialOf(value as AuthEntry, file);
     if (credential) result.push({ key: normalizeKey(rawKey), credential });
   }
@@ -190,8 +191,4 @@ export function normalizeKey(key: string): string {
 function hostAliases(registry: string): string[] {
   const hub = ['docker.io', 'index.docker.io', 'registry-1.docker.io'];
   return hub.includes(registry) ? hub : [registry];
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,4 +1,5 @@
 import { dict } from '../support/dict.js';
+import { isRecord } from '../support/json.js';
 
 /** What a registry's 401 asks for: `Bearer realm=…,service=…,scope=…` or `Basic realm=…`. */
 export interface Challenge {
@@ -32,8 +33,8 @@ export function tokenUrl(challenge: Challenge, fallbackScope: string): URL {
 
 /** A token server answers `{token}` (Docker) or `{access_token}` (OAuth2); either is the bearer token. */
 export function tokenOf(answer: unknown): string | undefined {
-  if (typeof answer !== 'object' || answer === null) return undefined;
-  const { token, access_token: accessToken } = answer as { token?: unknown; access_token?: unknown };
+  if (!isRecord(answer)) return undefined;
+  const { token, access_token: accessToken } = answer;
   if (typeof token === 'string' && token !== '') return token;
   if (typeof accessToken === 'string' && accessToken !== '') return accessToken;
   return undefined;

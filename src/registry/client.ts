@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { isLoopbackHost, type ImageReference } from '../reference.js';
+import { sha256 } from '../support/digest.js';
+import { HttpError, isTemporaryStatus } from '../support/http-error.js';
+import { fixedBackoff, retry, type Sleep } from '../support/retry.js';
 import type { CredentialStore } from './auth.js';
 import { parseChallenge, tokenOf, tokenUrl, type Challenge } from './challenge.js';
 import { RegistryError, describeFailure, networkDetail } from './errors.js';
@@ -17,8 +18,6 @@ export const MANIFEST_TYPES = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_
 const PUSH = ['pull', 'push'];
 /** Waits before the second and third try of a registry read, of an idempotent write (a manifest PUT), of a blob upload. */
 export const READ_RETRY_DELAYS_MS = [500, 1500];
-
-const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 export interface Descriptor {
   mediaType?: string;
@@ -69,6 +68,8 @@ export interface RegistryClientOptions {
   /** Receives every token and password the client uses, so that loggers mask them. */
   onSecret?: (secret: string) => void;
   debug?: (line: string) => void;
+  /** Waits between tries; tests pass one that does not wait. */
+  sleep?: Sleep;
 }
 
 /** The one module that talks to registries (OCI distribution API): loopback over HTTP, all others over HTTPS. */
@@ -127,34 +128,27 @@ export class RegistryClient {
    */
   async pushBlob(ref: ImageReference, bytes: Buffer): Promise<{ digest: string; uploaded: boolean }> {
     const digest = sha256(bytes);
-    for (let attempt = 1; ; attempt++) {
-      let outcome: { digest: string; uploaded: boolean } | RegistryError;
-      try {
-        outcome = await this.uploadBlobOnce(ref, bytes, digest);
-      } catch (err) {
-        // sendOnce's network errors: the request may or may not have arrived.
-        if (!(err instanceof RegistryError) || err.reason !== 'unreachable' || this.options.signal?.aborted) throw err;
-        outcome = err;
-      }
-      if (!(outcome instanceof RegistryError)) return outcome;
-      if (attempt > READ_RETRY_DELAYS_MS.length) throw outcome;
-      const delay = READ_RETRY_DELAYS_MS[attempt - 1] ?? 0;
-      this.options.debug?.(`registry: uploading blob ${digest} to ${ref.registry}/${ref.repository} failed (${outcome.message}); try ${attempt + 1} from scratch in ${delay} ms`);
-      await sleep(delay, undefined, this.options.signal ? { signal: this.options.signal } : undefined);
-    }
+    return retry(() => this.uploadBlobOnce(ref, bytes, digest), {
+      backoff: fixedBackoff(READ_RETRY_DELAYS_MS),
+      retryable: (err) => err instanceof RegistryError && err.temporary,
+      signal: this.options.signal,
+      sleep: this.options.sleep,
+      onRetry: (err, n, delay) =>
+        this.options.debug?.(`registry: uploading blob ${digest} to ${ref.registry}/${ref.repository} failed (${(err as Error).message}); try ${n + 1} from scratch in ${delay} ms`),
+    });
   }
 
-  /** One upload; returns (not throws) a transient failure, so that pushBlob starts again. */
-  private async uploadBlobOnce(ref: ImageReference, bytes: Buffer, digest: string): Promise<{ digest: string; uploaded: boolean } | RegistryError> {
+  /** One upload; throws a RegistryError, temporary when another try (from scratch) may succeed. */
+  private async uploadBlobOnce(ref: ImageReference, bytes: Buffer, digest: string): Promise<{ digest: string; uploaded: boolean }> {
     const at = `${ref.registry}/${ref.repository}`;
     const head = await this.request(ref, { method: 'HEAD', path: `blobs/${digest}`, actions: PUSH });
     if (head.ok) return { digest, uploaded: false };
-    if (head.status !== 404) return this.transientOrThrow(`${at}: checking blob ${digest}`, ref, head);
+    if (head.status !== 404) throw await this.failure(`${at}: checking blob ${digest}`, ref, head);
     const start = await this.request(ref, { method: 'POST', path: 'blobs/uploads/', actions: PUSH });
     const location = start.headers.get('location');
     if (start.status !== 202 || !location) {
       if (start.status === 202) throw new RegistryError(`${at}: starting blob upload`, 'invalid', 'HTTP 202 without a Location header');
-      return this.transientOrThrow(`${at}: starting blob upload`, ref, start);
+      throw await this.failure(`${at}: starting blob upload`, ref, start);
     }
     await start.body?.cancel();
     const url = new URL(location, registryBase(ref.registry));
@@ -166,16 +160,9 @@ export class RegistryClient {
       body: new Uint8Array(bytes),
       actions: PUSH,
     });
-    if (put.status !== 201) return this.transientOrThrow(`${at}: uploading blob ${digest}`, ref, put);
+    if (put.status !== 201) throw await this.failure(`${at}: uploading blob ${digest}`, ref, put);
     await put.body?.cancel();
     return { digest, uploaded: true };
-  }
-
-  /** The failure of an answer: returned when another try may succeed (429, 5xx), thrown otherwise. */
-  private async transientOrThrow(step: string, ref: ImageReference, res: Response): Promise<RegistryError> {
-    const failure = await this.failure(step, ref, res);
-    if (isTransientStatus(res.status)) return failure;
-    throw failure;
   }
 
   /** Stores a manifest under ref's tag (else digest); returns its digest. */
@@ -271,25 +258,29 @@ export class RegistryClient {
   private async send(image: string, url: string, req: RegistryRequest, authorization: string | undefined): Promise<Response> {
     const method = req.method ?? 'GET';
     // Reads and idempotent writes: a registry's passing hiccup (connection reset, 429, 5xx) must not fail a release.
-    const tries = method === 'GET' || method === 'HEAD' || req.idempotent ? READ_RETRY_DELAYS_MS.length + 1 : 1;
-    for (let attempt = 1; ; attempt++) {
-      let res: Response | undefined;
-      let failure: RegistryError | undefined;
-      try {
-        res = await this.sendOnce(image, url, req, authorization);
-      } catch (err) {
-        if (!(err instanceof RegistryError) || this.options.signal?.aborted) throw err;
-        failure = err;
-      }
-      const transient = failure !== undefined || (res !== undefined && isTransientStatus(res.status));
-      if (!transient || attempt >= tries) {
-        if (failure) throw failure;
-        return res as Response;
-      }
-      await res?.body?.cancel();
-      const delay = READ_RETRY_DELAYS_MS[attempt - 1] ?? 0;
-      this.options.debug?.(`registry: ${method} ${new URL(url).origin}: ${failure ? 'unreachable' : `HTTP ${res?.status}`}; try ${attempt + 1} of ${tries} in ${delay} ms`);
-      await sleep(delay, undefined, this.options.signal ? { signal: this.options.signal } : undefined);
+    const backoff = fixedBackoff(method === 'GET' || method === 'HEAD' || req.idempotent ? READ_RETRY_DELAYS_MS : []);
+    try {
+      return await retry(
+        async (n) => {
+          const res = await this.sendOnce(image, url, req, authorization);
+          // The last try's answer goes to the caller, whatever its status.
+          if (n >= backoff.attempts || !isTemporaryStatus(res.status)) return res;
+          await res.body?.cancel();
+          throw new HttpError(`HTTP ${res.status}`, { status: res.status });
+        },
+        {
+          backoff,
+          retryable: (err) => err instanceof HttpError,
+          signal: this.options.signal,
+          sleep: this.options.sleep,
+          onRetry: (err, n, delay) =>
+            this.options.debug?.(`registry: ${method} ${new URL(url).origin}: ${err instanceof RegistryError ? 'unreachable' : (err as Error).message}; try ${n + 1} of ${backoff.attempts} in ${delay} ms`),
+        },
+      );
+    } catch (err) {
+      // Stopped while waiting to try again after a transient answer.
+      if (!(err instanceof RegistryError) && err instanceof HttpError) throw new RegistryError(image, 'unreachable', `${new URL(url).origin}: stopped`);
+      throw err;
     }
   }
 
@@ -312,11 +303,6 @@ export class RegistryClient {
     const searched = this.options.credentials?.files.join(', ') ?? 'none';
     return describeFailure(image, res.status, body, credential ? `credentials from ${credential.source}` : `no credentials for ${ref.registry} in ${searched}`);
   }
-}
-
-/** Answers another try may not get: too many requests, or the registry (or a proxy in front of it) failing. */
-function isTransientStatus(status: number): boolean {
-  return status === 429 || status >= 500;
 }
 
 /** `registry/repository:tag` (or `@digest`) as people wrote it, for messages. */

@@ -1,4 +1,4 @@
-import { WorkError } from '../errors.js';
+import { HttpError, isTemporaryStatus } from '../support/http-error.js';
 
 export type RegistryFailure = 'not-found' | 'unauthorized' | 'unreachable' | 'invalid';
 
@@ -9,16 +9,20 @@ const REASONS: Record<RegistryFailure, string> = {
   invalid: 'unexpected answer from the registry',
 };
 
-/** A registry request that failed, naming the image and why. */
-export class RegistryError extends WorkError {
+/**
+ * A registry request that failed, naming the image and why. Another try may succeed after a 429 or 5xx, or when the
+ * registry (or its token server) could not be reached or failed.
+ */
+export class RegistryError extends HttpError {
   constructor(
     readonly image: string,
     readonly reason: RegistryFailure,
     detail: string,
+    status?: number,
     /** The distribution API's error code of the answer, e.g. NAME_UNKNOWN. */
     readonly code?: string,
   ) {
-    super(`${image}: ${REASONS[reason]} (${detail})`);
+    super(`${image}: ${REASONS[reason]} (${detail})`, { status, temporary: status === undefined ? reason === 'unreachable' : isTemporaryStatus(status) });
     this.name = 'RegistryError';
   }
 }
@@ -27,12 +31,12 @@ export class RegistryError extends WorkError {
 export function describeFailure(image: string, status: number, body: string, auth: string): RegistryError {
   const code = errorCode(body);
   const http = `HTTP ${status}${code ? ` ${code}` : ''}`;
-  if (status === 404) return new RegistryError(image, 'not-found', http, code);
+  if (status === 404) return new RegistryError(image, 'not-found', http, status, code);
   if (status === 401 || status === 403) {
-    return new RegistryError(image, 'unauthorized', `${http}; ${auth}; log in with \`docker login\` or \`buildah login\``, code);
+    return new RegistryError(image, 'unauthorized', `${http}; ${auth}; log in with \`docker login\` or \`buildah login\``, status, code);
   }
-  if (status >= 500) return new RegistryError(image, 'unreachable', `${http}: the registry failed; try again later`, code);
-  return new RegistryError(image, 'invalid', http, code);
+  if (status >= 500) return new RegistryError(image, 'unreachable', `${http}: the registry failed; try again later`, status, code);
+  return new RegistryError(image, 'invalid', http, status, code);
 }
 
 /** The first `errors[].code` of a distribution API error body, e.g. MANIFEST_UNKNOWN. */

@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { ImageReference } from '../reference.js';
 import { DOCKER_MANIFEST, OCI_MANIFEST, type Descriptor } from '../registry/client.js';
+import { sha256 } from '../support/digest.js';
+import { isRecord } from '../support/json.js';
 
 /** cosign's signature format (sigstore `payload`, cosign `pkg/oci/static` and `mutate`), as plain functions of data. */
 
@@ -33,8 +34,6 @@ export interface ExistingSignatures {
   manifest: Record<string, unknown> & { config?: Descriptor; layers?: SignatureLayer[] };
   config: Record<string, unknown>;
 }
-
-export const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 /** `YYYYMMDD.HHMMSS` in UTC: kpack's buildTimestamp (Go layout 20060102.150405). */
 export function buildTimestamp(date: Date): string {
@@ -88,8 +87,6 @@ export function hasSignature(existing: ExistingSignatures | undefined, payloadDi
   });
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /**
  * The signature image with one more layer, as cosign's `mutate.AppendSignatures` makes it: the existing image
  * (its media types kept), else an empty one (OCI, or Docker v2 with `dockerMediaTypes`); the config gets one history
@@ -97,7 +94,7 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
  */
 export function appendSignature(existing: ExistingSignatures | undefined, layer: SignatureLayer, dockerMediaTypes: boolean): SignatureImage {
   const base = existing?.config ?? { architecture: '', created: ZERO_TIME, history: [], os: '', rootfs: { type: 'layers', diff_ids: [] }, config: {} };
-  const rootfs = isObject(base.rootfs) ? base.rootfs : { type: 'layers' };
+  const rootfs = isRecord(base.rootfs) ? base.rootfs : { type: 'layers' };
   const config = {
     ...base,
     history: [...(Array.isArray(base.history) ? base.history : []), { created: ZERO_TIME }],

@@ -3,11 +3,11 @@ import type { Env } from '../ci/gitstate.js';
 import { InputError } from '../errors.js';
 import { parseReference, type ImageReference } from '../reference.js';
 import { DOCKER_MANIFEST, imageName, OCI_MANIFEST, RegistryError, type RegistryClient } from '../registry/client.js';
+import { sha256 } from '../support/digest.js';
 import {
   appendSignature,
   dockerReference,
   hasSignature,
-  sha256,
   signatureAnnotations,
   signatureLayer,
   signatureTag,

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { HttpError } from '../support/http-error.js';
 
 export interface HttpAnswer {
   status: number;
@@ -19,6 +20,17 @@ export interface PostOptions {
 }
 
 const MAX_BODY = 64 * 1024;
+
+/** The signing service will answer these the same way however often it is asked; any other failure is tried again. */
+export const FINAL_STATUSES = [400, 401, 403, 415];
+
+/** An answer other than the protocol's success code, as an HttpError saying status, reason and the answer on one line. */
+export function answerError(answer: HttpAnswer, success: number, where?: string): HttpError | undefined {
+  if (answer.status === success) return undefined;
+  const text = answer.body.replace(/\s+/g, ' ').trim();
+  const detail = `HTTP ${answer.status}${answer.statusText ? ` ${answer.statusText}` : ''}${text ? `: ${text.slice(0, 200)}` : ''}`;
+  return new HttpError(where ? `${where}: ${detail}` : detail, { status: answer.status, temporary: !FINAL_STATUSES.includes(answer.status) });
+}
 
 /** One POST with node:http(s): fetch cannot present a TLS client certificate. Rejects on network errors and timeouts. */
 export function post(url: URL, options: PostOptions): Promise<HttpAnswer> {

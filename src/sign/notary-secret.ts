@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Signer } from '../config/schema.js';
 import { InputError } from '../errors.js';
 import { isLoopbackHost } from '../reference.js';
+import { isRecord } from '../support/json.js';
 
 export type NotarySignerConfig = Extract<Signer, { type: 'notary' }>;
 
@@ -65,7 +66,7 @@ function readSignify(text: string, where: string, addSecret: (secret: string) =>
   } catch {
     throw new InputError(`${where} is not valid YAML; it should be {endpoint: <token URL>, payload: <request body>}`);
   }
-  const { endpoint, payload } = (typeof doc === 'object' && doc !== null ? doc : {}) as { endpoint?: unknown; payload?: unknown };
+  const { endpoint, payload } = (isRecord(doc) ? doc : {}) as { endpoint?: unknown; payload?: unknown };
   const body = typeof payload === 'string' ? payload : payload !== undefined && payload !== null ? JSON.stringify(payload) : '';
   if (typeof endpoint !== 'string' || body === '') {
     throw new InputError(`${where} needs a string "endpoint" and a "payload"; it should be {endpoint: <token URL>, payload: <request body>}`);
@@ -81,7 +82,7 @@ function readMtls(text: string, where: string, addSecret: (secret: string) => vo
   } catch {
     throw new InputError(`${where} is not valid JSON; it should be {"certData": <base64 PEM>, "privateKeyData": <base64 PEM>}`);
   }
-  const { certData, privateKeyData } = (typeof doc === 'object' && doc !== null ? doc : {}) as { certData?: unknown; privateKeyData?: unknown };
+  const { certData, privateKeyData } = (isRecord(doc) ? doc : {}) as { certData?: unknown; privateKeyData?: unknown };
   if (typeof certData !== 'string' || typeof privateKeyData !== 'string') {
     throw new InputError(`${where} needs string fields "certData" and "privateKeyData" (base64 of PEM)`);
   }

@@ -1,11 +1,15 @@
 import type { Logger } from '../output/logger.js';
-import { formatMs, post } from './http.js';
+import { AbortError, HttpError, isTemporary } from '../support/http-error.js';
+import { constantBackoff, retry } from '../support/retry.js';
+import { answerError, formatMs, post, type HttpAnswer, type PostOptions } from './http.js';
 import { checkEndpoint, readNotaryAuth, type NotaryAuth, type NotarySignerConfig } from './notary-secret.js';
-import { judgeAnswer, withRetries, type TryOutcome } from './retry.js';
 import type { ImageSigner, SignContext, SignResult } from './signer.js';
 import { mtlsBody, resolveTargets, tokenBody } from './targets.js';
 
 const JSON_TYPE = { 'Content-Type': 'application/json' };
+/** SPEC 10: up to 5 tries, the first at once, then `retry-timeout` apart. */
+export const TRIES = 5;
+const STOPPED = 'stopped by signal';
 
 /** SPEC 10 notary signer: reads the secret now (so problems show before any build), signs all images in one POST. */
 export function notarySigner(signer: NotarySignerConfig, readFile: (path: string) => string, addSecret: (secret: string) => void): ImageSigner {
@@ -25,15 +29,28 @@ export function notarySigner(signer: NotarySignerConfig, readFile: (path: string
       const body = JSON.stringify(mtls ? mtlsBody(targets) : tokenBody(targets));
       io.log.debug(`${name}: POST ${endpoint.origin}${endpoint.pathname} ${body}`);
       const count = `${images.length} ${plural(images.length, 'image')}`;
-      const result = await withRetries(sender(auth, endpoint, body, config.timeout, io), config['retry-timeout'], {
-        signal: io.signal,
-        onTry: (n, tries) => io.log.info(`signing ${count} with ${name}, try ${n} of ${tries}`),
-        onFailure: (n, tries, detail, retryIn) =>
-          io.log.warn(`${name}: try ${n} of ${tries} failed: ${detail}${retryIn === undefined ? '' : `; next try in ${formatMs(retryIn)}`}`),
-      });
-      if (!result.ok) {
-        const hint = auth.type === 'none' && /^HTTP 40[13]\b/.test(result.detail ?? '') ? ' (this signer has no secret and signs without authentication; add config.secret if the service needs one)' : '';
-        return fail(`signing ${count} failed after ${result.tries} ${plural(result.tries, 'try', 'tries')}: ${result.detail ?? 'unknown error'}${hint}`);
+      const send = sender(auth, endpoint, body, config.timeout, io);
+      const delay = config['retry-timeout'];
+      let tries = 0;
+      try {
+        await retry(
+          async (n) => {
+            if (io.signal.aborted) throw stopped();
+            tries = n;
+            io.log.info(`signing ${count} with ${name}, try ${n} of ${TRIES}`);
+            await send().catch((err: unknown) => {
+              const final = !isTemporary(err);
+              const next = final || n === TRIES ? '' : `; next try in ${formatMs(delay)}`;
+              io.log.warn(`${name}: try ${n} of ${TRIES} failed: ${message(err)}${final ? ' (final: not retried)' : ''}${next}`);
+              throw err;
+            });
+          },
+          { backoff: constantBackoff(TRIES, delay), signal: io.signal },
+        );
+      } catch (err) {
+        const detail = io.signal.aborted ? STOPPED : message(err);
+        const hint = auth.type === 'none' && /^HTTP 40[13]\b/.test(detail) ? ' (this signer has no secret and signs without authentication; add config.secret if the service needs one)' : '';
+        return fail(`signing ${count} failed after ${tries} ${plural(tries, 'try', 'tries')}: ${detail}${hint}`);
       }
       io.log.info(`${name}: signed ${targets.map((t) => `${t.gun}:${t.tag}`).join(', ')}`);
       return { signer: name, ok: true, signed: images };
@@ -41,16 +58,13 @@ export function notarySigner(signer: NotarySignerConfig, readFile: (path: string
   };
 }
 
-/** One try of the secret's protocol; the signify token is fetched on the first try that needs it, then reused. */
-function sender(auth: NotaryAuth, endpoint: URL, body: string, timeoutMs: number, io: SignContext): () => Promise<TryOutcome> {
-  const call = async (url: URL, headers: Record<string, string>, payload: string, success: number, clientCert?: { cert: string; key: string }): Promise<TryOutcome> => {
-    try {
-      const answer = await post(url, { headers, body: payload, timeoutMs, signal: io.signal, clientCert });
-      io.log.debug(`POST ${url.origin}${url.pathname} → HTTP ${answer.status}`);
-      return judgeAnswer(answer, success);
-    } catch (err) {
-      return { ok: false, final: io.signal.aborted, detail: io.signal.aborted ? 'stopped by signal' : `${url.origin}: ${(err as Error).message}` };
-    }
+/** One try of the secret's protocol, throwing an HttpError; the signify token is fetched on the first try that needs it, then reused. */
+function sender(auth: NotaryAuth, endpoint: URL, body: string, timeoutMs: number, io: SignContext): () => Promise<void> {
+  const call = async (url: URL, headers: Record<string, string>, payload: string, success: number, clientCert?: { cert: string; key: string }): Promise<void> => {
+    const answer = await postTo(url, { headers, body: payload, timeoutMs, signal: io.signal, clientCert }, url.origin, io.signal);
+    io.log.debug(`POST ${url.origin}${url.pathname} → HTTP ${answer.status}`);
+    const failure = answerError(answer, success);
+    if (failure) throw failure;
   };
   switch (auth.type) {
     case 'none':
@@ -63,39 +77,43 @@ function sender(auth: NotaryAuth, endpoint: URL, body: string, timeoutMs: number
     case 'signify': {
       let bearer: string | undefined;
       return async () => {
-        if (bearer === undefined) {
-          const got = await signifyToken(auth, timeoutMs, io.signal, io.log);
-          if (typeof got !== 'string') return got;
-          bearer = got;
-        }
-        return call(endpoint, { ...JSON_TYPE, Authorization: `Bearer ${bearer}` }, body, 200);
+        bearer ??= await signifyToken(auth, timeoutMs, io.signal, io.log);
+        await call(endpoint, { ...JSON_TYPE, Authorization: `Bearer ${bearer}` }, body, 200);
       };
     }
   }
 }
 
-/** POSTs the secret's payload to its endpoint and takes `access_token.token` from the answer. */
-async function signifyToken(auth: Extract<NotaryAuth, { type: 'signify' }>, timeoutMs: number, signal: AbortSignal, log: Logger): Promise<string | TryOutcome> {
-  const where = `token endpoint ${auth.endpoint.origin}${auth.endpoint.pathname}`;
-  let answer;
+/** One POST; a network error or a timeout becomes an HttpError without a status (tried again), an abort stops. */
+async function postTo(url: URL, options: PostOptions, where: string, signal: AbortSignal): Promise<HttpAnswer> {
   try {
-    answer = await post(auth.endpoint, { headers: JSON_TYPE, body: auth.payload, timeoutMs, signal });
+    return await post(url, options);
   } catch (err) {
-    return { ok: false, final: signal.aborted, detail: signal.aborted ? 'stopped by signal' : `${where}: ${(err as Error).message}` };
+    throw signal.aborted ? stopped() : new HttpError(`${where}: ${message(err)}`, { cause: err });
   }
+}
+
+const stopped = (): Error => new AbortError(STOPPED);
+
+/** POSTs the secret's payload to its endpoint and takes `access_token.token` from the answer. */
+async function signifyToken(auth: Extract<NotaryAuth, { type: 'signify' }>, timeoutMs: number, signal: AbortSignal, log: Logger): Promise<string> {
+  const where = `token endpoint ${auth.endpoint.origin}${auth.endpoint.pathname}`;
+  const answer = await postTo(auth.endpoint, { headers: JSON_TYPE, body: auth.payload, timeoutMs, signal }, where, signal);
   log.debug(`POST ${where} → HTTP ${answer.status}`);
-  const outcome = judgeAnswer(answer, 200);
-  if (!outcome.ok) return { ...outcome, detail: `${where}: ${outcome.detail}` };
+  const failure = answerError(answer, 200, where);
+  if (failure) throw failure;
   let token: unknown;
   try {
     token = (JSON.parse(answer.body) as { access_token?: { token?: unknown } }).access_token?.token;
   } catch {
     token = undefined;
   }
-  if (typeof token !== 'string' || token === '') return { ok: false, final: true, detail: `${where} answered without access_token.token` };
+  if (typeof token !== 'string' || token === '') throw new HttpError(`${where} answered without access_token.token`, { status: answer.status, temporary: false });
   log.secrets.add(token);
   return token;
 }
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 function plural(n: number, one: string, many = `${one}s`): string {
   return n === 1 ? one : many;

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { abortingHandler, certainlyNotSent, NoAnswerError, tryWithin } from '../../src/backends/ado/abort.js';
-import { isRetryable } from '../../src/backends/ado/retry.js';
+import { isTemporary } from '../../src/support/http-error.js';
 import type { IRequestHandler } from 'azure-devops-node-api/interfaces/common/VsoBaseInterfaces.js';
 
 const netError = (code: string, syscall = 'connect') => Object.assign(new Error(`${syscall} ${code}`), { code, syscall });
@@ -30,7 +30,7 @@ describe('tryWithin', () => {
     setTimeout(() => outer.abort(new Error('stopped by SIGTERM')), 20);
     const err = await pending.catch((e: unknown) => e as Error);
     expect(err).toMatchObject({ name: 'AbortError', message: 'stopped by SIGTERM' });
-    expect(isRetryable(err)).toBe(false);
+    expect(isTemporary(err)).toBe(false);
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
@@ -38,7 +38,7 @@ describe('tryWithin', () => {
     const err = await tryWithin(() => new Promise<never>(() => undefined), new AbortController().signal, 30).catch((e: unknown) => e as Error);
     expect(err).toBeInstanceOf(NoAnswerError);
     expect(err.message).toBe('no answer within 0.03s');
-    expect(isRetryable(err)).toBe(true);
+    expect(isTemporary(err)).toBe(true);
   });
 
   it('passes the result and the errors of fn through', async () => {

@@ -39,10 +39,13 @@ describe('tokenUrl', () => {
     [{}, 'https://login.microsoftonline.com/my%20tenant/oauth2/v2.0/token'],
     [{ AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us/' }, 'https://login.microsoftonline.us/my%20tenant/oauth2/v2.0/token'],
     [{ AZURE_AUTHORITY_HOST: 'http://127.0.0.1:8080' }, 'http://127.0.0.1:8080/my%20tenant/oauth2/v2.0/token'],
+    [{ AZURE_AUTHORITY_HOST: 'http://127.1.2.3' }, 'http://127.1.2.3/my%20tenant/oauth2/v2.0/token'],
+    [{ AZURE_AUTHORITY_HOST: 'http://localhost:8080' }, 'http://localhost:8080/my%20tenant/oauth2/v2.0/token'],
+    [{ AZURE_AUTHORITY_HOST: 'http://[::1]:8080' }, 'http://[::1]:8080/my%20tenant/oauth2/v2.0/token'],
   ])('%j → %s', (env, url) => expect(tokenUrl(env, 'my tenant')).toBe(url));
 
-  it('refuses plain HTTP off loopback: the client secret would travel in clear', () => {
-    expect(() => tokenUrl({ AZURE_AUTHORITY_HOST: 'http://login.example.com' }, 't')).toThrow(/must use https/);
+  it.each(['http://login.example.com', 'http://127.login.example.com', 'http://10.0.0.1:8080'])('refuses plain HTTP off loopback (%s): the client secret would travel in clear', (host) => {
+    expect(() => tokenUrl({ AZURE_AUTHORITY_HOST: host }, 't')).toThrow(/must use https/);
   });
 });
 

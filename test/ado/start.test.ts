@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { NoAnswerError } from '../../src/backends/ado/abort.js';
+import { fromLibrary } from '../../src/backends/ado/client.js';
 import { sameParameters, startFailure, type StartFailure } from '../../src/backends/ado/start.js';
 
-const status = (statusCode: number) => Object.assign(new Error(`HTTP ${statusCode}`), { statusCode });
+// An error answer as azure-devops-node-api (typed-rest-client) throws it, made an HttpError where the client meets it.
+const status = (statusCode: number) => fromLibrary(Object.assign(new Error(`HTTP ${statusCode}`), { statusCode }));
 const net = (code: string) => Object.assign(new Error(code), { code });
 
 describe('startFailure: what a failed start tells about the run', () => {

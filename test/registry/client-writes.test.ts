@@ -10,6 +10,8 @@ const ready = requireTool('docker-registry', 'apt-get install docker-registry');
 const sha256 = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 const ref = (text: string): ImageReference => parseReference(text)!;
 const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (err: unknown) => err as RegistryError);
+/** A client that records the waits between its tries instead of waiting. */
+const recording = (waits: number[] = []) => new RegistryClient({ timeoutMs: 5000, sleep: async (ms) => void waits.push(ms) });
 
 const isUploadStart = (r: SeenRequest) => r.method === 'POST';
 const isUploadPut = (r: SeenRequest) => r.method === 'PUT' && r.path.includes('/blobs/uploads/');
@@ -52,7 +54,7 @@ describe.skipIf(!ready)('registry client writes against a real registry behind a
   ])('retries $name, and the registry holds the image', async ({ faults, injected }) => {
     const faulty = await proxy(faults);
     const repository = `writes/${faulty.host.split(':')[1]}`;
-    const { manifest } = await pushImage(new RegistryClient({ timeoutMs: 5000 }), ref(`${faulty.host}/${repository}:v1`), repository);
+    const { manifest } = await pushImage(recording(), ref(`${faulty.host}/${repository}:v1`), repository);
 
     expect(faulty.requests.filter((q) => q.injected)).toHaveLength(injected);
     expect((await getManifest(registry, repository, 'v1')).digest).toBe(sha256(manifest));
@@ -65,16 +67,19 @@ describe.skipIf(!ready)('registry client writes against a real registry behind a
 
   it('gives up after three tries of an upload, naming the status', async () => {
     const faulty = await proxy([{ times: 100, action: { status: 502 }, match: isUploadStart }]);
-    const err = await failure(new RegistryClient({ timeoutMs: 5000 }).pushBlob(ref(`${faulty.host}/writes/down:v1`), Buffer.from('blob')));
+    const waits: number[] = [];
+    const err = await failure(recording(waits).pushBlob(ref(`${faulty.host}/writes/down:v1`), Buffer.from('blob')));
 
     expect(err).toBeInstanceOf(RegistryError);
     expect(err?.message).toMatch(/starting blob upload: registry unreachable \(HTTP 502/);
     expect(faulty.requests.filter(isUploadStart)).toHaveLength(3);
+    // The upload start is a POST, not retried by itself: the whole upload is, 500 ms and then 1500 ms later.
+    expect(waits).toEqual([500, 1500]);
   });
 
   it('never retries a final answer (400 on the manifest PUT)', async () => {
     const faulty = await proxy([{ times: 100, action: { status: 400, body: '{"errors":[{"code":"MANIFEST_INVALID"}]}' }, match: isManifestPut }]);
-    const err = await failure(new RegistryClient({ timeoutMs: 5000 }).putManifest(ref(`${faulty.host}/writes/bad:v1`), Buffer.from('{}'), OCI_MANIFEST));
+    const err = await failure(recording().putManifest(ref(`${faulty.host}/writes/bad:v1`), Buffer.from('{}'), OCI_MANIFEST));
 
     expect(err?.reason).toBe('invalid');
     expect(faulty.requests.filter(isManifestPut)).toHaveLength(1);
@@ -82,7 +87,7 @@ describe.skipIf(!ready)('registry client writes against a real registry behind a
 
   it('ping: any HTTP answer means reachable; a closed port is unreachable', async () => {
     const failing = await proxy([{ times: 100, action: { status: 500 } }]);
-    const client = new RegistryClient({ timeoutMs: 5000 });
+    const client = recording();
     expect(await client.ping(registry.host)).toBe(200);
     expect(await client.ping(failing.host)).toBe(500);
     const closed = `127.0.0.1:${await freePort()}`;

@@ -12,12 +12,14 @@ import { removeTempDirs, requireTool, tempDir } from '../support/tools.js';
 
 const ready = requireTool('docker-registry', 'apt-get install docker-registry');
 const ref = (text: string) => parseReference(text) ?? expect.unreachable(`bad reference ${text}`);
+/** Tries follow one another at once: the delays between them are not what these tests are about. */
+const noWait = async (): Promise<void> => undefined;
 
 /** A client reading credentials from a Docker config.json holding `auths`. */
 function clientWith(auths: Record<string, unknown> = {}, secrets: string[] = []): RegistryClient {
   const dir = tempDir('docker-config');
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ auths }));
-  return new RegistryClient({ credentials: loadCredentials({ DOCKER_CONFIG: dir, HOME: dir }), timeoutMs: 5000, onSecret: (s) => secrets.push(s) });
+  return new RegistryClient({ credentials: loadCredentials({ DOCKER_CONFIG: dir, HOME: dir }), timeoutMs: 5000, onSecret: (s) => secrets.push(s), sleep: noWait });
 }
 
 async function failure(promise: Promise<unknown>): Promise<RegistryError> {
@@ -158,9 +160,11 @@ describe('registry client, answers no real registry gives', () => {
   it('retries a read after 503 and 429, then succeeds', async () => {
     const flaky = await flakyRegistry([503, 429]);
     try {
-      const manifest = await new RegistryClient().getManifest(ref(`${flaky.host}/app:v1`));
+      const waits: number[] = [];
+      const manifest = await new RegistryClient({ sleep: async (ms) => void waits.push(ms) }).getManifest(ref(`${flaky.host}/app:v1`));
       expect(manifest.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
       expect(flaky.requests()).toBe(3);
+      expect(waits).toEqual([500, 1500]);
     } finally {
       flaky.close();
     }
@@ -170,9 +174,9 @@ describe('registry client, answers no real registry gives', () => {
     const down = await flakyRegistry([502, 502, 502, 502]);
     const missing = await flakyRegistry([404]);
     try {
-      expect((await failure(new RegistryClient().getManifest(ref(`${down.host}/app:v1`)))).message).toMatch(/HTTP 502/);
+      expect((await failure(new RegistryClient({ sleep: noWait }).getManifest(ref(`${down.host}/app:v1`)))).message).toMatch(/HTTP 502/);
       expect(down.requests()).toBe(3);
-      expect((await failure(new RegistryClient().getManifest(ref(`${missing.host}/app:v1`)))).reason).toBe('not-found');
+      expect((await failure(new RegistryClient({ sleep: noWait }).getManifest(ref(`${missing.host}/app:v1`)))).reason).toBe('not-found');
       expect(missing.requests()).toBe(1);
     } finally {
       down.close();
@@ -187,7 +191,7 @@ describe('registry client, answers no real registry gives', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const err = await failure(new RegistryClient().getManifest(ref(`${host}/app:v1`)));
+      const err = await failure(new RegistryClient({ sleep: noWait }).getManifest(ref(`${host}/app:v1`)));
       expect(err.reason).toBe('invalid');
       expect(err.message).toContain(`differs from the Docker-Content-Digest header ${wrong}`);
     } finally {

@@ -5,13 +5,13 @@ import {
   buildTimestamp,
   dockerReference,
   hasSignature,
-  sha256,
   signatureAnnotations,
   signatureLayer,
   signatureTag,
   simpleSigningPayload,
   type ExistingSignatures,
 } from '../../src/sign/cosign-format.js';
+import { sha256 } from '../../src/support/digest.js';
 import { generateTestKey } from '../support/cosign.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;

@@ -15,11 +15,11 @@ const TOKEN = 'notary-unit-token-4Fq9';
 const BEARER = 'notary-unit-bearer-8Zr2';
 
 /** One notary signer from a config.yaml snippet (so the schema's defaults apply), run through prepareSigning + runSigners. */
-async function signWith(signerYaml: string, images: string[]) {
+async function signWith(signerYaml: string, images: string[], signal = new AbortController().signal) {
   const { config } = parseConfig(`sign-config:\n  enabled-signers: {"*": [n]}\n  signers:\n    - ${signerYaml}\n`, 'config.yaml');
   const lines: string[] = [];
   const stream = new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) });
-  const io = { env: { HOME: tempDir('home') }, log: new Logger(stream, true), signal: new AbortController().signal };
+  const io = { env: { HOME: tempDir('home') }, log: new Logger(stream, true), signal };
   const failures = await runSigners(prepareSigning(config['sign-config']?.signers ?? [], io), images, io);
   return { failures, log: lines.join('') };
 }
@@ -80,6 +80,30 @@ describe.skipIf(!ready)('notary signer: the request of each secret type, against
     expect(requests).toHaveLength(tries);
     expect(new Set(requests.map((r) => r.body)).size).toBe(1);
     expect(requests.every((r) => r.headers.authorization === undefined)).toBe(true);
+  });
+
+  it('says each try, each failure and the next try in the log; the last failure announces none', async () => {
+    signer.script('/sign', [{ status: 503 }, { status: 401 }]);
+    const { log } = await signWith(config(''), [`${registry.host}/team/app:v1`]);
+    const lines = log.split('\n').filter((line) => / n: try | with n, /.test(line)).map((line) => line.replace(/^.*?(signing|n:)/, '$1'));
+    expect(lines).toEqual([
+      'signing 1 image with n, try 1 of 5',
+      'n: try 1 of 5 failed: HTTP 503 Service Unavailable; next try in 10ms',
+      'signing 1 image with n, try 2 of 5',
+      'n: try 2 of 5 failed: HTTP 401 Unauthorized (final: not retried)',
+    ]);
+  });
+
+  it('a stop during the wait between tries ends the signer at once', async () => {
+    signer.script('/sign', [{ status: 503 }]);
+    const controller = new AbortController();
+    const started = Date.now();
+    setTimeout(() => controller.abort(), 200);
+    const slow = `{name: n, type: notary, config: {endpoint: "${signer.url}/sign", timeout: 2s, retry-timeout: 60s}}`;
+    const { failures } = await signWith(slow, [`${registry.host}/team/app:v1`], controller.signal);
+    expect(failures).toEqual(['n: signing 1 image failed after 1 try: stopped by signal']);
+    expect(signer.requestsTo('/sign')).toHaveLength(1);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('no secret: an image the registry lacks fails the signer naming it; nothing is sent', async () => {

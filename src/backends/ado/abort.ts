@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { RequestOptions } from 'node:http';
 import type { IHttpClient, IHttpClientResponse, IRequestHandler, IRequestInfo } from 'azure-devops-node-api/interfaces/common/VsoBaseInterfaces.js';
+import { AbortError } from '../../support/http-error.js';
 
 /**
  * Makes azure-devops-node-api's requests really abortable: each call runs in a scope holding its AbortSignal, and the
@@ -55,7 +56,7 @@ export async function tryWithin<T>(fn: () => Promise<T>, outer: AbortSignal, lim
 export function abortError(reason: unknown): Error {
   const message = (reason as { message?: unknown } | null)?.message;
   const text = typeof message === 'string' && message !== '' ? message : 'aborted';
-  return Object.assign(new Error(text, { cause: reason }), { name: 'AbortError' });
+  return new AbortError(text, { cause: reason });
 }
 
 /** Settles with the promise, or rejects as soon as the signal aborts. */

@@ -8,7 +8,8 @@ import type { Run, RunPipelineParameters, RunResult, RunState } from 'azure-devo
 import type { PipelinesApi } from 'azure-devops-node-api/PipelinesApi.js';
 import { abortingHandler, tryWithin } from './abort.js';
 import type { AuthToken } from './credentials.js';
-import { statusOf, withRetry, type RetryPolicy } from './retry.js';
+import { HttpError, statusOf } from '../../support/http-error.js';
+import { exponentialBackoff, retry, type RetryPolicy } from '../../support/retry.js';
 
 // The library's enum values, written out: its interface modules are not loaded at run time (type imports only).
 const CANCELLING = 4 as BuildStatus.Cancelling;
@@ -72,8 +73,8 @@ export interface ClientIO {
   version: string;
 }
 
-/** Error of a call after its retries, saying which call it was; statusCode kept for the caller. */
-export function callError(what: string, err: unknown): Error & { statusCode?: number } {
+/** Error of a call after its retries, saying which call it was; its status kept for the caller. */
+export function callError(what: string, err: unknown): Error {
   const status = statusOf(err);
   const message = err instanceof Error ? err.message : String(err);
   const hint =
@@ -81,7 +82,21 @@ export function callError(what: string, err: unknown): Error & { statusCode?: nu
     : status === 403 ? '; the credential lacks the permission (it needs Build: read & execute)'
     : '';
   const text = `${what} failed: ${message.split('\n')[0]}${status !== undefined && !message.includes(String(status)) ? ` (HTTP ${status})` : ''}${hint}`;
-  return Object.assign(new Error(text), status === undefined ? {} : { statusCode: status });
+  return status === undefined ? new Error(text) : new HttpError(text, { status });
+}
+
+/** typed-rest-client marks an error answer with `statusCode`: this is the one place that reads it. */
+export function fromLibrary(err: unknown): unknown {
+  const status = (err as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status !== 'number' || err instanceof HttpError) return err;
+  return new HttpError(err instanceof Error ? err.message : String(err), { status, cause: err });
+}
+
+/** One try of fn within the time a try may take, its error an HttpError when ADO answered with one. */
+function tryOnce<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
+  return tryWithin(fn, signal, TRY_LIMIT_MS).catch((err: unknown) => {
+    throw fromLibrary(err);
+  });
 }
 
 /**
@@ -136,7 +151,7 @@ export class AdoClient {
     const body: RunPipelineParameters = { previewRun: false, templateParameters };
     const { project, pipelineId, pipelineVersion } = this.target;
     this.io.debug(`ADO: starting pipeline ${pipelineId}`);
-    return tryWithin(async () => runInfo(await (await this.pipelines()).runPipeline(body, project, pipelineId, pipelineVersion)), signal, TRY_LIMIT_MS);
+    return tryOnce(async () => runInfo(await (await this.pipelines()).runPipeline(body, project, pipelineId, pipelineVersion)), signal);
   }
 
   getRun(runId: number, signal?: AbortSignal): Promise<RunInfo> {
@@ -172,7 +187,7 @@ export class AdoClient {
       const response = (await build.getBuildLog(this.target.project, runId, logId)) as IncomingMessage;
       const status = response.statusCode ?? 200;
       // getBuildLog hands back the raw response whatever its status.
-      if (status >= 300) throw Object.assign(new Error(`HTTP ${status}: ${await readSome(response)}`), { statusCode: status });
+      if (status >= 300) throw new HttpError(`HTTP ${status}: ${await readSome(response)}`, { status });
       return response;
     });
     return { logId, stream };
@@ -190,7 +205,8 @@ export class AdoClient {
   private async call<T>(what: string, fn: () => Promise<T>, signal = this.io.signal): Promise<T> {
     this.io.debug(`ADO: ${what}`);
     try {
-      return await withRetry(() => tryWithin(fn, signal, TRY_LIMIT_MS), this.policy, {
+      return await retry(() => tryOnce(fn, signal), {
+        backoff: exponentialBackoff(this.policy),
         signal,
         onRetry: (err, n, wait) => this.io.warn(`${callError(what, err).message}; retrying in ${wait} ms (try ${n} of ${this.policy.attempts})`),
       });

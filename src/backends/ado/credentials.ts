@@ -1,6 +1,8 @@
 import type { Env } from '../../ci/gitstate.js';
 import { InputError } from '../../errors.js';
-import { withRetry, type RetryPolicy } from './retry.js';
+import { isLoopbackHost } from '../../reference.js';
+import { HttpError } from '../../support/http-error.js';
+import { exponentialBackoff, retry, type RetryPolicy } from '../../support/retry.js';
 import type { Secrets } from '../../support/secrets.js';
 
 /** The Azure DevOps resource: a client-credentials token for it is what ADO accepts. */
@@ -22,8 +24,7 @@ export function tokenUrl(env: Env, tenantId: string): string {
   } catch {
     throw new InputError(`AZURE_AUTHORITY_HOST "${host}" is not a URL; give e.g. ${DEFAULT_AUTHORITY_HOST}`);
   }
-  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) || url.hostname.startsWith('127.');
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.host))) {
     throw new InputError(`AZURE_AUTHORITY_HOST "${host}" must use https; the client secret is sent to it`);
   }
   return `${host}/${encodeURIComponent(tenantId)}/oauth2/v2.0/token`;
@@ -100,7 +101,7 @@ export async function servicePrincipalToken(
 ): Promise<string> {
   const doFetch = io.fetch ?? fetch;
   const body = new URLSearchParams({ client_id: c.clientId, client_secret: c.clientSecret, grant_type: 'client_credentials', scope: ADO_SCOPE });
-  return withRetry(
+  return retry(
     async () => {
       io.debug(`requesting an Azure DevOps token for client ${c.clientId} from ${c.tokenUrl}`);
       const res = await doFetch(c.tokenUrl, {
@@ -114,14 +115,12 @@ export async function servicePrincipalToken(
         // AADSTS descriptions end with trace lines; the first line says what is wrong.
         const why = typeof answer.error_description === 'string' ? answer.error_description.split(/\r?\n/)[0] : '';
         const what = typeof answer.error === 'string' ? answer.error : `HTTP ${res.status}`;
-        const err = new Error(`the identity platform refused the service principal token (${what}${why ? `: ${why}` : ''})`);
-        Object.assign(err, { statusCode: res.ok ? 502 : res.status });
-        throw err;
+        // An answer without a token is the service failing: retried like a 502.
+        throw new HttpError(`the identity platform refused the service principal token (${what}${why ? `: ${why}` : ''})`, { status: res.ok ? 502 : res.status });
       }
       return answer.access_token;
     },
-    policy,
-    { signal: io.signal, onRetry: (err, n, wait) => io.debug(`token request failed (try ${n}): ${(err as Error).message}; retrying in ${wait} ms`) },
+    { backoff: exponentialBackoff(policy), signal: io.signal, onRetry: (err, n, wait) => io.debug(`token request failed (try ${n}): ${(err as Error).message}; retrying in ${wait} ms`) },
   );
 }
 

@@ -5,7 +5,7 @@ import { isSecretLookingName } from '../../tags/index.js';
 import type { AdoTarget } from './client.js';
 import { describeCredential, resolveCredential, type AdoCredential } from './credentials.js';
 import { adoParameters, type AdoParameters } from './parameters.js';
-import type { RetryPolicy } from './retry.js';
+import type { RetryPolicy } from '../../support/retry.js';
 
 import { MASK } from '../../support/secrets.js';
 

@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkError } from '../../errors.js';
+import { statusOf } from '../../support/http-error.js';
+import { backoffDelay, exponentialBackoff, retry, sleep, type RetryPolicy } from '../../support/retry.js';
 import { certainlyNotSent } from './abort.js';
 import { callError, type AdoClient, type RunInfo } from './client.js';
-import { backoffDelay, statusOf, type RetryPolicy } from './retry.js';
 
 /**
  * Starting a run is the one request that is not idempotent: sent twice, it starts two runs. So it is resent only when
@@ -68,20 +68,30 @@ export class StoppedWhileStarting extends Error {
 
 const clock = (d: Date): string => d.toISOString().replace(/\.\d+Z$/, 'Z');
 
+/** A start that failed in a way another try may mend: `retrying` opens the warning, `gaveUp` is the error after the last. */
+class StartAgain extends Error {
+  constructor(
+    readonly retrying: string,
+    readonly gaveUp: string,
+  ) {
+    super(gaveUp);
+  }
+}
+
 /** Starts one run of the pipeline, or adopts the one a lost answer started; never two. */
 export async function startRun(client: AdoClient, parameters: Record<string, string>, policy: RetryPolicy, io: StartIO): Promise<StartedRun> {
   const what = `starting pipeline ${client.target.pipelineId}`;
-  const attempts = Math.max(1, policy.attempts);
+  const backoff = exponentialBackoff(policy);
   const since = new Date(Date.now() - CLOCK_SKEW_MS);
   let mayHaveStarted = false;
   const stopped = (): StoppedWhileStarting => new StoppedWhileStarting(since, mayHaveStarted);
   const wait = async (ms: number): Promise<void> => {
-    await sleep(ms, undefined, { signal: io.signal }).catch(() => {
+    await sleep(ms, io.signal).catch(() => {
       throw stopped();
     });
   };
 
-  for (let attempt = 1; ; attempt++) {
+  const startOnce = async (): Promise<StartedRun> => {
     let err: unknown;
     try {
       mayHaveStarted = true;
@@ -94,11 +104,7 @@ export async function startRun(client: AdoClient, parameters: Record<string, str
     const failed = callError(what, err).message;
     if (failure === 'not-sent') {
       mayHaveStarted = false;
-      if (attempt >= attempts) throw new WorkError(failed);
-      const delay = backoffDelay(policy, attempt);
-      io.warn(`${failed}; the request did not reach Azure DevOps: retrying in ${delay} ms (try ${attempt} of ${attempts})`);
-      await wait(delay);
-      continue;
+      throw new StartAgain(`${failed}; the request did not reach Azure DevOps:`, failed);
     }
     if (failure === 'rejected') throw new WorkError(failed);
 
@@ -107,7 +113,7 @@ export async function startRun(client: AdoClient, parameters: Record<string, str
       `${failed}; Azure DevOps may have started the run: looking for it among the runs of pipeline ${client.target.pipelineId} ` +
         `queued since ${clock(since)} (${CLOCK_SKEW_MS / 60_000} minutes before our request, for clock differences)`,
     );
-    const looks = failure === 'lost' ? attempts : 1;
+    const looks = failure === 'lost' ? backoff.attempts : 1;
     let found: RunInfo | undefined;
     try {
       found = await findRun(client, parameters, since, looks, policy, io, wait);
@@ -121,18 +127,26 @@ export async function startRun(client: AdoClient, parameters: Record<string, str
       io.warn(`found ADO run ${found.id}: it has the parameters we sent and was queued since ${clock(since)}; following it as ours`);
       return { run: found, adopted: true };
     }
-    if (failure === 'error-answer' && attempt < attempts) {
+    if (failure === 'error-answer') {
       mayHaveStarted = false;
-      const delay = backoffDelay(policy, attempt);
-      io.warn(`no run of ours was started; retrying in ${delay} ms (try ${attempt} of ${attempts})`);
-      await wait(delay);
-      continue;
+      throw new StartAgain('no run of ours was started;', `${failed}; no run with these parameters was started`);
     }
-    if (failure === 'error-answer') throw new WorkError(`${failed}; no run with these parameters was started`);
     throw new WorkError(
       `${failed}; the start of the run could not be confirmed: no run with these parameters was queued since ${clock(since)}. ` +
         `Azure DevOps may still start it: look at ${client.pipelineWebUrl} before running this job again`,
     );
+  };
+
+  try {
+    return await retry(startOnce, {
+      backoff,
+      retryable: (err) => err instanceof StartAgain,
+      signal: io.signal,
+      onRetry: (err, n, delay) => io.warn(`${(err as StartAgain).retrying} retrying in ${delay} ms (try ${n} of ${backoff.attempts})`),
+    });
+  } catch (err) {
+    if (!(err instanceof StartAgain)) throw err;
+    throw io.signal.aborted ? stopped() : new WorkError(err.gaveUp);
   }
 }
 
