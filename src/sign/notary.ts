@@ -1,4 +1,5 @@
 import type { Logger } from '../output/logger.js';
+import type { Secrets } from '../support/secrets.js';
 import { formatMs, post } from './http.js';
 import { checkEndpoint, readNotaryAuth, type NotaryAuth, type NotarySignerConfig } from './notary-secret.js';
 import { judgeAnswer, withRetries, type TryOutcome } from './retry.js';
@@ -8,11 +9,11 @@ import { mtlsBody, resolveTargets, tokenBody } from './targets.js';
 const JSON_TYPE = { 'Content-Type': 'application/json' };
 
 /** SPEC 10 notary signer: reads the secret now (so problems show before any build), signs all images in one POST. */
-export function notarySigner(signer: NotarySignerConfig, readFile: (path: string) => string, addSecret: (secret: string) => void): ImageSigner {
+export function notarySigner(signer: NotarySignerConfig, readFile: (path: string) => string, secrets: Secrets): ImageSigner {
   const { name, config } = signer;
   const mtls = config.secret.type === 'signify-mtls';
   const endpoint = checkEndpoint(config.endpoint, `sign-config signer "${name}": endpoint`, mtls);
-  const auth = readNotaryAuth(signer, readFile, addSecret);
+  const auth = readNotaryAuth(signer, readFile, secrets);
   return {
     name,
     async sign(images, io): Promise<SignResult> {
