@@ -1,7 +1,7 @@
 import { Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { LogScanner, normalizeReport, processLog, stripTimestamp, type LogFindings } from '../../src/backends/ado/logs.js';
-import { Secrets } from '../../src/support/secrets.js';
+import { LogScanner, normalizeReport, processLog, stripTimestamp, type LogFindings } from '../../../src/backends/ado/logs.js';
+import { Secrets } from '../../../src/support/secrets.js';
 
 const TS = '2024-05-01T10:00:00.1234567Z ';
 const REPORT = { status: 'Succeeded', pushed: true, signed: false, image_name: 'app', images_list: ['r/app:1', 'r/app:latest'], digest: 'sha256:abc', tags: ['1', 'latest'], repository_path: 'r/', architectures: ['linux/amd64'] };

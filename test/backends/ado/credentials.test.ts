@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ADO_SCOPE, authToken, describeCredential, resolveCredential, servicePrincipalToken, tokenScheme, tokenUrl, type AdoCredential,
-} from '../../src/backends/ado/credentials.js';
-import { InputError } from '../../src/errors.js';
-import type { Options } from '../../src/options.js';
-import { startFakeAdo, type FakeAdo } from '../support/fake-ado.js';
-import { Secrets } from '../../src/support/secrets.js';
+} from '../../../src/backends/ado/credentials.js';
+import { InputError } from '../../../src/errors.js';
+import type { Options } from '../../../src/options.js';
+import { startFakeAdo, type FakeAdo } from '../../support/fake-ado.js';
+import { Secrets } from '../../../src/support/secrets.js';
 
 type Flags = Pick<Options, 'azureAccessToken' | 'azureClientId' | 'azureClientSecret' | 'azureTenantId'>;
 const resolve = (flags: Partial<Flags>, env: Record<string, string> = {}) => resolveCredential(flags as Options, env);

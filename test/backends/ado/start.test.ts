@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { NoAnswerError } from '../../src/backends/ado/abort.js';
-import { sameParameters, startFailure, type StartFailure } from '../../src/backends/ado/start.js';
+import { NoAnswerError } from '../../../src/backends/ado/abort.js';
+import { sameParameters, startFailure, type StartFailure } from '../../../src/backends/ado/start.js';
 
 const status = (statusCode: number) => Object.assign(new Error(`HTTP ${statusCode}`), { statusCode });
 const net = (code: string) => Object.assign(new Error(code), { code });
