@@ -77,7 +77,7 @@ describe('service principal token against the fake identity endpoint', () => {
     const secrets = new Secrets();
     const auth = await authToken(c!, { attempts: 1, delayMs: 1 }, io(secrets));
     expect(auth).toEqual({ scheme: 'bearer', token: fake.issuedTokens[0] });
-    expect([...secrets]).toEqual(expect.arrayContaining(['s3cret!', fake.issuedTokens[0]]));
+    expect([...secrets]).toEqual(expect.arrayContaining(['s3cret!', 's3cret%21', fake.issuedTokens[0]]));
     const request = fake.requests[0]!;
     expect(request.url).toBe('/t1/oauth2/v2.0/token');
     expect(request.headers['content-type']).toBe('application/x-www-form-urlencoded');
