@@ -43,11 +43,6 @@ export class Secrets implements Iterable<string> {
     return out;
   }
 
-  /** Whether the bytes hold one of the secrets. */
-  foundIn(bytes: Buffer): boolean {
-    return this.needles.some((needle) => bytes.includes(needle));
-  }
-
   /** A masker for one stream: the secrets known when each line passes are masked, also those added later. */
   masker(): SecretMasker {
     return new SecretMasker(this, () => this.needles);
@@ -87,7 +82,7 @@ class SecretMasker {
   }
 
   private mask(region: Buffer): Buffer {
-    return this.secrets.foundIn(region) ? Buffer.from(this.secrets.redact(region.toString('utf8'))) : region;
+    return this.needles().some((needle) => region.includes(needle)) ? Buffer.from(this.secrets.redact(region.toString('utf8'))) : region;
   }
 
   /** Where to cut an endless line: before its last bytes, never inside a secret or a UTF-8 character. */
