@@ -14,10 +14,12 @@ const SECRET = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJiZW5jaCJ9.bench-oidc-signature';
 
 /** Runs in the child: streams the file through processLog and reports time and peak RSS as JSON. */
 async function child(file, chunkBytes) {
-  const { processLog } = createRequire(import.meta.url)(bundle);
+  const { processLog, Secrets } = createRequire(import.meta.url)(bundle);
+  const secrets = new Secrets();
+  secrets.add(SECRET);
   const sink = new Writable({ write: (_chunk, _enc, done) => done() });
   const t0 = process.hrtime.bigint();
-  const findings = await processLog(createReadStream(file, { highWaterMark: chunkBytes }), { sink, secrets: [SECRET], redact: (t) => t.split(SECRET).join('***') });
+  const findings = await processLog(createReadStream(file, { highWaterMark: chunkBytes }), { sink, secrets });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   process.stdout.write(JSON.stringify({ ms, bytes: findings.bytes, maxRssKiB: process.resourceUsage().maxRSS, images: findings.report?.images_list ?? [], signLineImages: findings.signLineImages }));
 }

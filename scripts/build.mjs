@@ -60,8 +60,13 @@ await Promise.all([
     banner: { js: "var __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   }),
   build({ ...common, entryPoints: ['src/config/json-schema.ts'], outfile: 'dist/json-schema.js', format: 'esm' }),
-  // The ADO log extraction alone, for scripts/bench-ado.mjs.
-  build({ ...common, entryPoints: ['src/backends/ado/logs.ts'], outfile: 'dist/ado-logs.cjs', format: 'cjs' }),
+  // The ADO log extraction alone, and the Secrets it masks, for scripts/bench-ado.mjs.
+  build({
+    ...common,
+    stdin: { contents: "export { processLog } from './src/backends/ado/logs.ts';\nexport { Secrets } from './src/support/secrets.ts';", resolveDir: process.cwd(), loader: 'ts' },
+    outfile: 'dist/ado-logs.cjs',
+    format: 'cjs',
+  }),
   build({ ...common, entryPoints: ['execa'], outfile: 'dist/execa.cjs', format: 'cjs', define: { 'import.meta.url': '__importMetaUrl' }, banner: { js: "var __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" } }),
 ]);
 

@@ -1,4 +1,6 @@
 /** Cuts builder output into whole lines of bounded length, as bytes: one endless line cannot exhaust memory. */
+import { utf8Boundary } from '../support/line-regions.js';
+
 const NL = 10;
 
 /** A longer line keeps its first MAX_LINE bytes and a marker; the rest of it is dropped, never held. */
@@ -61,8 +63,7 @@ export class LineCutter {
 
   /** The first MAX_LINE bytes of a line longer than that (fewer, not to split a UTF-8 character), and the marker. */
   private cut(line: Buffer): Buffer {
-    let at = MAX_LINE;
-    while (at > 0 && (line[at]! & 0xc0) === 0x80) at--;
+    const at = utf8Boundary(line, MAX_LINE);
     return Buffer.concat([line.subarray(0, at), TRUNCATED_LINE_END]);
   }
 

@@ -6,8 +6,7 @@ import { finished } from 'node:stream/promises';
 import type { BuildUnit } from '../plan-types.js';
 import type { RunContext } from '../support/context.js';
 import { openLogFile } from './log-file.js';
-import { LineCutter, TRUNCATED } from './lines.js';
-import { MASK, type Secrets } from '../support/secrets.js';
+import { LineCutter } from './lines.js';
 
 export interface BuildLog {
   /** A line of our own (image-builder: …). */
@@ -83,41 +82,6 @@ class Sink {
   }
 }
 
-/**
- * Masks the run's secrets in whole lines (a secret never spans lines). Only a line holding a secret becomes a string;
- * a line cut at MAX_LINE also loses a trailing start of a secret, so no part of one is left at the cut.
- */
-function masker(secrets: Secrets): (regions: Buffer[]) => Buffer[] {
-  const needles = [...secrets].map((s) => Buffer.from(s));
-  if (needles.length === 0) return (regions) => regions;
-  const marker = Buffer.from(TRUNCATED);
-  return (regions) =>
-    regions.map((region) => {
-      const cut = region.indexOf(marker);
-      const hit = needles.some((n) => region.includes(n)) || (cut >= 0 && needles.some((n) => endsWithStartOf(region.subarray(0, cut), n)));
-      if (!hit) return region;
-      let text = secrets.redact(region.toString('utf8'));
-      if (cut >= 0) {
-        const at = text.indexOf(TRUNCATED);
-        const head = text.slice(0, at);
-        const partial = [...secrets].map((s) => longestStartAtEnd(head, s)).reduce((a, b) => Math.max(a, b), 0);
-        text = `${head.slice(0, head.length - partial)}${partial > 0 ? MASK : ''}${text.slice(at)}`;
-      }
-      return Buffer.from(text);
-    });
-}
-
-/** Whether the buffer ends with the first 4 or more bytes of the needle. */
-function endsWithStartOf(buf: Buffer, needle: Buffer): boolean {
-  for (let n = Math.min(needle.length - 1, buf.length); n >= 4; n--) if (buf.subarray(buf.length - n).equals(needle.subarray(0, n))) return true;
-  return false;
-}
-
-function longestStartAtEnd(text: string, secret: string): number {
-  for (let n = Math.min(secret.length - 1, text.length); n >= 4; n--) if (text.endsWith(secret.slice(0, n))) return n;
-  return 0;
-}
-
 /** Each line of the regions (whole lines, each ending in \n) with the prefix before it. */
 function withPrefix(regions: Buffer[], prefix: Buffer): Buffer {
   const parts: Buffer[] = [];
@@ -143,28 +107,29 @@ export async function openLog(unit: BuildUnit, io: RunContext, silent: boolean):
   const prefix = unit.variant === undefined ? undefined : Buffer.from(`[${unit.variant}] `);
   const stderr = silent ? undefined : new Sink(io.stderr, prefix, io.signal);
   if (stderr) sinks.push(stderr);
-  const mask = masker(io.log.secrets);
-  const emit = (regions: Buffer[]): void => {
-    const masked = mask(regions);
-    sinks.forEach((sink) => sink.write(masked));
-  };
+  const emit = (regions: Buffer[]): void => sinks.forEach((sink) => sink.write(regions));
+  const line = (text: string): void => emit([Buffer.from(`${io.log.secrets.redact(text)}\n`)]);
   if (replaced) {
     if (silent) io.stderr.write(`warning: ${replaced}\n`);
-    emit([Buffer.from(`warning: ${replaced}\n`)]);
+    line(`warning: ${replaced}`);
   }
 
   return {
-    line: (text) => emit([Buffer.from(`${text}\n`)]),
+    line,
     async pipe(stream) {
+      // Masked before lines are cut to length, so that a cut never leaves part of a secret.
+      const masker = io.log.secrets.masker();
       const cutter = new LineCutter();
+      const cut = (pieces: Buffer[]): void => emit(pieces.flatMap((piece) => cutter.push(piece)));
       try {
         for await (const chunk of stream) {
-          emit(cutter.push(chunk as Buffer));
+          cut(masker.push(chunk as Buffer));
           for (const sink of sinks) await sink.ready();
         }
       } catch {
         // The builder's pipe broke: what it printed so far is in the log; its exit status tells the rest.
       }
+      if (masker) cut(masker.end());
       emit(cutter.end());
     },
     async close() {

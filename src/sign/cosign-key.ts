@@ -3,6 +3,7 @@ import { secretbox } from '@noble/ciphers/salsa.js';
 import type { Env } from '../ci/gitstate.js';
 import type { Signer } from '../config/schema.js';
 import { InputError } from '../errors.js';
+import type { Secrets } from '../support/secrets.js';
 
 export type CosignSignerConfig = Extract<Signer, { type: 'cosign' }>;
 
@@ -75,7 +76,7 @@ export function decryptCosignKey(body: Buffer, password: string): Buffer {
  * Reads a key file: cosign's encrypted format, an unencrypted PKCS#8 `PRIVATE KEY` or SEC1 `EC PRIVATE KEY`, or an
  * encrypted PKCS#8 `ENCRYPTED PRIVATE KEY`. The password is asked for only by encrypted keys. Throws KeyProblem.
  */
-export function openCosignKey(text: string, password: PasswordSource, addSecret: (secret: string) => void): CosignKey {
+export function openCosignKey(text: string, password: PasswordSource, secrets: Secrets): CosignKey {
   const pem = parsePem(text);
   if (!pem) throw new KeyProblem('is not a PEM private key');
   let privateKey: KeyObject;
@@ -91,7 +92,7 @@ export function openCosignKey(text: string, password: PasswordSource, addSecret:
       if (!(err instanceof KeyProblem) || err.message !== 'wrong password' || trimmed === pass) throw err;
       der = tryOpen(trimmed);
     }
-    addSecret(der.toString('base64'));
+    secrets.add(der.toString('base64'));
     privateKey = fromKey(() => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }), 'the decrypted key is not a PKCS#8 private key');
     der.fill(0);
   } else if (pem.type === 'ENCRYPTED PRIVATE KEY') {
@@ -149,7 +150,7 @@ export function readPassword(config: CosignSignerConfig['config'], env: Env, rea
 }
 
 /** Reads and opens a cosign signer's key now, so that a bad key or password stops the run before anything is built. */
-export function loadSignerKey(signer: CosignSignerConfig, env: Env, readFile: (path: string) => string, addSecret: (secret: string) => void): CosignKey {
+export function loadSignerKey(signer: CosignSignerConfig, env: Env, readFile: (path: string) => string, secrets: Secrets): CosignKey {
   const { name, config } = signer;
   const where = `sign-config signer "${name}"`;
   let text: string;
@@ -159,16 +160,14 @@ export function loadSignerKey(signer: CosignSignerConfig, env: Env, readFile: (p
     const code = (err as NodeJS.ErrnoException).code;
     throw new InputError(`${where}: key file ${config.key} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`}; mount the key or fix config.key`);
   }
-  addSecret(text);
-  for (const line of text.split(/\r?\n/)) if (line.length >= 16 && !line.startsWith('-----')) addSecret(line.trim());
+  secrets.add(text, ...text.split(/\r?\n/).filter((line) => line.length >= 16 && !line.startsWith('-----')));
   const password = (): string => {
     const value = readPassword(config, env, readFile, where);
-    addSecret(value);
-    addSecret(value.trim());
+    secrets.add(value);
     return value;
   };
   try {
-    return openCosignKey(text, password, addSecret);
+    return openCosignKey(text, password, secrets);
   } catch (err) {
     if (!(err instanceof KeyProblem)) throw err;
     const hint = err.message === 'wrong password' ? ` (from ${passwordOrigin(config, env)}); give the password the key was created with` : '';

@@ -4,6 +4,7 @@ import { InputError } from '../errors.js';
 import { parseReference, type ImageReference } from '../reference.js';
 import { DOCKER_MANIFEST, imageName, OCI_MANIFEST, RegistryError, type RegistryClient } from '../registry/client.js';
 import { sha256 } from '../support/digest.js';
+import type { Secrets } from '../support/secrets.js';
 import {
   appendSignature,
   dockerReference,
@@ -24,7 +25,7 @@ const PUSH = ['pull', 'push'];
 export interface CosignDeps {
   env: Env;
   readFile: (path: string) => string;
-  addSecret: (secret: string) => void;
+  secrets: Secrets;
   /** The CI system's build number (GitState.buildNumber), for the buildNumber annotation. */
   buildNumber?: string;
   /** The run's start, for the buildTimestamp annotation. */
@@ -38,7 +39,7 @@ export interface CosignDeps {
 export function cosignSigner(signer: CosignSignerConfig, deps: CosignDeps): ImageSigner {
   const { name, config } = signer;
   const target = config.repository === undefined ? undefined : signatureRepository(config.repository, name);
-  const key = loadSignerKey(signer, deps.env, deps.readFile, deps.addSecret);
+  const key = loadSignerKey(signer, deps.env, deps.readFile, deps.secrets);
   const annotations = signatureAnnotations(config.annotations, deps);
   return {
     name,

@@ -4,6 +4,7 @@ import type { Signer } from '../config/schema.js';
 import { InputError } from '../errors.js';
 import { isLoopbackHost } from '../reference.js';
 import { isRecord } from '../support/json.js';
+import type { Secrets } from '../support/secrets.js';
 
 export type NotarySignerConfig = Extract<Signer, { type: 'notary' }>;
 
@@ -29,10 +30,10 @@ export function checkEndpoint(text: string, where: string, requireHttps = false)
 }
 
 /**
- * Reads and checks the secret file of a notary signer. Every secret value is passed to addSecret before anything
+ * Reads and checks the secret file of a notary signer. Every secret value is added to the secrets before anything
  * can print it; messages never quote the file (parser messages would). A signer without secret reads nothing.
  */
-export function readNotaryAuth(signer: NotarySignerConfig, readFile: (path: string) => string, addSecret: (secret: string) => void): NotaryAuth {
+export function readNotaryAuth(signer: NotarySignerConfig, readFile: (path: string) => string, secrets: Secrets): NotaryAuth {
   const secret = signer.config.secret;
   if (secret.type === 'none') return { type: 'none' };
   const { path, type } = secret;
@@ -44,8 +45,7 @@ export function readNotaryAuth(signer: NotarySignerConfig, readFile: (path: stri
     const code = (err as NodeJS.ErrnoException).code;
     throw new InputError(`${where} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`}; mount the secret or fix secret.path`);
   }
-  addSecret(text);
-  addSecret(text.trim());
+  secrets.add(text);
   switch (type) {
     case 'token': {
       const token = text.trim();
@@ -53,13 +53,13 @@ export function readNotaryAuth(signer: NotarySignerConfig, readFile: (path: stri
       return { type, token };
     }
     case 'signify':
-      return readSignify(text, where, addSecret);
+      return readSignify(text, where, secrets);
     case 'signify-mtls':
-      return readMtls(text, where, addSecret);
+      return readMtls(text, where, secrets);
   }
 }
 
-function readSignify(text: string, where: string, addSecret: (secret: string) => void): NotaryAuth {
+function readSignify(text: string, where: string, secrets: Secrets): NotaryAuth {
   let doc: unknown;
   try {
     doc = parseYaml(text);
@@ -71,11 +71,11 @@ function readSignify(text: string, where: string, addSecret: (secret: string) =>
   if (typeof endpoint !== 'string' || body === '') {
     throw new InputError(`${where} needs a string "endpoint" and a "payload"; it should be {endpoint: <token URL>, payload: <request body>}`);
   }
-  addSecret(body);
+  secrets.add(body);
   return { type: 'signify', endpoint: checkEndpoint(endpoint, `${where}: endpoint`), payload: body };
 }
 
-function readMtls(text: string, where: string, addSecret: (secret: string) => void): NotaryAuth {
+function readMtls(text: string, where: string, secrets: Secrets): NotaryAuth {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -86,11 +86,10 @@ function readMtls(text: string, where: string, addSecret: (secret: string) => vo
   if (typeof certData !== 'string' || typeof privateKeyData !== 'string') {
     throw new InputError(`${where} needs string fields "certData" and "privateKeyData" (base64 of PEM)`);
   }
-  addSecret(privateKeyData);
   const key = Buffer.from(privateKeyData, 'base64').toString('utf8');
-  addSecret(key);
+  secrets.add(privateKeyData, key);
   // Single lines of the key too, in case a library ever echoes part of it.
-  for (const line of key.split('\n')) if (line.length >= 16 && !line.startsWith('-----')) addSecret(line.trim());
+  secrets.add(...key.split('\n').filter((line) => line.length >= 16 && !line.startsWith('-----')));
   const cert = Buffer.from(certData, 'base64').toString('utf8');
   let certificate: X509Certificate;
   try {

@@ -2,6 +2,7 @@ import type { Logger } from '../output/logger.js';
 import { AbortError, HttpError, isTemporary } from '../support/http-error.js';
 import { constantBackoff, retry } from '../support/retry.js';
 import { answerError, formatMs, post, type HttpAnswer, type PostOptions } from './http.js';
+import type { Secrets } from '../support/secrets.js';
 import { checkEndpoint, readNotaryAuth, type NotaryAuth, type NotarySignerConfig } from './notary-secret.js';
 import type { ImageSigner, SignContext, SignResult } from './signer.js';
 import { mtlsBody, resolveTargets, tokenBody } from './targets.js';
@@ -12,11 +13,11 @@ export const TRIES = 5;
 const STOPPED = 'stopped by signal';
 
 /** SPEC 10 notary signer: reads the secret now (so problems show before any build), signs all images in one POST. */
-export function notarySigner(signer: NotarySignerConfig, readFile: (path: string) => string, addSecret: (secret: string) => void): ImageSigner {
+export function notarySigner(signer: NotarySignerConfig, readFile: (path: string) => string, secrets: Secrets): ImageSigner {
   const { name, config } = signer;
   const mtls = config.secret.type === 'signify-mtls';
   const endpoint = checkEndpoint(config.endpoint, `sign-config signer "${name}": endpoint`, mtls);
-  const auth = readNotaryAuth(signer, readFile, addSecret);
+  const auth = readNotaryAuth(signer, readFile, secrets);
   return {
     name,
     async sign(images, io): Promise<SignResult> {

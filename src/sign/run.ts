@@ -36,11 +36,11 @@ export interface SigningRun {
  */
 export function prepareSigning(configs: Signer[], io: SignIO, readFile = (path: string) => readFileSync(path, 'utf8'), run: SigningRun = {}): Signing {
   const problems = new Problems();
-  const addSecret = (secret: string) => io.log.secrets.add(secret);
+  const secrets = io.log.secrets;
   const now = run.now ?? new Date();
   const signers = configs.flatMap((config) => {
     const signer = problems.collect(() =>
-      config.type === 'notary' ? notarySigner(config, readFile, addSecret) : cosignSigner(config, { env: io.env, readFile, addSecret, buildNumber: run.buildNumber, now }),
+      config.type === 'notary' ? notarySigner(config, readFile, secrets) : cosignSigner(config, { env: io.env, readFile, secrets, buildNumber: run.buildNumber, now }),
     );
     return signer ? [signer] : [];
   });
@@ -51,7 +51,7 @@ export function prepareSigning(configs: Signer[], io: SignIO, readFile = (path: 
     credentials,
     timeoutMs: REGISTRY_TIMEOUT_MS,
     signal: io.signal,
-    onSecret: addSecret,
+    onSecret: (secret) => secrets.add(secret),
     debug: (line) => io.log.debug(line),
   });
   return { signers, skipped: run.skipped ?? [], registry };

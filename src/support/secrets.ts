@@ -1,4 +1,5 @@
 import { isSecretLookingName } from '../tags/secrets.js';
+import { LineRegions, utf8Boundary } from './line-regions.js';
 
 export const MASK = '***';
 
@@ -13,6 +14,8 @@ export class Secrets implements Iterable<string> {
   private readonly values = new Set<string>();
   /** Longest first, so that a secret containing another is masked whole. */
   private sorted: string[] = [];
+  /** The same as bytes, for maskers that look for secrets without decoding a stream. */
+  private needles: Buffer[] = [];
 
   add(...values: Array<string | undefined>): void {
     let changed = false;
@@ -24,7 +27,9 @@ export class Secrets implements Iterable<string> {
       if (trimmed !== value && trimmed.length >= MIN_LENGTH) this.values.add(trimmed);
       changed = true;
     }
-    if (changed) this.sorted = [...this.values].sort((a, b) => b.length - a.length);
+    if (!changed) return;
+    this.sorted = [...this.values].sort((a, b) => b.length - a.length);
+    this.needles = this.sorted.map((secret) => Buffer.from(secret));
   }
 
   /** The values of `NAME=value` entries whose names look secret (SPEC 5's rule): NPM_TOKEN, API_KEY, … */
@@ -38,8 +43,63 @@ export class Secrets implements Iterable<string> {
     return out;
   }
 
+  /** A masker for one stream: the secrets known when each line passes are masked, also those added later. */
+  masker(): SecretMasker {
+    return new SecretMasker(this, () => this.needles);
+  }
+
   [Symbol.iterator](): Iterator<string> {
     return this.sorted[Symbol.iterator]();
+  }
+}
+
+/**
+ * Masks secrets in a byte stream fed chunk by chunk, line by line: a secret split across chunks is masked, only a line
+ * holding a secret becomes a string, and a line longer than MAX_PIECE goes out in pieces cut where no secret straddles.
+ */
+class SecretMasker {
+  private readonly regions = new LineRegions((line) => this.safeCut(line));
+
+  constructor(
+    private readonly secrets: Secrets,
+    private readonly needles: () => Buffer[],
+  ) {}
+
+  /** The masked bytes that can go out now, in order. */
+  push(chunk: Buffer): Buffer[] {
+    // No secret yet (there never was one: secrets are only added): the bytes pass as they come.
+    if (this.needles().length === 0) return [chunk];
+    const out: Buffer[] = [];
+    this.regions.push(chunk, (region) => out.push(this.mask(region)));
+    return out;
+  }
+
+  /** The rest: the last line, when the stream did not end with a newline. */
+  end(): Buffer[] {
+    const out: Buffer[] = [];
+    this.regions.end((region) => out.push(this.mask(region)));
+    return out;
+  }
+
+  private mask(region: Buffer): Buffer {
+    return this.needles().some((needle) => region.includes(needle)) ? Buffer.from(this.secrets.redact(region.toString('utf8'))) : region;
+  }
+
+  /** Where to cut an endless line: before its last bytes, never inside a secret or a UTF-8 character. */
+  private safeCut(line: Buffer): number {
+    const needles = this.needles();
+    let cut = utf8Boundary(line, line.length - Math.max(0, ...needles.map((n) => n.length)));
+    for (let moved = true; moved && cut > 0; ) {
+      moved = false;
+      for (const n of needles) {
+        const i = line.lastIndexOf(n, cut - 1);
+        if (i >= 0 && i + n.length > cut) {
+          cut = utf8Boundary(line, i);
+          moved = true;
+        }
+      }
+    }
+    return cut;
   }
 }
 

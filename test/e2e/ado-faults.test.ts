@@ -212,7 +212,7 @@ describe('a stop is prompt, and the run we stop watching is cancelled', () => {
     expect(cli.stderr()).toContain('error: stopped by signal while starting pipeline 14902; ADO run 1000 was asked to cancel');
   });
 
-  it.each<[string, NodeJS.Signals, FaultRule[], (seen: ProxiedRequest & { fault?: string }) => boolean, RegExp]>([
+  it.each<[string, NodeJS.Signals, FaultRule[], (seen: ProxiedRequest) => boolean, RegExp]>([
     ['discovery', 'SIGINT', [{ match: (r) => /_apis\/ResourceAreas/i.test(r.url), fault: 'hang' }], (q) => q.fault === 'hang', /error: discovering the APIs of .* failed: stopped by SIGINT/],
     ['the start, never forwarded to ADO,', 'SIGTERM', [{ match: isStart, fault: 'hang' }], (q) => q.fault === 'hang', /error: stopped by signal while starting pipeline 14902; no run of ours was found\n/],
     [

@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { baseEnv, removeTempDirs, runCli, tempDir, writeConfig } from '../support/cli.js';
 import { startFakeSigner, type FakeSigner } from '../support/fake-signer.js';
-import { startFaultProxy, type FaultProxy, type SeenRequest } from '../support/registry-fault-proxy.js';
+import { startFaultProxy, type FaultProxy, type ProxiedRequest } from '../support/fault-proxy.js';
 import { freePort, getManifest, startRegistry, type TestRegistry } from '../support/registry.js';
 import { requireTool } from '../support/tools.js';
 
@@ -14,9 +14,9 @@ const haveTools = requireTool('buildah', 'apt-get install buildah') && requireTo
 const SHA = '4f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6';
 const cacheDir = tempDir('push-cache');
 
-const isManifestPut = (r: SeenRequest) => r.method === 'PUT' && r.path.includes('/manifests/');
-const isUploadStart = (r: SeenRequest) => r.method === 'POST' && r.path.endsWith('/blobs/uploads/');
-const isUploadChunk = (r: SeenRequest) => r.method === 'PATCH';
+const isManifestPut = (r: ProxiedRequest) => r.method === 'PUT' && r.url.includes('/manifests/');
+const isUploadStart = (r: ProxiedRequest) => r.method === 'POST' && r.url.endsWith('/blobs/uploads/');
+const isUploadChunk = (r: ProxiedRequest) => r.method === 'PATCH';
 
 function project(): string {
   const dir = tempDir('push');
@@ -59,14 +59,14 @@ describe.skipIf(!haveTools)('pushing through the real CLI with buildah: faults, 
 
   describe('transient registry errors are tried again', () => {
     let proxy: FaultProxy | undefined;
-    afterAll(async () => proxy?.stop());
+    afterAll(async () => proxy?.close());
 
     it('eight destinations, four pushed at once; 5xx on blob uploads and manifest PUTs: all pushed, with the digests the registry holds', async () => {
       proxy = await startFaultProxy(registry.host, [
-        { times: 4, action: { gather: true }, match: isManifestPut },
-        { times: 2, action: { status: 502, body: '<html>502 Bad Gateway</html>' }, match: isUploadStart },
-        { times: 3, action: { status: 500 }, match: isManifestPut },
-        { times: 1, action: { status: 503, body: '{"errors":[{"code":"UNAVAILABLE","message":"try later"}]}' }, match: isManifestPut },
+        { times: 4, fault: 'gather', match: isManifestPut },
+        { times: 2, fault: { status: 502, body: '<html>502 Bad Gateway</html>' }, match: isUploadStart },
+        { times: 3, fault: { status: 500 }, match: isManifestPut },
+        { times: 1, fault: { status: 503, body: '{"errors":[{"code":"UNAVAILABLE","message":"try later"}]}' }, match: isManifestPut },
       ]);
       const repositories = ['r1', 'r2', 'r3', 'r4'];
       const r = await build(repositories.map((repo) => `${proxy!.host}/${repo}`), { tags: ['latest'] });
@@ -74,7 +74,7 @@ describe.skipIf(!haveTools)('pushing through the real CLI with buildah: faults, 
       expect(r.stderr).toMatch(/done in/);
       expect(r.code).toBe(0);
       expect(proxy.maxHeld()).toBe(4);
-      expect(proxy.requests.filter((q) => q.injected && q.status !== 201)).toHaveLength(6);
+      expect(proxy.seen.filter((q) => q.fault && q.status !== 201)).toHaveLength(6);
       expect(r.log()).toMatch(/failed \(HTTP 50[023]\); trying again in 1 s/);
       expect(r.log()).toMatch(/\(try 2 of 3\)/);
       // Reported as pushed through the proxy; the registry behind it holds each one with that digest.
@@ -89,12 +89,12 @@ describe.skipIf(!haveTools)('pushing through the real CLI with buildah: faults, 
     });
 
     it('connections dropped in the middle of blob uploads: pushed on the next try', async () => {
-      await proxy?.stop();
-      proxy = await startFaultProxy(registry.host, [{ times: 2, action: { drop: true }, match: isUploadChunk }]);
+      await proxy?.close();
+      proxy = await startFaultProxy(registry.host, [{ times: 2, fault: 'drop', match: isUploadChunk }]);
       const r = await build([`${proxy.host}/dropped`]);
 
       expect(r.code).toBe(0);
-      expect(proxy.requests.filter((q) => q.injected)).toHaveLength(2);
+      expect(proxy.seen.filter((q) => q.fault)).toHaveLength(2);
       // buildah retries a drop it sees as EOF itself (500 ms apart, as we ask); one it sees as a closed connection, we do.
       expect(r.log()).toMatch(/Failed, retrying in 500ms|failed \((?:use of closed network connection|broken pipe|connection reset|EOF|unexpected EOF)\); trying again/);
       const served = await getManifest(registry, 'dropped/team/app', 'c-4f1e2d3c');
@@ -103,12 +103,12 @@ describe.skipIf(!haveTools)('pushing through the real CLI with buildah: faults, 
 
     // buildah 1.28's manifest push exits 0 after this 5xx, without pushing the index: only the registry tells.
     it('several platforms (buildah manifest push, which has no --retry): a 500 on a platform\'s manifest is found out and tried again', async () => {
-      await proxy?.stop();
-      proxy = await startFaultProxy(registry.host, [{ times: 1, action: { status: 500 }, match: (q) => isManifestPut(q) && q.path.includes('/manifests/sha256:') }]);
+      await proxy?.close();
+      proxy = await startFaultProxy(registry.host, [{ times: 1, fault: { status: 500 }, match: (q) => isManifestPut(q) && q.url.includes('/manifests/sha256:') }]);
       const r = await build([`${proxy.host}/multi`], { args: ['--platform=linux/amd64,linux/arm64'] });
 
       expect(r.code).toBe(0);
-      expect(proxy.requests.filter((q) => q.injected)).toHaveLength(1);
+      expect(proxy.seen.filter((q) => q.fault)).toHaveLength(1);
       expect(r.log()).toMatch(/failed \(the builder reported success, but the registry does not have .*multi\/team\/app:c-4f1e2d3c\); trying again in 1 s/);
       const index = await getManifest(registry, 'multi/team/app', 'c-4f1e2d3c');
       expect(index.body.manifests?.map((m) => m.platform?.architecture).sort()).toEqual(['amd64', 'arm64']);
@@ -116,22 +116,22 @@ describe.skipIf(!haveTools)('pushing through the real CLI with buildah: faults, 
     });
 
     it('a registry that keeps failing: three tries, then exit 1 naming the destination and the status', async () => {
-      await proxy?.stop();
-      proxy = await startFaultProxy(registry.host, [{ times: 100, action: { status: 503 }, match: isManifestPut }]);
+      await proxy?.close();
+      proxy = await startFaultProxy(registry.host, [{ times: 100, fault: { status: 503 }, match: isManifestPut }]);
       const r = await build([`${proxy.host}/failing`]);
 
       expect(r.code).toBe(1);
-      expect(proxy.requests.filter(isManifestPut)).toHaveLength(3);
+      expect(proxy.seen.filter(isManifestPut)).toHaveLength(3);
       expect(r.stderr).toContain(`buildah could not push to ${proxy.host}/failing/team/app:c-4f1e2d3c (HTTP 503)`);
     });
 
     it('a final error (403 on the upload) is not tried again', async () => {
-      await proxy?.stop();
-      proxy = await startFaultProxy(registry.host, [{ times: 100, action: { status: 403 }, match: isUploadStart }]);
+      await proxy?.close();
+      proxy = await startFaultProxy(registry.host, [{ times: 100, fault: { status: 403 }, match: isUploadStart }]);
       const r = await build([`${proxy.host}/denied`]);
 
       expect(r.code).toBe(1);
-      expect(proxy.requests.filter(isUploadStart)).toHaveLength(1);
+      expect(proxy.seen.filter(isUploadStart)).toHaveLength(1);
       expect(r.log()).not.toMatch(/trying again/);
     });
   });

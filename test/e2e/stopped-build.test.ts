@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, baseEnv, removeTempDirs, runCli, tempDir, writeConfig } from '../support/cli.js';
-import { startFaultProxy } from '../support/registry-fault-proxy.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { pushShellImage } from '../support/shell-image.js';
 import { isRunning, requireTool } from '../support/tools.js';
@@ -98,7 +98,7 @@ describe.skipIf(!haveTools)('a stopped build leaves nothing in the tool\'s build
     // A manifest list and an image per platform; FROM scratch, as the shell image has one platform.
     { name: 'two platforms', platforms: ['--platform=linux/amd64,linux/arm64'], images: 3, dockerfile: 'FROM scratch\nCOPY Dockerfile /\n' },
   ])('SIGTERM while pushing ($name): the CLI removes the images it built before exiting', async ({ platforms, images, dockerfile }) => {
-    const proxy = await startFaultProxy(registry.host, [{ times: 1000, action: { hang: true }, match: (r) => r.path.includes('/stopped/') }]);
+    const proxy = await startFaultProxy(registry.host, [{ times: 1000, fault: 'hang', match: (r) => r.url.includes('/stopped/') }]);
     try {
       const { args, cacheDir, logDir } = project('echo building', `${proxy.host}/stopped`, dockerfile);
       const child = spawn(BIN, [...args, ...platforms], { env: env(cacheDir), stdio: ['ignore', 'ignore', 'pipe'] });
@@ -115,7 +115,7 @@ describe.skipIf(!haveTools)('a stopped build leaves nothing in the tool\'s build
       expect(cli.stderr()).toContain(removal);
       expect(readFileSync(path.join(logDir, 'build_build.log'), 'utf8')).toContain(removal);
     } finally {
-      await proxy.stop();
+      await proxy.close();
     }
   }, 120_000);
 

@@ -5,7 +5,7 @@ import { parseReference, type ImageReference } from '../../src/reference.js';
 import { loadCredentials } from '../../src/registry/auth.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { copyImage } from '../../src/registry/copy.js';
-import { startFaultProxy, type Fault, type FaultProxy, type SeenRequest } from '../support/registry-fault-proxy.js';
+import { startFaultProxy, type FaultProxy, type FaultRule, type ProxiedRequest } from '../support/fault-proxy.js';
 import { getBlob, getManifest, startRegistry, type TestRegistry } from '../support/registry.js';
 import { pushShellImage } from '../support/shell-image.js';
 import { pushTestImage, pushTestIndex, startTokenRegistry } from '../support/token-registry.js';
@@ -21,10 +21,10 @@ function client(auths: Record<string, unknown> = {}): RegistryClient {
   return new RegistryClient({ credentials: loadCredentials({ DOCKER_CONFIG: dir, HOME: dir }), timeoutMs: 10_000 });
 }
 
-const isMount = (r: SeenRequest) => r.method === 'POST' && r.path.includes('mount=');
-const isPatch = (r: SeenRequest) => r.method === 'PATCH';
-const isUploadPut = (r: SeenRequest) => r.method === 'PUT' && r.path.includes('/blobs/uploads/');
-const isBlobGet = (r: SeenRequest) => r.method === 'GET' && r.path.includes('/blobs/');
+const isMount = (r: ProxiedRequest) => r.method === 'POST' && r.url.includes('mount=');
+const isPatch = (r: ProxiedRequest) => r.method === 'PATCH';
+const isUploadPut = (r: ProxiedRequest) => r.method === 'PUT' && r.url.includes('/blobs/uploads/');
+const isBlobGet = (r: ProxiedRequest) => r.method === 'GET' && r.url.includes('/blobs/');
 
 afterAll(removeTempDirs);
 
@@ -34,9 +34,9 @@ describe.skipIf(!ready)('copyImage between real registries: mounts within one, s
   /** The busybox shell image on the source registry: a real layer of about a megabyte. */
   let shell: string;
   const stops: Array<() => Promise<void>> = [];
-  const proxy = async (registry: TestRegistry, faults: Fault[] = []): Promise<FaultProxy> => {
+  const proxy = async (registry: TestRegistry, faults: FaultRule[] = []): Promise<FaultProxy> => {
     const started = await startFaultProxy(registry.host, faults);
-    stops.push(started.stop);
+    stops.push(started.close);
     return started;
   };
 
@@ -61,22 +61,22 @@ describe.skipIf(!ready)('copyImage between real registries: mounts within one, s
       { destination: `${seen.host}/prod/shell:latest`, ok: true, digest, blobs: { mounted: 0, streamed: 0, present: 2 } },
       { destination: `${seen.host}/team/shell:1`, ok: true, digest, blobs: { mounted: 2, streamed: 0, present: 0 } },
     ]);
-    expect(seen.requests.filter(isMount).map((r) => r.status)).toEqual([201, 201, 201, 201]);
-    expect(seen.requests.filter((r) => isPatch(r) || isUploadPut(r) || isBlobGet(r))).toEqual([]);
+    expect(seen.seen.filter(isMount).map((r) => r.status)).toEqual([201, 201, 201, 201]);
+    expect(seen.seen.filter((r) => isPatch(r) || isUploadPut(r) || isBlobGet(r))).toEqual([]);
     for (const [repository, tag] of [['prod/shell', '1'], ['prod/shell', 'latest'], ['team/shell', '1']] as const) {
       expect((await getManifest(source, repository, tag)).digest).toBe(digest);
     }
   });
 
   it('within a registry that answers a mount with 202 (an upload started instead): streams into that upload', async () => {
-    const declining = await proxy(source, [{ times: 100, match: isMount, action: { rewritePath: (p) => p.replace(/\?.*$/, '') } }]);
+    const declining = await proxy(source, [{ times: 100, match: isMount, fault: { rewrite: (p) => p.replace(/\?.*$/, '') } }]);
 
     const [result] = await copyImage(client(), ref(`${declining.host}/dev/shell:1`), [ref(`${declining.host}/declined/shell:1`)]);
 
     expect(result).toMatchObject({ ok: true, digest: (await getManifest(source, 'dev/shell', '1')).digest, blobs: { mounted: 0, streamed: 2, present: 0 } });
-    expect(declining.requests.filter(isMount).map((r) => r.status)).toEqual([202, 202]);
+    expect(declining.seen.filter(isMount).map((r) => r.status)).toEqual([202, 202]);
     // The upload the declined mount started is the one used: no second POST.
-    expect(declining.requests.filter((r) => r.method === 'POST')).toHaveLength(2);
+    expect(declining.seen.filter((r) => r.method === 'POST')).toHaveLength(2);
   });
 
   it('across registries: blobs streamed in chunks (ranged GETs, PATCHes), then the same digest; a second copy finds every blob there', async () => {
@@ -95,14 +95,14 @@ describe.skipIf(!ready)('copyImage between real registries: mounts within one, s
     expect((await getBlob(target, 'prod/shell', layer?.digest ?? '')).equals(await getBlob(source, 'dev/shell', layer?.digest ?? ''))).toBe(true);
     // Every chunk but the last of each blob is a PATCH; the last goes with the closing PUT.
     expect(layerBytes).toBeGreaterThan(2 * chunkBytes);
-    expect(seen.requests.filter(isPatch)).toHaveLength(Math.ceil(layerBytes / chunkBytes) - 1);
-    expect(seen.requests.filter(isUploadPut)).toHaveLength(2);
+    expect(seen.seen.filter(isPatch)).toHaveLength(Math.ceil(layerBytes / chunkBytes) - 1);
+    expect(seen.seen.filter(isUploadPut)).toHaveLength(2);
     expect(copyMs).toBeLessThan(10_000);
 
-    const uploads = seen.requests.length;
+    const uploads = seen.seen.length;
     const [again] = await copyImage(client(), ref(shell), [ref(`${seen.host}/prod/shell:2`)], { chunkBytes });
     expect(again).toMatchObject({ ok: true, digest, blobs: { mounted: 0, streamed: 0, present: 2 } });
-    expect(seen.requests.slice(uploads).filter((r) => r.method === 'POST' || isPatch(r))).toEqual([]);
+    expect(seen.seen.slice(uploads).filter((r) => r.method === 'POST' || isPatch(r))).toEqual([]);
   });
 
   it('an index with two platform children, across registries: children stored by digest before the index, every digest equal', async () => {
@@ -117,22 +117,22 @@ describe.skipIf(!ready)('copyImage between real registries: mounts within one, s
     expect(copied).toMatchObject({ digest: index.digest, mediaType: index.mediaType });
     expect(copied.body.manifests?.map((m) => m.platform?.architecture)).toEqual(['amd64', 'arm64']);
     for (const child of index.images) expect((await getManifest(target, 'prod/multi', child.digest)).digest).toBe(child.digest);
-    const manifestPuts = seen.requests.filter((r) => r.method === 'PUT' && r.path.includes('/manifests/')).map((r) => r.path.split('/manifests/')[1]);
+    const manifestPuts = seen.seen.filter((r) => r.method === 'PUT' && r.url.includes('/manifests/')).map((r) => r.url.split('/manifests/')[1]);
     expect(manifestPuts).toEqual([...index.images.map((child) => child.digest), 'v1']);
   });
 
   it('a copy that fails midway reports the error for that destination only; the others are copied', async () => {
     let patches = 0;
     // The layer's second chunk fails: part of the image is there already.
-    const failing = await proxy(target, [{ times: 1, match: (r) => isPatch(r) && ++patches === 2, action: { status: 500 } }]);
+    const failing = await proxy(target, [{ times: 1, match: (r) => isPatch(r) && ++patches === 2, fault: { status: 500 } }]);
     const healthy = await proxy(target);
 
     const results = await copyImage(client(), ref(shell), [ref(`${failing.host}/broken/shell:1`), ref(`${healthy.host}/fine/shell:1`)], { chunkBytes: 256 * 1024 });
 
     expect(results[0]).toMatchObject({ ok: false, error: expect.stringMatching(/uploading blob sha256:[a-f0-9]{64}: registry unreachable \(HTTP 500/) });
     // Not sent again (a PATCH is not idempotent), and the upload is abandoned.
-    expect(failing.requests.filter(isPatch).map((r) => r.status)).toEqual([202, 500]);
-    expect(failing.requests.filter((r) => r.method === 'DELETE').map((r) => r.status)).toEqual([204]);
+    expect(failing.seen.filter(isPatch).map((r) => r.status)).toEqual([202, 500]);
+    expect(failing.seen.filter((r) => r.method === 'DELETE').map((r) => r.status)).toEqual([204]);
     expect(results[1]).toMatchObject({ ok: true, digest: (await getManifest(source, 'dev/shell', '1')).digest });
     expect((await fetch(`${target.url}/v2/broken/shell/manifests/1`, { method: 'HEAD' })).status).toBe(404);
   });

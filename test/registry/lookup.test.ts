@@ -7,7 +7,7 @@ import { parseReference, type ImageReference } from '../../src/reference.js';
 import { loadCredentials } from '../../src/registry/auth.js';
 import { OCI_INDEX, OCI_MANIFEST, RegistryClient } from '../../src/registry/client.js';
 import { findImage } from '../../src/registry/lookup.js';
-import { startFaultProxy, type FaultProxy } from '../support/registry-fault-proxy.js';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { freePort, startRegistry, type TestRegistry } from '../support/registry.js';
 import { pushTestImage, pushTestIndex, startHtpasswdRegistry } from '../support/token-registry.js';
 import { removeTempDirs, requireTool, tempDir } from '../support/tools.js';
@@ -85,15 +85,15 @@ describe.skipIf(!ready)('findImage: a tag looked up in a real registry, every fa
   });
 
   it('fails, without throwing, on a registry that answers 500 (after the client\'s retries)', async () => {
-    const failing: FaultProxy = await startFaultProxy(registry.host, [{ times: 100, action: { status: 500 } }]);
-    stops.push(failing.stop);
+    const failing: FaultProxy = await startFaultProxy(registry.host, [{ times: 100, fault: { status: 500 } }]);
+    stops.push(failing.close);
     const started = Date.now();
 
     const lookup = await findImage(client(), ref(`${failing.host}/lookup/app:inputs-0a1b`));
 
     expect(lookup).toMatchObject({ status: 'failed', reason: 'unreachable', message: expect.stringContaining('HTTP 500') });
-    expect(failing.requests.filter((r) => r.method === 'HEAD')).toHaveLength(3);
-    expect(failing.requests.filter((r) => r.method === 'GET')).toHaveLength(0);
+    expect(failing.seen.filter((r) => r.method === 'HEAD')).toHaveLength(3);
+    expect(failing.seen.filter((r) => r.method === 'GET')).toHaveLength(0);
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 

@@ -6,12 +6,13 @@ import { InputError } from '../../src/errors.js';
 import { Logger } from '../../src/output/logger.js';
 import { decryptCosignKey, KeyProblem, openCosignKey, parsePem } from '../../src/sign/cosign-key.js';
 import { prepareSigning } from '../../src/sign/run.js';
+import { Secrets } from '../../src/support/secrets.js';
 import { cosignEncryptedKey, generateTestKey, pem } from '../support/cosign.js';
 
 const key = generateTestKey();
 const PASSWORD = 'correct horse battery staple';
 const publicOf = (opened: ReturnType<typeof openCosignKey>) => opened.publicKey.export({ type: 'spki', format: 'pem' }).toString();
-const open = (text: string, password = PASSWORD) => openCosignKey(text, () => password, () => undefined);
+const open = (text: string, password = PASSWORD) => openCosignKey(text, () => password, new Secrets());
 const problemOf = (attempt: () => unknown): string => {
   try {
     attempt();
@@ -37,15 +38,15 @@ describe('cosign key formats', () => {
   });
 
   it('the password is asked for only by an encrypted key', () => {
-    expect(publicOf(openCosignKey(key.pkcs8, () => expect.unreachable('no password needed'), () => undefined))).toBe(key.publicPem);
+    expect(publicOf(openCosignKey(key.pkcs8, () => expect.unreachable('no password needed'), new Secrets()))).toBe(key.publicPem);
   });
 
   it('decryptCosignKey gives the DER PKCS#8 key; the decrypted key is registered as a secret', () => {
     const body = parsePem(cosignEncryptedKey(key, PASSWORD))?.body ?? Buffer.alloc(0);
     expect(decryptCosignKey(body, PASSWORD).toString('base64')).toBe(key.derBase64);
-    const secrets: string[] = [];
-    openCosignKey(cosignEncryptedKey(key, PASSWORD), () => PASSWORD, (s) => secrets.push(s));
-    expect(secrets).toContain(key.derBase64);
+    const secrets = new Secrets();
+    openCosignKey(cosignEncryptedKey(key, PASSWORD), () => PASSWORD, secrets);
+    expect([...secrets]).toContain(key.derBase64);
   });
 
   it.each([

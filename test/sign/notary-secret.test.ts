@@ -4,6 +4,7 @@ import { InputError } from '../../src/errors.js';
 import { Logger } from '../../src/output/logger.js';
 import { checkEndpoint, readNotaryAuth, type NotarySignerConfig } from '../../src/sign/notary-secret.js';
 import { prepareSigning } from '../../src/sign/run.js';
+import { Secrets } from '../../src/support/secrets.js';
 import { makeCertificates, type TlsFiles } from '../support/fake-signer.js';
 import { removeTempDirs, requireTool, tempDir } from '../support/tools.js';
 
@@ -18,16 +19,16 @@ function notary(type: SecretType, endpoint = 'https://sign.example/sign', name =
 
 /** readNotaryAuth over an in-memory file; returns the auth, or the InputError's text, and the secrets registered. */
 function read(signer: NotarySignerConfig, text: string | undefined) {
-  const secrets: string[] = [];
+  const secrets = new Secrets();
   const readFile = () => {
     if (text === undefined) throw Object.assign(new Error('missing'), { code: 'ENOENT' });
     return text;
   };
   try {
-    return { auth: readNotaryAuth(signer, readFile, (s) => secrets.push(s)), secrets };
+    return { auth: readNotaryAuth(signer, readFile, secrets), secrets: [...secrets] };
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
-    return { error: err.message, secrets };
+    return { error: err.message, secrets: [...secrets] };
   }
 }
 

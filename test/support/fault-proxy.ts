@@ -2,8 +2,9 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 /**
- * A loopback reverse proxy in front of a fake server that breaks chosen requests the way a flaky network does.
- * Requests are forwarded with their Host header, so a fake that builds its links from Host keeps clients on the proxy.
+ * A loopback reverse proxy in front of a server (the fake ADO, a real registry) that breaks chosen requests the way a
+ * flaky network or a load balancer does. Requests are forwarded with their Host header, so a server that builds its
+ * links from Host (the fake's URLs, a registry's upload Locations) keeps clients on the proxy.
  *
  * - `lose`: forward the request, read the whole answer, then drop the client's connection (the server acted; the
  *   client never learns it)
@@ -11,16 +12,25 @@ import type { AddressInfo, Socket } from 'node:net';
  * - `stall`: forward the request, then never answer (the server acted; the client waits)
  * - `garbage`: answer 200 with an HTML error page instead of forwarding
  * - `drop`: close the connection without forwarding (the server never sees the request)
+ * - `gather`: hold each matching request until all `times` of them wait at once, then forward them together (proof
+ *   that clients send them concurrently); after 10 s the held ones are forwarded anyway
+ * - `{status, body}`: answer with this status and a plain-text body instead of forwarding
+ * - `{rewrite}`: forward with another path (a mount's query removed, as a registry that does not mount would see it)
  */
-export type Fault = 'lose' | 'hang' | 'stall' | 'garbage' | 'drop';
+export type Fault = 'lose' | 'hang' | 'stall' | 'garbage' | 'drop' | 'gather' | { status: number; body?: string } | { rewrite: (url: string) => string };
 
 export interface ProxiedRequest {
   method: string;
   url: string;
+  /** The fault applied to it, if any. */
+  fault?: Fault;
+  /** The status the server (or an injected answer) gave; undefined while none came or when the connection was dropped. */
+  status?: number;
 }
 
 export interface FaultRule {
-  match: (req: ProxiedRequest) => boolean;
+  /** Which requests count; every request when absent. */
+  match?: (req: ProxiedRequest) => boolean;
   /** undefined: forward normally (use with `after`). */
   fault?: Fault;
   /** How many matching requests the rule applies to; unlimited when absent. */
@@ -30,10 +40,16 @@ export interface FaultRule {
 }
 
 export interface FaultProxy {
+  /** `http://127.0.0.1:PORT` */
   url: string;
+  /** `127.0.0.1:PORT`, the way an image destination names it. */
+  host: string;
+  /** Looked through in order for each request; more may be pushed while the proxy runs. */
   rules: FaultRule[];
-  /** Every request the proxy received, with the fault applied to it. */
-  seen: Array<ProxiedRequest & { fault?: Fault }>;
+  /** Every request the proxy received, in arrival order. */
+  seen: ProxiedRequest[];
+  /** The most requests a `gather` rule held at once. */
+  maxHeld(): number;
   /** Stops listening: new connections are refused (ECONNREFUSED) until `accept()`. */
   refuse(): void;
   accept(): Promise<void>;
@@ -41,58 +57,36 @@ export interface FaultProxy {
 }
 
 const GARBAGE = '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>\n';
+const GATHER_TIMEOUT_MS = 10_000;
 
-export async function startFaultProxy(target: string): Promise<FaultProxy> {
-  const upstream = new URL(target);
-  const rules: FaultRule[] = [];
-  const seen: FaultProxy['seen'] = [];
+/** Starts the proxy on 127.0.0.1 in front of `target`: a URL, or `HOST:PORT` as a registry's host is written. */
+export async function startFaultProxy(target: string, rules: FaultRule[] = []): Promise<FaultProxy> {
+  const upstream = new URL(target.includes('://') ? target : `http://${target}`);
+  const seen: ProxiedRequest[] = [];
+  const used = new Map<FaultRule, number>();
+  const held = new Map<FaultRule, Array<() => void>>();
+  const timers = new Set<NodeJS.Timeout>();
+  let maxHeld = 0;
   const sockets = new Set<Socket>();
+  const agent = new http.Agent({ keepAlive: false });
 
   const ruleFor = (req: ProxiedRequest): FaultRule | undefined => {
-    const rule = rules.find((r) => (r.times === undefined || r.times > 0) && r.match(req));
-    if (rule?.times !== undefined) rule.times--;
+    const rule = rules.find((r) => (r.times === undefined || (used.get(r) ?? 0) < r.times) && (r.match?.(req) ?? true));
+    if (rule) used.set(rule, (used.get(rule) ?? 0) + 1);
     return rule;
   };
 
-  const server = http.createServer((req, res) => {
-    const request = { method: req.method ?? 'GET', url: req.url ?? '/' };
-    const rule = ruleFor(request);
-    seen.push({ ...request, ...(rule?.fault ? { fault: rule.fault } : {}) });
-    const body: Buffer[] = [];
-    req.on('data', (c: Buffer) => body.push(c));
-    req.on('end', () => {
-      switch (rule?.fault) {
-        case 'hang':
-          rule.after?.();
-          return;
-        case 'drop':
-          rule.after?.();
-          req.socket.destroy();
-          return;
-        case 'garbage':
-          rule.after?.();
-          res.writeHead(200, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(GARBAGE) });
-          res.end(GARBAGE);
-          return;
-        default:
-          forward(request, req.headers, Buffer.concat(body), res, rule);
-      }
-    });
-  });
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-
-  const forward = (request: ProxiedRequest, headers: http.IncomingHttpHeaders, body: Buffer, res: http.ServerResponse, rule?: FaultRule): void => {
-    const out = http.request({ host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers, agent: false }, (answer) => {
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, request: ProxiedRequest, rule?: FaultRule): void => {
+    const path = rule?.fault !== undefined && typeof rule.fault === 'object' && 'rewrite' in rule.fault ? rule.fault.rewrite(request.url) : request.url;
+    const out = http.request({ host: upstream.hostname, port: upstream.port, method: request.method, path, headers: req.headers, agent }, (answer) => {
+      request.status = answer.statusCode;
       answer.on('error', () => res.destroy());
       if (rule?.fault === 'lose' || rule?.fault === 'stall') {
         // The server has acted on the request; its answer is read to the end, then dropped or held back.
         answer.resume();
         answer.on('end', () => {
           rule.after?.();
-          if (rule.fault === 'lose') res.socket?.destroy();
+          if (rule.fault === 'lose') req.socket.destroy();
         });
         return;
       }
@@ -101,8 +95,43 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       answer.pipe(res);
     });
     out.on('error', () => res.destroy());
-    out.end(body);
+    req.pipe(out);
   };
+
+  const release = (rule: FaultRule): void => held.get(rule)?.splice(0).forEach((go) => go());
+  const gather = (rule: FaultRule, go: () => void): void => {
+    const waiting = held.get(rule) ?? [];
+    held.set(rule, waiting);
+    waiting.push(go);
+    maxHeld = Math.max(maxHeld, waiting.length);
+    if (waiting.length === rule.times) release(rule);
+    else if (waiting.length === 1) timers.add(setTimeout(() => release(rule), GATHER_TIMEOUT_MS).unref());
+  };
+
+  const server = http.createServer((req, res) => {
+    const request: ProxiedRequest = { method: req.method ?? 'GET', url: req.url ?? '/' };
+    seen.push(request);
+    const rule = ruleFor(request);
+    const fault = rule?.fault;
+    if (fault !== undefined) request.fault = fault;
+    if (!rule || fault === undefined || fault === 'lose' || fault === 'stall' || (typeof fault === 'object' && 'rewrite' in fault)) return forward(req, res, request, rule);
+    if (fault === 'gather') return gather(rule, () => forward(req, res, request, rule));
+    // The other faults act once the client has sent its whole request.
+    req.resume();
+    req.on('end', () => {
+      rule.after?.();
+      if (fault === 'hang') return;
+      if (fault === 'drop') return req.socket.destroy();
+      const [status, body, type] = fault === 'garbage' ? [200, GARBAGE, 'text/html'] : [fault.status, fault.body ?? `injected fault: HTTP ${fault.status}\n`, 'text/plain'];
+      request.status = status;
+      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), connection: 'close' });
+      res.end(body);
+    });
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
@@ -117,8 +146,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
 
   return {
     url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
     rules,
     seen,
+    maxHeld: () => maxHeld,
     refuse: () => {
       // Closing the listener refuses new connections at once; open ones (a hanging request) stay.
       server.close();
@@ -126,7 +157,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     accept: () => (server.listening ? Promise.resolve() : listen()),
     close: () =>
       new Promise<void>((resolve) => {
+        timers.forEach((timer) => clearTimeout(timer));
+        held.clear();
         for (const socket of sockets) socket.destroy();
+        agent.destroy();
         if (!server.listening) return resolve();
         server.close(() => resolve());
       }),

@@ -101,6 +101,8 @@ export async function servicePrincipalToken(
 ): Promise<string> {
   const doFetch = io.fetch ?? fetch;
   const body = new URLSearchParams({ client_id: c.clientId, client_secret: c.clientSecret, grant_type: 'client_credentials', scope: ADO_SCOPE });
+  // The secret also as the form body carries it (`!` as %21, a space as +).
+  io.secrets.add(c.clientSecret, new URLSearchParams({ s: c.clientSecret }).toString().slice('s='.length));
   return retry(
     async () => {
       io.debug(`requesting an Azure DevOps token for client ${c.clientId} from ${c.tokenUrl}`);
@@ -133,10 +135,10 @@ export interface AuthToken {
 /** The token to send; a service principal's is fetched first. Every secret met is added to io.secrets. */
 export async function authToken(c: AdoCredential, policy: RetryPolicy, io: CredentialIO): Promise<AuthToken> {
   if (c.kind === 'token') {
+    // azure-devops-node-api sends a PAT in the header `Basic base64(PAT:<token>)`.
     io.secrets.add(c.token, Buffer.from(`PAT:${c.token}`).toString('base64'));
     return { scheme: tokenScheme(c.token), token: c.token };
   }
-  io.secrets.add(c.clientSecret, encodeURIComponent(c.clientSecret));
   const token = await servicePrincipalToken(c, policy, io);
   io.secrets.add(token);
   return { scheme: 'bearer', token };

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
-import { LineRegions, SecretRedactor } from './lines.js';
+import { LineRegions } from '../../support/line-regions.js';
+import type { Secrets } from '../../support/secrets.js';
 import { normalizeReport, type BuildReport } from './report.js';
 
-export { SecretRedactor } from './lines.js';
 export { normalizeReport, type BuildReport } from './report.js';
 
 /** The build report block the oci-image-builder pipeline prints at its end (SPEC 9). */
@@ -164,22 +164,22 @@ function markerLine(buf: Buffer, marker: string, from: number): [number, number]
 export interface ProcessLogOptions {
   /** Where the (redacted) log is copied for people; none to only scan it. */
   sink?: NodeJS.WritableStream;
-  secrets?: Iterable<string | undefined>;
-  redact?: (text: string) => string;
+  /** Masked in what goes to the sink, also where split across chunks. */
+  secrets?: Secrets;
 }
 
 /** Streams a log once: copies it, secrets masked, to the sink while scanning it; never holds it whole. */
 export async function processLog(source: AsyncIterable<Buffer | string>, options: ProcessLogOptions = {}): Promise<LogFindings> {
   const scanner = new LogScanner();
-  const redactor = options.sink ? new SecretRedactor(options.secrets ?? [], options.redact ?? ((t) => t)) : undefined;
+  const masker = options.sink && options.secrets?.masker();
   const write = async (pieces: Buffer[]): Promise<void> => {
     for (const buf of pieces) if (buf.length > 0 && options.sink && !options.sink.write(buf)) await once(options.sink, 'drain');
   };
   for await (const piece of source) {
     const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
     scanner.push(chunk);
-    if (redactor) await write(redactor.push(chunk));
+    await write(masker ? masker.push(chunk) : [chunk]);
   }
-  if (redactor) await write(redactor.end());
+  if (masker) await write(masker.end());
   return scanner.end();
 }

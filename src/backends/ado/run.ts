@@ -136,7 +136,6 @@ async function readLog(client: AdoClient, run: RunInfo, plan: Plan, io: RunConte
       findings = await processLog(counted(), {
         sink: tee(plan.silent ? [file] : [file, io.stderr]),
         secrets: io.log.secrets,
-        redact: (text) => io.log.redact(text),
       });
     } catch (err) {
       if (!plan.silent) io.log.info(`----- the log of ADO run ${run.id} broke off -----`);

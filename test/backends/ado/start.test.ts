@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { NoAnswerError } from '../../src/backends/ado/abort.js';
-import { fromLibrary } from '../../src/backends/ado/client.js';
-import { sameParameters, startFailure, type StartFailure } from '../../src/backends/ado/start.js';
+import { NoAnswerError } from '../../../src/backends/ado/abort.js';
+import { fromLibrary } from '../../../src/backends/ado/client.js';
+import { sameParameters, startFailure, type StartFailure } from '../../../src/backends/ado/start.js';
 
 // An error answer as azure-devops-node-api (typed-rest-client) throws it, made an HttpError where the client meets it.
 const status = (statusCode: number) => fromLibrary(Object.assign(new Error(`HTTP ${statusCode}`), { statusCode }));

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ADO_SCOPE, authToken, describeCredential, resolveCredential, servicePrincipalToken, tokenScheme, tokenUrl, type AdoCredential,
-} from '../../src/backends/ado/credentials.js';
-import { InputError } from '../../src/errors.js';
-import type { Options } from '../../src/options.js';
-import { startFakeAdo, type FakeAdo } from '../support/fake-ado.js';
-import { Secrets } from '../../src/support/secrets.js';
+} from '../../../src/backends/ado/credentials.js';
+import { InputError } from '../../../src/errors.js';
+import type { Options } from '../../../src/options.js';
+import { startFakeAdo, type FakeAdo } from '../../support/fake-ado.js';
+import { Secrets } from '../../../src/support/secrets.js';
 
 type Flags = Pick<Options, 'azureAccessToken' | 'azureClientId' | 'azureClientSecret' | 'azureTenantId'>;
 const resolve = (flags: Partial<Flags>, env: Record<string, string> = {}) => resolveCredential(flags as Options, env);
@@ -80,7 +80,7 @@ describe('service principal token against the fake identity endpoint', () => {
     const secrets = new Secrets();
     const auth = await authToken(c!, { attempts: 1, delayMs: 1 }, io(secrets));
     expect(auth).toEqual({ scheme: 'bearer', token: fake.issuedTokens[0] });
-    expect([...secrets]).toEqual(expect.arrayContaining(['s3cret!', fake.issuedTokens[0]]));
+    expect([...secrets]).toEqual(expect.arrayContaining(['s3cret!', 's3cret%21', fake.issuedTokens[0]]));
     const request = fake.requests[0]!;
     expect(request.url).toBe('/t1/oauth2/v2.0/token');
     expect(request.headers['content-type']).toBe('application/x-www-form-urlencoded');

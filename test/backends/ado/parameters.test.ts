@@ -1,13 +1,13 @@
-import { adoBackend } from '../../src/backends/ado/index.js';
+import { adoBackend } from '../../../src/backends/ado/index.js';
 import { describe, expect, it } from 'vitest';
-import { adoParameters } from '../../src/backends/ado/parameters.js';
-import { adoRequest, describeAdoRequest } from '../../src/backends/ado/request.js';
-import type { GitState } from '../../src/ci/gitstate.js';
-import { parseConfig } from '../../src/config/load.js';
-import { InputError } from '../../src/errors.js';
-import { defaultOptions, type Options } from '../../src/options.js';
-import { buildPlan } from '../../src/plan.js';
-import type { Plan } from '../../src/plan-types.js';
+import { adoParameters } from '../../../src/backends/ado/parameters.js';
+import { adoRequest, describeAdoRequest } from '../../../src/backends/ado/request.js';
+import type { GitState } from '../../../src/ci/gitstate.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { InputError } from '../../../src/errors.js';
+import { defaultOptions, type Options } from '../../../src/options.js';
+import { buildPlan } from '../../../src/plan.js';
+import type { Plan } from '../../../src/plan-types.js';
 
 const NOW = new Date('2024-05-01T10:00:00Z');
 const BASE = '0123456789abcdef0123456789abcdef01234567';

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { abortingHandler, certainlyNotSent, NoAnswerError, tryWithin } from '../../src/backends/ado/abort.js';
-import { isTemporary } from '../../src/support/http-error.js';
+import { abortingHandler, certainlyNotSent, NoAnswerError, tryWithin } from '../../../src/backends/ado/abort.js';
+import { isTemporary } from '../../../src/support/http-error.js';
 import type { IRequestHandler } from 'azure-devops-node-api/interfaces/common/VsoBaseInterfaces.js';
 
 const netError = (code: string, syscall = 'connect') => Object.assign(new Error(`${syscall} ${code}`), { code, syscall });
