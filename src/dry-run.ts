@@ -22,7 +22,7 @@ export function dryRunReport(plan: Plan, env: Env): Record<string, unknown> {
     target: plan.target,
     cache: plan.cache,
     ...description?.fields,
-    builds: masked.builds.map((unit, i) => ({ ...unit, commands: description?.commands?.[i] })),
+    builds: masked.builds.map((unit, i) => ({ ...unit, destinations: unit.destinations.map((d) => d.reference), commands: description?.commands?.[i] })),
     signers: plan.signers.map((s) => ({ name: s.name, type: s.type, ...(s.type === 'notary' ? { endpoint: s.config.endpoint, secretType: s.config.secret.type } : {}) })),
     skippedSigners: plan.skippedSigners.length > 0 ? plan.skippedSigners : undefined,
     imagesToSign: plan.mode === 'sign-only' ? plan.imagesToSign : undefined,

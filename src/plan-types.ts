@@ -1,4 +1,5 @@
 import type { GitState } from './ci/gitstate.js';
+import type { Destination } from './reference.js';
 import type { Signer } from './config/schema.js';
 import type { SkippedSigner } from './sign/select.js';
 import type { Tag, TagTemplate } from './tags/tag.js';
@@ -21,7 +22,7 @@ export interface BuildUnit {
   /** Tags of this unit (values suffixed with -<variant> for variants). */
   tags: Tag[];
   /** `<repository>/<name>:<tag value>`, tags outer, repositories inner. */
-  destinations: string[];
+  destinations: Destination[];
   /** Final build args: --env-file, TAG_*, COMMIT_SHA, variant ARGs, then --build-arg (which wins). */
   buildArgs: Record<string, string>;
   /** `<log-dir>/build_<variant or "build">.log` */

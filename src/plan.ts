@@ -7,7 +7,7 @@ import type { Options } from './options.js';
 import type { BuildUnit, Mode, Plan } from './plan-types.js';
 import type { Backend } from './backends/backend.js';
 import { backendPlanProblems } from './backends/index.js';
-import { diskTransport, isImageName, parseReference } from './reference.js';
+import { diskTransport, isImageName, parseDestination, type Destination } from './reference.js';
 import { selectSigners, skippedSigners } from './sign/select.js';
 import { checkTagValue, computeTags, parseTagBase64, parseTagFlag, type Tag, type TagTemplate } from './tags/index.js';
 import { dict } from './support/dict.js';
@@ -186,26 +186,25 @@ function buildUnits(input: PlanInput, git: GitState, tags: Tag[], repositories: 
   return units;
 }
 
-/** `<repository>/<name>:<tag>` for every tag and repository (tags outer, repositories inner). */
-export function destinationsFor(name: string, tags: Tag[], repositories: string[], problems?: Problems): string[] {
-  const out: string[] = [];
+/** `<repository>/<name>:<tag>` for every tag and repository (tags outer, repositories inner), each parsed once. */
+export function destinationsFor(name: string, tags: Tag[], repositories: string[], problems?: Problems): Destination[] {
+  const out: Destination[] = [];
   const bad = new Set<string>();
   for (const tag of tags) {
     for (const repo of repositories) {
       const disk = diskTransport(repo);
-      if (disk) {
-        // buildah's spelling: the tag becomes the layout's ref.name annotation.
-        out.push(`${disk.transport}:${disk.path}:${tag.value}`);
+      // Disk: buildah's spelling, the tag becomes the layout's ref.name annotation.
+      const text = disk ? `${disk.transport}:${disk.path}:${tag.value}` : `${repo.replace(/\/+$/, '')}/${name}:${tag.value}`;
+      const destination = parseDestination(text);
+      if (typeof destination !== 'string') {
+        out.push(destination);
         continue;
       }
-      const ref = `${repo.replace(/\/+$/, '')}/${name}:${tag.value}`;
-      if (!parseReference(ref) && !bad.has(repo)) {
-        bad.add(repo);
-        const problem = `destination "${ref}" is not a valid image reference; check registry "${repo}" in config.yaml (host[:port]/path, lowercase) and --name`;
-        if (problems) problems.add(problem);
-        else throw new InputError(problem);
-      }
-      out.push(ref);
+      if (bad.has(repo)) continue;
+      bad.add(repo);
+      const problem = disk ? destination : `${destination}; check registry "${repo}" in config.yaml (host[:port]/path, lowercase) and --name`;
+      if (problems) problems.add(problem);
+      else throw new InputError(problem);
     }
   }
   return out;

@@ -46,3 +46,47 @@ export function diskTransport(registry: string): { transport: DiskTransport; pat
   if (!m || !m[2]) return undefined;
   return { transport: m[1] as DiskTransport, path: m[2] };
 }
+
+/** Where a build unit's image goes, parsed once while planning: a registry reference or an OCI layout/archive on disk. */
+export type Destination = RegistryDestination | DiskDestination;
+
+export interface RegistryDestination {
+  kind: 'registry';
+  /** `host[:port]/path:tag`, as builders and people read it. */
+  reference: string;
+  image: ImageReference;
+  /** A loopback registry: plain HTTP (SPEC 6). */
+  loopback: boolean;
+}
+
+export interface DiskDestination {
+  kind: 'disk';
+  /** `oci:/abs/dir[:tag]` or `oci-archive:/abs/file[:tag]`: buildah's own spelling of these transports. */
+  reference: string;
+  transport: DiskTransport;
+  /** Absolute path of the layout directory or the archive file. */
+  path: string;
+  /** Stored as the org.opencontainers.image.ref.name annotation. */
+  tag?: string;
+}
+
+/** The destination a reference names, or why it names none (a problem for people, saying how to write it). */
+export function parseDestination(text: string): Destination | string {
+  if (text.startsWith('oci:') || text.startsWith('oci-archive:')) {
+    const m = /^(oci|oci-archive):(\/[^:]*)(?::([\w][\w.-]{0,127}))?$/.exec(text);
+    if (!m) {
+      return `destination "${text}" is not a valid disk destination: write oci:/absolute/dir[:tag] or oci-archive:/absolute/file.tar[:tag] (the path may not contain ":")`;
+    }
+    return { kind: 'disk', reference: text, transport: m[1] as DiskTransport, path: m[2] ?? '', ...(m[3] ? { tag: m[3] } : {}) };
+  }
+  const image = parseReference(text);
+  if (!image) return `destination "${text}" is not a valid image reference`;
+  return { kind: 'registry', reference: text, image, loopback: isLoopbackHost(image.registry) };
+}
+
+/** The registry host of a reference, Docker's rule: the first component if it has `.` or `:` or is `localhost`. */
+export function registryHost(reference: string): string {
+  const slash = reference.indexOf('/');
+  const first = slash < 0 ? '' : reference.slice(0, slash);
+  return first.includes('.') || first.includes(':') || first === 'localhost' ? first : 'docker.io';
+}

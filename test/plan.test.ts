@@ -30,19 +30,19 @@ describe('destinations: dev registry for pull requests and merge groups, tags ou
     { git: pr, expected: ['reg.io/dev/app:PR-7'] },
     { git: mergeGroup, expected: ['reg.io/dev/app:v20261125-01234567'] },
   ])('$git.jobType', ({ git, expected }) => {
-    expect(plan({}, git).builds[0]?.destinations).toEqual(expected);
+    expect(plan({}, git).builds[0]?.destinations.map((d) => d.reference)).toEqual(expected);
   });
 
   it('falls back to registry for pull requests when dev-registry is not set', () => {
-    expect(plan({}, pr, 'registry: reg.io/prod\n').builds[0]?.destinations).toEqual(['reg.io/prod/app:PR-7']);
+    expect(plan({}, pr, 'registry: reg.io/prod\n').builds[0]?.destinations.map((d) => d.reference)).toEqual(['reg.io/prod/app:PR-7']);
   });
 
   it('orders tags outer, repositories inner', () => {
-    expect(destinationsFor('x', [{ name: 'a', value: '1' }, { name: 'b', value: '2' }], ['r1.io/p', 'r2.io/p'])).toEqual(['r1.io/p/x:1', 'r2.io/p/x:1', 'r1.io/p/x:2', 'r2.io/p/x:2']);
+    expect(destinationsFor('x', [{ name: 'a', value: '1' }, { name: 'b', value: '2' }], ['r1.io/p', 'r2.io/p']).map((d) => d.reference)).toEqual(['r1.io/p/x:1', 'r2.io/p/x:1', 'r1.io/p/x:2', 'r2.io/p/x:2']);
   });
 
   it('turns oci: and oci-archive: registries into absolute disk destinations', () => {
-    expect(plan({ backend: 'buildah' }, push, 'registry: [oci:out/layout, oci-archive:/tmp/a.tar]\n').builds[0]?.destinations).toEqual(['oci:/work/out/layout:v20261125-01234567', 'oci-archive:/tmp/a.tar:v20261125-01234567']);
+    expect(plan({ backend: 'buildah' }, push, 'registry: [oci:out/layout, oci-archive:/tmp/a.tar]\n').builds[0]?.destinations.map((d) => d.reference)).toEqual(['oci:/work/out/layout:v20261125-01234567', 'oci-archive:/tmp/a.tar:v20261125-01234567']);
   });
 
   it('refuses an invalid registry, naming it', () => {
@@ -176,7 +176,7 @@ describe('--env-file as the Go tool applies it (SPEC 7)', () => {
       { name: 'latest', value: 'latest', origin: 'user' },
       { name: 'default_tag', value: 'v20261125-01234567', origin: 'default' },
     ]);
-    expect(p.builds[0]?.destinations).toEqual(['reg.io/prod/app:latest', 'reg.io/prod/app:v20261125-01234567']);
+    expect(p.builds[0]?.destinations.map((d) => d.reference)).toEqual(['reg.io/prod/app:latest', 'reg.io/prod/app:v20261125-01234567']);
   });
 
   it.each([

@@ -6,8 +6,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { PushedImage } from './backend.js';
 import type { RunContext } from '../support/context.js';
-import { isDiskDestination, parseDiskDestination, registryHost } from './destination.js';
-import { parseReference } from '../reference.js';
+import type { Destination } from '../reference.js';
 import { type BuildLog, runBuilder } from './process.js';
 import { LineCutter } from './lines.js';
 import { type PushRegistries, sha256Digest } from './pushed.js';
@@ -24,7 +23,7 @@ export const PUSH_CONCURRENCY = 4;
 export const PUSH_RETRY_DELAYS_MS = [1000, 3000];
 
 export interface PushJob {
-  destination: string;
+  destination: Destination;
   argv: string[];
   /** Where the push writes its digest; undefined when there is no private folder for it. */
   digestFile?: string;
@@ -79,7 +78,7 @@ export async function pushAll(jobs: PushJob[], ctx: PushContext): Promise<Pushes
   await Promise.all(Array.from({ length: Math.max(1, Math.min(ctx.concurrency ?? PUSH_CONCURRENCY, queue.length)) }, worker));
   return {
     pushed: outcomes.flatMap((o) => ('image' in o ? [o.image] : [])),
-    failed: outcomes.flatMap((o, i) => ('error' in o ? [{ destination: jobs[i]!.destination, reason: o.error }] : [])),
+    failed: outcomes.flatMap((o, i) => ('error' in o ? [{ destination: jobs[i]!.destination.reference, reason: o.error }] : [])),
     stopped: outcomes.some((o) => 'stopped' in o),
   };
 }
@@ -90,15 +89,15 @@ class PushAgain extends Error {}
 async function pushOne(job: PushJob, ctx: PushContext): Promise<JobOutcome> {
   const { log, io, registries } = ctx;
   const backoff = fixedBackoff(ctx.delaysMs ?? PUSH_RETRY_DELAYS_MS);
-  const disk = isDiskDestination(job.destination);
-  const host = disk ? undefined : registryHost(job.destination);
-  if (disk) await mkdir(path.dirname(parseDiskDestination(job.destination).path), { recursive: true });
+  const { destination } = job;
+  const host = destination.kind === 'registry' ? destination.image.registry : undefined;
+  if (destination.kind === 'disk') await mkdir(path.dirname(destination.path), { recursive: true });
   const tryOnce = async (attempt: number): Promise<JobOutcome> => {
     const down = host && registries.knownUnreachable(host);
     if (down) return { error: `not tried: ${down}` };
     if (io.signal.aborted) return { stopped: true };
     const last = attempt >= backoff.attempts;
-    log.line(`image-builder: pushing ${job.destination}${attempt > 1 ? ` (try ${attempt} of ${backoff.attempts})` : ''}`);
+    log.line(`image-builder: pushing ${destination.reference}${attempt > 1 ? ` (try ${attempt} of ${backoff.attempts})` : ''}`);
     const tail = keepingTail(log);
     const outcome = await runBuilder(job.argv, tail, io, ctx.missingHint);
     if (outcome.stopped) return { stopped: true };
@@ -123,7 +122,7 @@ async function pushOne(job: PushJob, ctx: PushContext): Promise<JobOutcome> {
       backoff,
       retryable: (err) => err instanceof PushAgain,
       signal: io.signal,
-      onRetry: (err, _n, delay) => log.line(`image-builder: pushing ${job.destination} failed (${(err as Error).message}); trying again in ${delay / 1000} s`),
+      onRetry: (err, _n, delay) => log.line(`image-builder: pushing ${destination.reference} failed (${(err as Error).message}); trying again in ${delay / 1000} s`),
     });
   } catch (err) {
     // Thrown out only when the wait before the next try was stopped.
@@ -145,10 +144,8 @@ async function oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
 }
 
 /** The disk path, or the registry and repository, of a destination: what its pushes write to. */
-function laneOf(destination: string): string {
-  if (isDiskDestination(destination)) return `disk ${parseDiskDestination(destination).path}`;
-  const ref = parseReference(destination);
-  return ref ? `${ref.registry}/${ref.repository}` : destination;
+function laneOf(destination: Destination): string {
+  return destination.kind === 'disk' ? `disk ${destination.path}` : `${destination.image.registry}/${destination.image.repository}`;
 }
 
 /** A log that hands each line of a push's output, bounded in length, to `line`: push output is a few lines. */

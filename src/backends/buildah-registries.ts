@@ -10,13 +10,13 @@ import path from 'node:path';
 import type { Env } from '../ci/gitstate.js';
 import { analyseDockerfile, type BuildSettings } from '../inputs/dockerfile.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
-import { isDiskDestination, isLoopbackHost, registryHost } from './destination.js';
+import { isLoopbackHost, registryHost, type Destination } from '../reference.js';
 
 /** The loopback registries a build reaches: those of the images its Dockerfile pulls (ARGs substituted) and its destinations. */
-export function loopbackRegistries(dockerfile: string, settings: BuildSettings, destinations: readonly string[]): string[] {
-  const pulled = analyseDockerfile(dockerfile, settings).baseImages;
-  const hosts = [...pulled, ...destinations.filter((d) => !isDiskDestination(d))].map(registryHost);
-  return [...new Set(hosts.filter(isLoopbackHost))].sort();
+export function loopbackRegistries(dockerfile: string, settings: BuildSettings, destinations: readonly Destination[]): string[] {
+  const pulled = analyseDockerfile(dockerfile, settings).baseImages.map(registryHost);
+  const pushed = destinations.flatMap((d) => (d.kind === 'registry' ? [d.image.registry] : []));
+  return [...new Set([...pulled, ...pushed].filter(isLoopbackHost))].sort();
 }
 
 /**

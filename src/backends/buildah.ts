@@ -1,14 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Env } from '../ci/gitstate.js';
-import { Problems } from '../errors.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
 import type { BuildResult } from './backend.js';
 import type { RunContext } from '../support/context.js';
 import { pushAll, type PushJob } from './buildah-push.js';
 import { buildahEnv } from './buildah-registries.js';
 import { enterStore, LOCAL_IMAGE_PREFIX, storeArgv } from './buildah-store.js';
-import { isDiskDestination, isLoopbackHost, parseDiskDestination, registryHost } from './destination.js';
 import { type BuildLog, captureBuilder, openLog, runBuilder, STOPPED, unitResult } from './process.js';
 import { PushRegistries } from './pushed.js';
 import { processBackend } from './run.js';
@@ -33,14 +31,6 @@ interface BuildahSteps {
 export const buildahBackend = processBackend({
   name: 'buildah',
   capabilities: { variants: true, platforms: true, diskDestinations: true, needsRegistry: true, signsItself: false, localInputs: true },
-
-  validate(plan) {
-    const problems = new Problems();
-    for (const destination of plan.builds.flatMap((unit) => unit.destinations).filter(isDiskDestination)) {
-      problems.collect(() => parseDiskDestination(destination));
-    }
-    return problems.list();
-  },
 
   commands(plan, unit, env) {
     const steps = buildahSteps(plan, unit, env, 'dry-run', SCRATCH_PLACEHOLDER);
@@ -137,12 +127,12 @@ function buildahSteps(plan: Plan, unit: BuildUnit, env: Env, runId: string, scra
   ];
   const pushes = unit.destinations.map((destination, i): PushJob => {
     const digestFile = scratch && path.join(scratch, `push-${i + 1}.digest`);
-    const disk = isDiskDestination(destination);
-    const insecure = !disk && isLoopbackHost(registryHost(destination)) ? ['--tls-verify=false'] : [];
+    const disk = destination.kind === 'disk';
+    const insecure = destination.kind === 'registry' && destination.loopback ? ['--tls-verify=false'] : [];
     // Our retry policy covers every push (buildah-push.ts). buildah 1.28 ignores --retry's count (it retries network
     // errors 3 times) but honours --retry-delay; `manifest push` has neither.
     const command = multiPlatform ? ['manifest', 'push', '--all'] : ['push', '--retry=0', `--retry-delay=${BUILDAH_RETRY_DELAY}`];
-    const target = disk ? destination : `docker://${destination}`;
+    const target = disk ? destination.reference : `docker://${destination.reference}`;
     const digest = digestFile ? ['--digestfile', digestFile] : [];
     return { destination, ...(digestFile ? { digestFile } : {}), argv: [...global, ...command, ...insecure, ...digest, local, target] };
   });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Env } from '../ci/gitstate.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
-import { isLoopbackHost, registryHost } from './destination.js';
+import { isLoopbackHost, registryHost, type Destination } from '../reference.js';
 import { runSelfPushingBuilder } from './pushed.js';
 import { processBackend } from './run.js';
 import { SCRATCH_PLACEHOLDER } from './scratch.js';
@@ -19,10 +19,10 @@ export const buildkitBackend = processBackend({
       problems.push('config.yaml cache.enabled is true but cache.cache-repo is empty: buildkit keeps its cache in a registry repository, set cache.cache-repo');
     }
     for (const unit of plan.builds) {
-      const loopback = unit.destinations.filter((d) => isLoopbackHost(registryHost(d)));
+      const loopback = unit.destinations.filter(isLoopback);
       if (loopback.length > 0 && loopback.length < unit.destinations.length) {
         problems.push(
-          `buildkit cannot push to a loopback registry (plain HTTP) and a remote one (HTTPS) in one build: ${loopback.join(', ')}; ` +
+          `buildkit cannot push to a loopback registry (plain HTTP) and a remote one (HTTPS) in one build: ${loopback.map((d) => d.reference).join(', ')}; ` +
             'use --backend buildah, or only loopback or only remote registries',
         );
       }
@@ -44,6 +44,8 @@ export const buildkitBackend = processBackend({
   },
 });
 
+const isLoopback = (d: Destination): boolean => d.kind === 'registry' && d.loopback;
+
 const metadataFileIn = (scratch: string): string => path.join(scratch, 'metadata.json');
 
 /** scratch: the private folder for the metadata file; undefined asks for none (the registry tells the digest). */
@@ -64,9 +66,9 @@ function buildctlArgv(plan: Plan, unit: BuildUnit, env: Env, scratch: string | u
   if (plan.platforms.length > 0) argv.push('--opt', `platform=${plan.platforms.join(',')}`);
   if (plan.target) argv.push('--opt', `target=${plan.target}`);
   // Quoted so buildctl's CSV parser keeps the comma-separated names in one field.
-  const loopback = unit.destinations.length > 0 && unit.destinations.every((d) => isLoopbackHost(registryHost(d)));
+  const loopback = unit.destinations.length > 0 && unit.destinations.every(isLoopback);
   const insecure = loopback ? ',registry.insecure=true' : '';
-  argv.push('--output', `type=image,"name=${unit.destinations.join(',')}",push=true${insecure}`);
+  argv.push('--output', `type=image,"name=${unit.destinations.map((d) => d.reference).join(',')}",push=true${insecure}`);
   if (plan.cache.enabled && plan.cache.cacheRepo) {
     const repo = plan.cache.cacheRepo;
     const cacheInsecure = isLoopbackHost(registryHost(repo)) ? ',registry.insecure=true' : '';

@@ -6,7 +6,6 @@ import { adoBackend } from './ado/index.js';
 import type { Backend } from './backend.js';
 import { buildahBackend } from './buildah.js';
 import { buildkitBackend } from './buildkit.js';
-import { isDiskDestination } from './destination.js';
 import { kanikoBackend } from './kaniko.js';
 
 /** The one registry of backends, in the order --help lists them. Adding a backend: one file and one line here. */
@@ -66,8 +65,8 @@ export function backendPlanProblems(backend: Backend, plan: Plan): string[] {
   }
   if (!capabilities.diskDestinations) {
     const [first] = able((b) => b.capabilities.diskDestinations);
-    for (const destination of plan.builds.flatMap((unit) => unit.destinations).filter(isDiskDestination)) {
-      problems.push(`${backend.name} cannot write to ${destination}: use --backend ${first} for oci: and oci-archive: destinations`);
+    for (const destination of plan.builds.flatMap((unit) => unit.destinations).filter((d) => d.kind === 'disk')) {
+      problems.push(`${backend.name} cannot write to ${destination.reference}: use --backend ${first} for oci: and oci-archive: destinations`);
     }
   }
   problems.push(...backend.validate(plan));

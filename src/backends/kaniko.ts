@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Env } from '../ci/gitstate.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
-import { isLoopbackHost, registryHost } from './destination.js';
+import { isLoopbackHost, registryHost } from '../reference.js';
 import { runSelfPushingBuilder, sha256Digest } from './pushed.js';
 import { processBackend } from './run.js';
 import { SCRATCH_PLACEHOLDER } from './scratch.js';
@@ -37,7 +37,7 @@ function kanikoArgv(plan: Plan, unit: BuildUnit, env: Env, scratch: string | und
     env.KANIKO_EXECUTOR || DEFAULT_EXECUTOR,
     `--context=${plan.context}`,
     `--dockerfile=${path.resolve(plan.context, plan.dockerfile)}`,
-    ...unit.destinations.map((destination) => `--destination=${destination}`),
+    ...unit.destinations.map((destination) => `--destination=${destination.reference}`),
     ...Object.entries(unit.buildArgs).map(([name, value]) => `--build-arg=${name}=${value}`),
   ];
   if (plan.target) argv.push(`--target=${plan.target}`);
@@ -55,6 +55,7 @@ function kanikoArgv(plan: Plan, unit: BuildUnit, env: Env, scratch: string | und
 
 /** Loopback registries are plain HTTP (SPEC 6); kaniko needs each host named. */
 function insecureRegistries(plan: Plan, unit: BuildUnit): string[] {
-  const references = [...unit.destinations, ...(plan.cache.enabled && plan.cache.cacheRepo ? [plan.cache.cacheRepo] : [])];
-  return [...new Set(references.map(registryHost).filter(isLoopbackHost))];
+  const hosts = unit.destinations.flatMap((d) => (d.kind === 'registry' && d.loopback ? [d.image.registry] : []));
+  const cache = plan.cache.enabled && plan.cache.cacheRepo ? registryHost(plan.cache.cacheRepo) : undefined;
+  return [...new Set([...hosts, ...(cache && isLoopbackHost(cache) ? [cache] : [])])];
 }

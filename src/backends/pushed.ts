@@ -1,12 +1,11 @@
 /** What was pushed: the builder's exit status says whether; its digest file, else the registry's answer, says which. */
 import { readFile } from 'node:fs/promises';
 import type { BuildUnit, Plan } from '../plan-types.js';
-import { parseReference } from '../reference.js';
+import type { Destination } from '../reference.js';
 import { loadCredentials, type CredentialStore } from '../registry/auth.js';
 import { RegistryClient, RegistryError } from '../registry/client.js';
 import type { BuildResult, PushedImage } from './backend.js';
 import type { RunContext } from '../support/context.js';
-import { isDiskDestination } from './destination.js';
 import { type BuildLog, openLog, runBuilder, unitResult } from './process.js';
 import { withScratchDir } from './scratch.js';
 
@@ -65,9 +64,10 @@ export class PushRegistries {
    * An error when the registry answers that it does not have it; when it cannot be asked, the digest of the file
    * (or none), and a line in the log.
    */
-  async confirm(destination: string, fileDigest: string | undefined, verify = false): Promise<{ image: PushedImage } | { error: string }> {
+  async confirm(to: Destination, fileDigest: string | undefined, verify = false): Promise<{ image: PushedImage } | { error: string }> {
+    const destination = to.reference;
     if (fileDigest && !verify) return { image: { reference: destination, digest: fileDigest } };
-    const ref = isDiskDestination(destination) ? undefined : parseReference(destination);
+    const ref = to.kind === 'registry' ? to.image : undefined;
     if (!ref) {
       if (!fileDigest) this.log.line(`image-builder: ${destination} written; its digest is unknown (the builder wrote no digest file)`);
       return { image: { reference: destination, ...(fileDigest ? { digest: fileDigest } : {}) } };

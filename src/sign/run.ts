@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { BuildResult } from '../backends/backend.js';
-import { isDiskDestination } from '../backends/destination.js';
+import { parseDestination } from '../reference.js';
 import type { Signer } from '../config/schema.js';
 import { Problems, WorkError } from '../errors.js';
 import type { Plan } from '../plan-types.js';
@@ -95,12 +95,16 @@ export async function signImages(plan: Plan, images: string[], io: SignIO): Prom
  */
 export async function signPushed(signing: Signing, results: BuildResult[], io: SignIO): Promise<string[]> {
   const pushed = results.flatMap((result) => result.pushed);
-  const onDisk = pushed.filter((image) => isDiskDestination(image.reference));
+  const isOnDisk = (reference: string): boolean => {
+    const destination = parseDestination(reference);
+    return typeof destination !== 'string' && destination.kind === 'disk';
+  };
+  const onDisk = pushed.filter((image) => isOnDisk(image.reference));
   if (onDisk.length > 0 && signing.signers.length > 0) {
     io.log.info(`not signed (on disk, not in a registry): ${onDisk.map((image) => image.reference).join(', ')}`);
   }
   const images = pushed
-    .filter((image) => !isDiskDestination(image.reference))
+    .filter((image) => !isOnDisk(image.reference))
     .map((image) => (image.digest ? `${image.reference}@${image.digest}` : image.reference));
   return runSigners(signing, images, io);
 }

@@ -1,3 +1,4 @@
+import { destination } from '../support/plan-factory.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,7 +19,7 @@ describe('loopbackRegistries: the registries a buildah build reaches over plain 
     ['a stage after the target is not built', 'FROM scratch AS release\nFROM 127.0.0.1:5000/debug AS debug\n', { target: 'release' }, [], []],
     ['the destinations, disk ones skipped, each registry once', 'FROM 127.0.0.1:5000/base\n', {}, ['127.0.0.1:5000/app:1', '127.0.0.1:5000/app:2', 'localhost:6000/app:1', 'gcr.io/p/app:1', 'oci:/out/layout:1'], ['127.0.0.1:5000', 'localhost:6000']],
   ])('%s', (_, dockerfile, settings, destinations, expected) => {
-    expect(loopbackRegistries(dockerfile, { buildArgs: {}, platforms: [], ...settings }, destinations)).toEqual(expected);
+    expect(loopbackRegistries(dockerfile, { buildArgs: {}, platforms: [], ...settings }, destinations.map(destination))).toEqual(expected);
   });
 });
 

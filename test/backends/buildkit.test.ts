@@ -166,7 +166,7 @@ describe('buildkit build (stand-in buildctl)', () => {
     expect(captured.stderr()).toContain('\nfake-builder: a line on stderr\n');
     const digest = /pushed (sha256:[0-9a-f]{64})/.exec(log)?.[1];
     expect(digest).toBeDefined();
-    expect(result).toEqual({ ok: true, logFile: unit.logFile, pushed: unit.destinations.map((reference) => ({ reference, digest })) });
+    expect(result).toEqual({ ok: true, logFile: unit.logFile, pushed: unit.destinations.map(({ reference }) => ({ reference, digest })) });
   });
 
   it('fails when buildctl exits non-zero', async () => {

@@ -1,4 +1,12 @@
+import { parseDestination, type Destination } from '../../src/reference.js';
 import type { BuildUnit, Plan } from '../../src/plan-types.js';
+
+/** A destination as the planner parses it; throws for a text that names none. */
+export function destination(text: string): Destination {
+  const parsed = parseDestination(text);
+  if (typeof parsed === 'string') throw new Error(parsed);
+  return parsed;
+}
 
 /** A unit as the planner makes it: destinations = tags × repositories, tag values suffixed with -<variant>. */
 export function makeUnit(
@@ -10,7 +18,7 @@ export function makeUnit(
   return {
     ...(options.variant === undefined ? {} : { variant: options.variant }),
     tags,
-    destinations: options.destinations ?? tags.flatMap((tag) => plan.repositories.map((repo) => `${repo}/${plan.name}:${tag.value}`)),
+    destinations: (options.destinations ?? tags.flatMap((tag) => plan.repositories.map((repo) => `${repo}/${plan.name}:${tag.value}`))).map(destination),
     buildArgs: { COMMIT_SHA: '0123456789abcdef0123456789abcdef01234567', ...options.buildArgs },
     logFile: `${plan.logDir}/build_${options.variant ?? 'build'}.log`,
   };
