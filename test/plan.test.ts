@@ -111,19 +111,6 @@ describe('variants', () => {
   });
 });
 
-describe('backend choice', () => {
-  it.each([
-    [{ backend: 'buildah' as const }, {}, 'buildah'],
-    [{ buildInAdo: true }, {}, 'ado'],
-    [{}, { USE_BUILDKIT: 'true' }, 'buildkit'],
-    [{}, { USE_BUILDKIT: 'TRUE' }, 'buildkit'],
-    [{}, { USE_BUILDKIT: 'false' }, 'kaniko'],
-    [{}, {}, 'kaniko'],
-  ])('%j with %j → %s', (o, env, expected) => {
-    expect(backendFor(options(o), env, parseConfig('registry: reg.io/prod\n', 'c.yaml').config).name).toBe(expected);
-  });
-});
-
 describe('modes', () => {
   it('sign-only computes no tags and no builds', () => {
     const p = plan({ signOnly: true, imagesToSign: ['reg.io/prod/app:v1'], name: undefined }, push);
@@ -185,19 +172,6 @@ describe('--env-file as the Go tool applies it (SPEC 7)', () => {
     ['a secret-looking variable', '{{ .Env "GITHUB_TOKEN" }}', /looks like a secret/],
   ])('with the ADO backend %s in a user tag is still exit 2', (_name, template, message) => {
     expect(() => planWith({ tags: [template] }, {}, 'ado')).toThrow(message);
-  });
-});
-
-describe('backend choice with config.yaml (SPEC 8)', () => {
-  const ado = 'ado-config: {ado-organization-url: "https://dev.azure.com/o", ado-project-name: p, ado-pipeline-id: 1}\n';
-  it.each<[string, Partial<Options>, Record<string, string>, string, string]>([
-    ['ado-config and no registry: the 2026 tool always builds in ADO', {}, {}, ado, 'ado'],
-    ['ado-config and a registry: kaniko as before', {}, {}, `registry: r.io/x\n${ado}`, 'kaniko'],
-    ['USE_BUILDKIT wins over the config', {}, { USE_BUILDKIT: 'true' }, ado, 'buildkit'],
-    ['--backend wins over everything', { backend: 'buildah' }, { USE_BUILDKIT: 'true' }, ado, 'buildah'],
-    ['no ado-config, no registry: kaniko (and a registry problem later)', {}, {}, 'cache: {enabled: false}\n', 'kaniko'],
-  ])('%s', (_name, o, env, configText, expected) => {
-    expect(backendFor(options(o), env, parseConfig(configText, 'c.yaml').config).name).toBe(expected);
   });
 });
 

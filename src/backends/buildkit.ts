@@ -2,14 +2,12 @@ import path from 'node:path';
 import type { Env } from '../ci/gitstate.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
 import { isLoopbackHost, registryHost, type Destination } from '../reference.js';
-import { runSelfPushingBuilder } from './pushed.js';
-import { processBackend } from './run.js';
-import { SCRATCH_PLACEHOLDER } from './scratch.js';
+import { selfPushingBackend } from './run.js';
 
 const DEFAULT_BUILDCTL = 'buildctl-daemonless.sh';
 
 /** BuildKit through buildctl-daemonless.sh: starts its own buildkitd, builds, pushes every destination. */
-export const buildkitBackend = processBackend({
+export const buildkitBackend = selfPushingBackend({
   name: 'buildkit',
   capabilities: { variants: true, platforms: true, diskDestinations: false, needsRegistry: true, signsItself: false, localInputs: true },
 
@@ -30,23 +28,19 @@ export const buildkitBackend = processBackend({
     return problems;
   },
 
-  commands(plan, unit, env) {
-    return [buildctlArgv(plan, unit, env, SCRATCH_PLACEHOLDER)];
-  },
-
-  build(plan, unit, ctx) {
-    return runSelfPushingBuilder(plan, unit, ctx, {
-      argv: (scratch) => buildctlArgv(plan, unit, ctx.env, scratch),
-      digestFile: metadataFileIn,
-      readDigest: digestFromMetadata,
-      missingHint: 'run inside the moby/buildkit image, or set BUILDCTL to buildctl-daemonless.sh',
-    });
-  },
+  argv: buildctlArgv,
+  digestFile: metadataFileIn,
+  readDigest: digestFromMetadata,
+  missingHint: 'run inside the moby/buildkit image, or set BUILDCTL to buildctl-daemonless.sh',
 });
 
-const isLoopback = (d: Destination): boolean => d.kind === 'registry' && d.loopback;
+function isLoopback(d: Destination): boolean {
+  return d.kind === 'registry' && d.loopback;
+}
 
-const metadataFileIn = (scratch: string): string => path.join(scratch, 'metadata.json');
+function metadataFileIn(scratch: string): string {
+  return path.join(scratch, 'metadata.json');
+}
 
 /** scratch: the private folder for the metadata file; undefined asks for none (the registry tells the digest). */
 function buildctlArgv(plan: Plan, unit: BuildUnit, env: Env, scratch: string | undefined): string[] {

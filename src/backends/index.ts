@@ -51,11 +51,13 @@ export function backendOptionProblems(o: Options, chosen: Backend, building: boo
 export function backendPlanProblems(backend: Backend, plan: Plan): string[] {
   const problems: string[] = [];
   const { capabilities } = backend;
-  // The alternatives a message suggests are backends of the same kind (another local builder for a local build), most capable first.
-  const able = (can: (b: Backend) => boolean): string[] =>
-    BACKENDS.filter((b) => b !== backend && b.capabilities.localInputs === capabilities.localInputs && can(b))
-      .sort((a, b) => capabilityCount(b) - capabilityCount(a))
-      .map((b) => b.name);
+  // The alternatives a message suggests: backends of the same kind (another local builder for a local build) when
+  // there are, else any; most capable first.
+  const able = (can: (b: Backend) => boolean): string[] => {
+    const all = BACKENDS.filter((b) => b !== backend && can(b)).sort((a, b) => capabilityCount(b) - capabilityCount(a));
+    const same = all.filter((b) => b.capabilities.localInputs === capabilities.localInputs);
+    return (same.length > 0 ? same : all).map((b) => b.name);
+  };
   if (!capabilities.platforms && plan.platforms.length > 0) {
     const [first, ...more] = able((b) => b.capabilities.platforms);
     problems.push(

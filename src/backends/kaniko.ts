@@ -2,34 +2,26 @@ import path from 'node:path';
 import type { Env } from '../ci/gitstate.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
 import { isLoopbackHost, registryHost } from '../reference.js';
-import { runSelfPushingBuilder, sha256Digest } from './pushed.js';
-import { processBackend } from './run.js';
-import { SCRATCH_PLACEHOLDER } from './scratch.js';
+import { sha256Digest } from './pushed.js';
+import { selfPushingBackend } from './run.js';
 
 const DEFAULT_EXECUTOR = '/kaniko/executor';
 
 /** kaniko's executor: builds inside its own container image and pushes every destination itself. */
-export const kanikoBackend = processBackend({
+export const kanikoBackend = selfPushingBackend({
   name: 'kaniko',
   capabilities: { variants: true, platforms: false, diskDestinations: false, needsRegistry: true, signsItself: false, localInputs: true },
-
-  commands(plan, unit, env) {
-    return [kanikoArgv(plan, unit, env, SCRATCH_PLACEHOLDER)];
-  },
-
-  build(plan, unit, ctx) {
-    return runSelfPushingBuilder(plan, unit, ctx, {
-      argv: (scratch) => kanikoArgv(plan, unit, ctx.env, scratch),
-      digestFile: digestFileIn,
-      readDigest: sha256Digest,
-      missingHint: 'run inside the kaniko executor image, or set KANIKO_EXECUTOR to the executor path',
-      // kaniko resets the root filesystem between stages but keeps its own folder: a digest file in /tmp could vanish.
-      scratchIn: [ctx.env.KANIKO_DIR || '/kaniko'],
-    });
-  },
+  argv: kanikoArgv,
+  digestFile: digestFileIn,
+  readDigest: sha256Digest,
+  missingHint: 'run inside the kaniko executor image, or set KANIKO_EXECUTOR to the executor path',
+  // kaniko resets the root filesystem between stages but keeps its own folder: a digest file in /tmp could vanish.
+  scratchIn: (env) => [env.KANIKO_DIR || '/kaniko'],
 });
 
-const digestFileIn = (scratch: string): string => path.join(scratch, 'digest');
+function digestFileIn(scratch: string): string {
+  return path.join(scratch, 'digest');
+}
 
 /** scratch: the private folder for the digest file; undefined asks for none (the registry tells the digest). */
 function kanikoArgv(plan: Plan, unit: BuildUnit, env: Env, scratch: string | undefined): string[] {

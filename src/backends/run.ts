@@ -1,8 +1,12 @@
 import os from 'node:os';
 import type { Plan } from '../plan-types.js';
 import type { RunContext } from '../support/context.js';
+import type { Env } from '../ci/gitstate.js';
+import type { BuildUnit } from '../plan-types.js';
 import type { Backend, BuildResult, LocalBuilder, RunResult } from './backend.js';
 import { unitResult } from './process.js';
+import { runSelfPushingBuilder, type SelfPushingRun } from './pushed.js';
+import { SCRATCH_PLACEHOLDER } from './scratch.js';
 
 /** Builders mostly wait on registries and disks, so a few more than the CPUs keeps variants from queueing. */
 export function maxConcurrentBuilds(): number {
@@ -17,6 +21,24 @@ export function processBackend(builder: LocalBuilder): Backend & Pick<LocalBuild
     describe: (plan, env) => ({ commands: plan.builds.map((unit) => builder.commands(plan, unit, env)) }),
     run: (plan, ctx) => runLocally(builder, plan, ctx),
   };
+}
+
+/** A builder that pushes every destination itself (kaniko, buildctl): described by its argv and where it writes the digest. */
+export interface SelfPushingBuilder extends Pick<LocalBuilder, 'name' | 'capabilities' | 'validate'>, Omit<SelfPushingRun, 'argv' | 'scratchIn'> {
+  /** The builder's argv; with scratch undefined it asks for no digest file. */
+  argv: (plan: Plan, unit: BuildUnit, env: Env, scratch: string | undefined) => string[];
+  /** Folders to make the scratch folder in before the system temp folder. */
+  scratchIn?: (env: Env) => string[];
+}
+
+export function selfPushingBackend(builder: SelfPushingBuilder): ReturnType<typeof processBackend> {
+  const { argv, scratchIn, ...run } = builder;
+  return processBackend({
+    ...builder,
+    commands: (plan, unit, env) => [argv(plan, unit, env, SCRATCH_PLACEHOLDER)],
+    build: (plan, unit, ctx) =>
+      runSelfPushingBuilder(plan, unit, ctx, { ...run, argv: (scratch) => argv(plan, unit, ctx.env, scratch), ...(scratchIn ? { scratchIn: scratchIn(ctx.env) } : {}) }),
+  });
 }
 
 async function runLocally(builder: LocalBuilder, plan: Plan, ctx: RunContext): Promise<RunResult> {
