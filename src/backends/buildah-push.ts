@@ -45,7 +45,6 @@ export interface PushContext {
   io: RunContext;
   registries: PushRegistries;
   missingHint: string;
-  delaysMs?: number[];
   concurrency?: number;
 }
 
@@ -89,7 +88,7 @@ class PushAgain extends Error {}
 
 async function pushOne(job: PushJob, ctx: PushContext): Promise<JobOutcome> {
   const { log, io, registries } = ctx;
-  const backoff = fixedBackoff(ctx.delaysMs ?? PUSH_RETRY_DELAYS_MS);
+  const backoff = fixedBackoff(PUSH_RETRY_DELAYS_MS);
   const disk = isDiskDestination(job.destination);
   const host = disk ? undefined : registryHost(job.destination);
   if (disk) await mkdir(path.dirname(parseDiskDestination(job.destination).path), { recursive: true });
@@ -123,6 +122,7 @@ async function pushOne(job: PushJob, ctx: PushContext): Promise<JobOutcome> {
       backoff,
       retryable: (err) => err instanceof PushAgain,
       signal: io.signal,
+      sleep: io.sleep,
       onRetry: (err, _n, delay) => log.line(`image-builder: pushing ${job.destination} failed (${(err as Error).message}); trying again in ${delay / 1000} s`),
     });
   } catch (err) {

@@ -106,12 +106,18 @@ export interface CapturedIO {
   io: RunContext;
   /** Everything written to io.stderr so far. */
   stderr(): string;
+  /** The waits before retries asked of io.sleep so far, in ms; none was waited. */
+  waits(): number[];
   abort(): void;
 }
 
-/** A RunContext whose stderr is captured; env is the builder's whole environment (process.env plus overrides). */
+/**
+ * A RunContext whose stderr is captured and whose retries do not wait; env is the builder's whole environment
+ * (process.env plus overrides).
+ */
 export function captureIO(overrides: Record<string, string> = {}): CapturedIO {
   const chunks: string[] = [];
+  const waits: number[] = [];
   const stderr = new Writable({
     write(chunk: Buffer | string, _encoding, done) {
       chunks.push(chunk.toString());
@@ -128,8 +134,10 @@ export function captureIO(overrides: Record<string, string> = {}): CapturedIO {
       version: 'test',
       stdout: new Writable({ write: (_chunk, _encoding, done) => done() }),
       stderr,
+      sleep: async (ms) => void waits.push(ms),
     },
     stderr: () => chunks.join(''),
+    waits: () => [...waits],
     abort: () => controller.abort(),
   };
 }
