@@ -111,6 +111,16 @@ export interface CapturedIO {
   abort(): void;
 }
 
+const discard = (): Writable => new Writable({ write: (_chunk, _encoding, done) => done() });
+
+/**
+ * A whole RunContext from the parts a test gives; the rest is inert: an empty env, a logger and streams that write
+ * nowhere, a signal that never aborts, the real clock and real retry waits.
+ */
+export function testContext(parts: Partial<RunContext> = {}): RunContext {
+  return { env: {}, log: new Logger(discard(), false), signal: new AbortController().signal, now: () => new Date(), version: 'test', stdout: discard(), stderr: discard(), ...parts };
+}
+
 /**
  * A RunContext whose stderr is captured and whose retries do not wait; env is the builder's whole environment
  * (process.env plus overrides).
@@ -126,16 +136,13 @@ export function captureIO(overrides: Record<string, string> = {}): CapturedIO {
   });
   const controller = new AbortController();
   return {
-    io: {
+    io: testContext({
       env: { ...process.env, ...overrides },
       log: new Logger(stderr, false),
       signal: controller.signal,
-      now: () => new Date(),
-      version: 'test',
-      stdout: new Writable({ write: (_chunk, _encoding, done) => done() }),
       stderr,
       sleep: async (ms) => void waits.push(ms),
-    },
+    }),
     stderr: () => chunks.join(''),
     waits: () => [...waits],
     abort: () => controller.abort(),
