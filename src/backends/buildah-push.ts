@@ -118,13 +118,8 @@ async function pushOne(job: PushJob, ctx: PushContext): Promise<JobOutcome> {
     throw new PushAgain(reason);
   };
   try {
-    return await retry(tryOnce, {
-      backoff,
-      retryable: (err) => err instanceof PushAgain,
-      signal: io.signal,
-      sleep: io.sleep,
-      onRetry: (err, _n, delay) => log.line(`image-builder: pushing ${job.destination} failed (${(err as Error).message}); trying again in ${delay / 1000} s`),
-    });
+    const onRetry = (err: unknown, _n: number, delay: number): void => log.line(`image-builder: pushing ${job.destination} failed (${(err as Error).message}); trying again in ${delay / 1000} s`);
+    return await retry(tryOnce, { backoff, retryable: (err) => err instanceof PushAgain, onRetry }, io);
   } catch (err) {
     // Thrown out only when the wait before the next try was stopped.
     if (err instanceof PushAgain) return { stopped: true };

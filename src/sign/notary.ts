@@ -47,7 +47,8 @@ export function notarySigner(signer: NotarySignerConfig, readFile: (path: string
               throw err;
             });
           },
-          { backoff: constantBackoff(TRIES, delay), signal: ctx.signal, sleep: ctx.sleep },
+          { backoff: constantBackoff(TRIES, delay) },
+          ctx,
         );
       } catch (err) {
         const detail = ctx.signal.aborted ? STOPPED : message(err);

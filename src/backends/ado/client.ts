@@ -198,12 +198,14 @@ export class AdoClient {
   private async call<T>(what: string, fn: () => Promise<T>, signal = this.ctx.signal): Promise<T> {
     this.ctx.log.debug(`ADO: ${what}`);
     try {
-      return await retry(() => tryOnce(fn, signal), {
-        backoff: exponentialBackoff(this.policy),
-        signal,
-        sleep: this.ctx.sleep,
-        onRetry: (err, n, wait) => this.ctx.log.warn(`${callError(what, err).message}; retrying in ${wait} ms (try ${n} of ${this.policy.attempts})`),
-      });
+      return await retry(
+        () => tryOnce(fn, signal),
+        {
+          backoff: exponentialBackoff(this.policy),
+          onRetry: (err, n, wait) => this.ctx.log.warn(`${callError(what, err).message}; retrying in ${wait} ms (try ${n} of ${this.policy.attempts})`),
+        },
+        { signal, sleep: this.ctx.sleep },
+      );
     } catch (err) {
       throw callError(what, err);
     }

@@ -113,12 +113,8 @@ export async function servicePrincipalToken(
       }
       return answer.access_token;
     },
-    {
-      backoff: exponentialBackoff(policy),
-      signal: ctx.signal,
-      sleep: ctx.sleep,
-      onRetry: (err, n, wait) => ctx.log.debug(`token request failed (try ${n}): ${(err as Error).message}; retrying in ${wait} ms`),
-    },
+    { backoff: exponentialBackoff(policy), onRetry: (err, n, wait) => ctx.log.debug(`token request failed (try ${n}): ${(err as Error).message}; retrying in ${wait} ms`) },
+    ctx,
   );
 }
 

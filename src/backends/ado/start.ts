@@ -133,13 +133,8 @@ export async function startRun(client: AdoClient, parameters: Record<string, str
   };
 
   try {
-    return await retry(startOnce, {
-      backoff,
-      retryable: (err) => err instanceof StartAgain,
-      signal: ctx.signal,
-      sleep: ctx.sleep,
-      onRetry: (err, n, delay) => ctx.log.warn(`${(err as StartAgain).retrying} retrying in ${delay} ms (try ${n} of ${backoff.attempts})`),
-    });
+    const onRetry = (err: unknown, n: number, delay: number): void => ctx.log.warn(`${(err as StartAgain).retrying} retrying in ${delay} ms (try ${n} of ${backoff.attempts})`);
+    return await retry(startOnce, { backoff, retryable: (err) => err instanceof StartAgain, onRetry }, ctx);
   } catch (err) {
     if (!(err instanceof StartAgain)) throw err;
     throw ctx.signal.aborted ? stopped() : new WorkError(err.gaveUp);
