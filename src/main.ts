@@ -17,17 +17,11 @@ import { tagsJson, writeFileCreatingDirs } from './output/json.js';
 import { Logger } from './output/logger.js';
 import { assignments } from './support/secrets.js';
 
-export interface RunIO {
+/** The process edge: the run context but its logger (made here, once the flags are read), plus argv and the working directory. */
+export type RunIO = Omit<RunContext, 'log'> & {
   argv: readonly string[];
-  env: Env;
   cwd: string;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-  now: () => Date;
-  version: string;
-  /** Aborted on SIGINT/SIGTERM: running builders are stopped. */
-  signal: AbortSignal;
-}
+};
 
 /** One run of the CLI; returns the exit code (0 done, 1 work failed, 2 bad input). */
 export async function main(io: RunIO): Promise<number> {
@@ -84,8 +78,8 @@ async function run(options: Options, parsed: { problems: string[]; empty: string
   }
   writeTagsFile(plan, io.env, log);
   const { execute } = await import('./execute.js');
-  const ctx: RunContext = { env: io.env, log, signal: io.signal, now: io.now, version: io.version, stdout: io.stdout, stderr: io.stderr };
-  return execute(plan, ctx);
+  const { argv: _argv, cwd: _cwd, ...edge } = io;
+  return execute(plan, { ...edge, log });
 }
 
 /** Flags, config, CI context and input files → Plan; every problem of every stage reported in one round (exit 2). */

@@ -44,7 +44,6 @@ export interface PushContext {
   io: RunContext;
   registries: PushRegistries;
   missingHint: string;
-  delaysMs?: number[];
   concurrency?: number;
 }
 
@@ -88,7 +87,7 @@ class PushAgain extends Error {}
 
 async function pushOne(job: PushJob, ctx: PushContext): Promise<JobOutcome> {
   const { log, io, registries } = ctx;
-  const backoff = fixedBackoff(ctx.delaysMs ?? PUSH_RETRY_DELAYS_MS);
+  const backoff = fixedBackoff(PUSH_RETRY_DELAYS_MS);
   const { destination } = job;
   const host = destination.kind === 'registry' ? destination.image.registry : undefined;
   if (destination.kind === 'disk') await mkdir(path.dirname(destination.path), { recursive: true });
@@ -118,12 +117,8 @@ async function pushOne(job: PushJob, ctx: PushContext): Promise<JobOutcome> {
     throw new PushAgain(reason);
   };
   try {
-    return await retry(tryOnce, {
-      backoff,
-      retryable: (err) => err instanceof PushAgain,
-      signal: io.signal,
-      onRetry: (err, _n, delay) => log.line(`image-builder: pushing ${destination.reference} failed (${(err as Error).message}); trying again in ${delay / 1000} s`),
-    });
+    const onRetry = (err: unknown, _n: number, delay: number): void => log.line(`image-builder: pushing ${destination.reference} failed (${(err as Error).message}); trying again in ${delay / 1000} s`);
+    return await retry(tryOnce, { backoff, retryable: (err) => err instanceof PushAgain, onRetry }, io);
   } catch (err) {
     // Thrown out only when the wait before the next try was stopped.
     if (err instanceof PushAgain) return { stopped: true };

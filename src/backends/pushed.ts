@@ -91,6 +91,7 @@ export class PushRegistries {
       credentials: this.credentials(),
       timeoutMs: REGISTRY_TIMEOUT_MS,
       signal: this.io.signal,
+      sleep: this.io.sleep,
       ...(this.io.log.debugEnabled ? { debug: (line: string) => this.log.line(`image-builder: ${line}`) } : {}),
     });
     return this.client;

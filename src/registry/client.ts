@@ -128,14 +128,16 @@ export class RegistryClient {
    */
   async pushBlob(ref: ImageReference, bytes: Buffer): Promise<{ digest: string; uploaded: boolean }> {
     const digest = sha256(bytes);
-    return retry(() => this.uploadBlobOnce(ref, bytes, digest), {
-      backoff: fixedBackoff(READ_RETRY_DELAYS_MS),
-      retryable: (err) => err instanceof RegistryError && err.temporary,
-      signal: this.options.signal,
-      sleep: this.options.sleep,
-      onRetry: (err, n, delay) =>
-        this.options.debug?.(`registry: uploading blob ${digest} to ${ref.registry}/${ref.repository} failed (${(err as Error).message}); try ${n + 1} from scratch in ${delay} ms`),
-    });
+    return retry(
+      () => this.uploadBlobOnce(ref, bytes, digest),
+      {
+        backoff: fixedBackoff(READ_RETRY_DELAYS_MS),
+        retryable: (err) => err instanceof RegistryError && err.temporary,
+        onRetry: (err, n, delay) =>
+          this.options.debug?.(`registry: uploading blob ${digest} to ${ref.registry}/${ref.repository} failed (${(err as Error).message}); try ${n + 1} from scratch in ${delay} ms`),
+      },
+      this.options,
+    );
   }
 
   /** One upload; throws a RegistryError, temporary when another try (from scratch) may succeed. */
@@ -271,11 +273,10 @@ export class RegistryClient {
         {
           backoff,
           retryable: (err) => err instanceof HttpError,
-          signal: this.options.signal,
-          sleep: this.options.sleep,
           onRetry: (err, n, delay) =>
             this.options.debug?.(`registry: ${method} ${new URL(url).origin}: ${err instanceof RegistryError ? 'unreachable' : (err as Error).message}; try ${n + 1} of ${backoff.attempts} in ${delay} ms`),
         },
+        this.options,
       );
     } catch (err) {
       // Stopped while waiting to try again after a transient answer.

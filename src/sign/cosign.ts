@@ -1,10 +1,10 @@
 import { sign, verify, type KeyObject } from 'node:crypto';
-import type { Env } from '../ci/gitstate.js';
 import { InputError } from '../errors.js';
 import { parseReference, type ImageReference } from '../reference.js';
 import { DOCKER_MANIFEST, imageName, OCI_MANIFEST, RegistryError, type RegistryClient } from '../registry/client.js';
+import type { Logger } from '../output/logger.js';
+import type { RunContext } from '../support/context.js';
 import { sha256 } from '../support/digest.js';
-import type { Secrets } from '../support/secrets.js';
 import {
   appendSignature,
   dockerReference,
@@ -16,16 +16,13 @@ import {
   type ExistingSignatures,
 } from './cosign-format.js';
 import { loadSignerKey, type CosignKey, type CosignSignerConfig } from './cosign-key.js';
-import type { ImageSigner, SignContext, SignResult } from './signer.js';
+import type { ImageSigner, SignResult } from './signer.js';
 
 /** Every request for a `.sig` manifest asks for push too: one token per repository. */
 const PUSH = ['pull', 'push'];
 
-/** What a cosign signer reads when it is prepared. */
-export interface CosignDeps {
-  env: Env;
-  readFile: (path: string) => string;
-  secrets: Secrets;
+/** What the annotations say about the run. */
+export interface CosignRun {
   /** The CI system's build number (GitState.buildNumber), for the buildNumber annotation. */
   buildNumber?: string;
   /** The run's start, for the buildTimestamp annotation. */
@@ -33,27 +30,28 @@ export interface CosignDeps {
 }
 
 /**
- * The cosign signer (kpack's way): the key is opened now, so a bad key or password is an InputError before anything
- * is built; each image's manifest digest is signed and the signature appended to its `sha256-<hex>.sig` manifest.
+ * The cosign signer (kpack's way): the key is opened now (its secrets registered in ctx.log.secrets), so a bad key or
+ * password is an InputError before anything is built; each image's manifest digest is signed and the signature
+ * appended to its `sha256-<hex>.sig` manifest.
  */
-export function cosignSigner(signer: CosignSignerConfig, deps: CosignDeps): ImageSigner {
+export function cosignSigner(signer: CosignSignerConfig, ctx: Pick<RunContext, 'env' | 'log'>, readFile: (path: string) => string, run: CosignRun): ImageSigner {
   const { name, config } = signer;
   const target = config.repository === undefined ? undefined : signatureRepository(config.repository, name);
-  const key = loadSignerKey(signer, deps.env, deps.readFile, deps.secrets);
-  const annotations = signatureAnnotations(config.annotations, deps);
+  const key = loadSignerKey(signer, ctx.env, readFile, ctx.log.secrets);
+  const annotations = signatureAnnotations(config.annotations, run);
   return {
     name,
-    async sign(images, io): Promise<SignResult> {
+    async sign(images, registry, { log, signal }): Promise<SignResult> {
       const signed: string[] = [];
       const problems: string[] = [];
       // One image after the other: tags of one digest share a .sig manifest, which must not be written concurrently.
       for (const image of images) {
         try {
-          const line = await signImage(image, { key, annotations, target, dockerMediaTypes: config['docker-media-types'] }, io);
-          io.log.info(`${name}: ${line}`);
+          const line = await signImage(image, { key, annotations, target, dockerMediaTypes: config['docker-media-types'] }, registry, log);
+          log.info(`${name}: ${line}`);
           signed.push(image);
         } catch (err) {
-          if (io.signal.aborted) throw err;
+          if (signal.aborted) throw err;
           problems.push(err instanceof Error ? err.message : String(err));
         }
       }
@@ -81,24 +79,24 @@ interface SignOptions {
 }
 
 /** Resolves the image's digest, signs cosign's payload for it, and adds the signature unless it is there already. */
-async function signImage(image: string, options: SignOptions, io: SignContext): Promise<string> {
+async function signImage(image: string, options: SignOptions, registry: RegistryClient, log: Logger): Promise<string> {
   const ref = parseReference(image);
   if (!ref) throw new Error(`${image}: not a valid image reference; write registry/path:tag`);
-  const { digest } = await io.registry.getManifest(ref);
+  const { digest } = await registry.getManifest(ref);
   const payload = simpleSigningPayload(dockerReference(ref), digest, options.annotations);
-  io.log.debug(`cosign payload for ${image}: ${payload.toString('utf8')}`);
+  log.debug(`cosign payload for ${image}: ${payload.toString('utf8')}`);
   const sigRef: ImageReference = { ...(options.target ?? { registry: ref.registry, repository: ref.repository }), tag: signatureTag(digest) };
   const where = imageName(sigRef);
   const named = ref.digest ? image : `${image} (${digest})`;
-  const existing = await readSignatures(io.registry, sigRef);
+  const existing = await readSignatures(registry, sigRef);
   if (hasSignature(existing, sha256(payload), (signature) => verifies(payload, signature, options.key.publicKey))) {
     return `${named} already has this signature in ${where}; nothing pushed`;
   }
   const layer = signatureLayer(payload, sign('sha256', payload, options.key.privateKey).toString('base64'));
   const next = appendSignature(existing, layer, options.dockerMediaTypes);
-  await io.registry.pushBlob(sigRef, payload);
-  await io.registry.pushBlob(sigRef, next.config);
-  await io.registry.putManifest(sigRef, next.manifest, next.mediaType);
+  await registry.pushBlob(sigRef, payload);
+  await registry.pushBlob(sigRef, next.config);
+  await registry.putManifest(sigRef, next.manifest, next.mediaType);
   return `signed ${named} → ${where} (${next.count} ${next.count === 1 ? 'signature' : 'signatures'})`;
 }
 

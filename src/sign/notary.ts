@@ -1,10 +1,11 @@
 import type { Logger } from '../output/logger.js';
+import type { RunContext } from '../support/context.js';
 import { AbortError, HttpError, isTemporary } from '../support/http-error.js';
 import { constantBackoff, retry } from '../support/retry.js';
 import { answerError, formatMs, post, type HttpAnswer, type PostOptions } from './http.js';
 import type { Secrets } from '../support/secrets.js';
 import { checkEndpoint, readNotaryAuth, type NotaryAuth, type NotarySignerConfig } from './notary-secret.js';
-import type { ImageSigner, SignContext, SignResult } from './signer.js';
+import type { ImageSigner, SignResult } from './signer.js';
 import { mtlsBody, resolveTargets, tokenBody } from './targets.js';
 
 const JSON_TYPE = { 'Content-Type': 'application/json' };
@@ -20,50 +21,51 @@ export function notarySigner(signer: NotarySignerConfig, readFile: (path: string
   const auth = readNotaryAuth(signer, readFile, secrets);
   return {
     name,
-    async sign(images, io): Promise<SignResult> {
+    async sign(images, registry, ctx): Promise<SignResult> {
       const fail = (error: string): SignResult => ({ signer: name, ok: false, signed: [], error });
-      const { targets, problems } = await resolveTargets(images, io.registry, !mtls);
+      const { targets, problems } = await resolveTargets(images, registry, !mtls);
       if (problems.length > 0) {
         return fail(`cannot sign ${problems.length} of ${images.length} ${plural(images.length, 'image')}, nothing was sent:\n    ${problems.join('\n    ')}`);
       }
       // Built once: every try sends exactly these bytes.
       const body = JSON.stringify(mtls ? mtlsBody(targets) : tokenBody(targets));
-      io.log.debug(`${name}: POST ${endpoint.origin}${endpoint.pathname} ${body}`);
+      ctx.log.debug(`${name}: POST ${endpoint.origin}${endpoint.pathname} ${body}`);
       const count = `${images.length} ${plural(images.length, 'image')}`;
-      const send = sender(auth, endpoint, body, config.timeout, io);
+      const send = sender(auth, endpoint, body, config.timeout, ctx);
       const delay = config['retry-timeout'];
       let tries = 0;
       try {
         await retry(
           async (n) => {
-            if (io.signal.aborted) throw stopped();
+            if (ctx.signal.aborted) throw stopped();
             tries = n;
-            io.log.info(`signing ${count} with ${name}, try ${n} of ${TRIES}`);
+            ctx.log.info(`signing ${count} with ${name}, try ${n} of ${TRIES}`);
             await send().catch((err: unknown) => {
               const final = !isTemporary(err);
               const next = final || n === TRIES ? '' : `; next try in ${formatMs(delay)}`;
-              io.log.warn(`${name}: try ${n} of ${TRIES} failed: ${message(err)}${final ? ' (final: not retried)' : ''}${next}`);
+              ctx.log.warn(`${name}: try ${n} of ${TRIES} failed: ${message(err)}${final ? ' (final: not retried)' : ''}${next}`);
               throw err;
             });
           },
-          { backoff: constantBackoff(TRIES, delay), signal: io.signal },
+          { backoff: constantBackoff(TRIES, delay) },
+          ctx,
         );
       } catch (err) {
-        const detail = io.signal.aborted ? STOPPED : message(err);
+        const detail = ctx.signal.aborted ? STOPPED : message(err);
         const hint = auth.type === 'none' && /^HTTP 40[13]\b/.test(detail) ? ' (this signer has no secret and signs without authentication; add config.secret if the service needs one)' : '';
         return fail(`signing ${count} failed after ${tries} ${plural(tries, 'try', 'tries')}: ${detail}${hint}`);
       }
-      io.log.info(`${name}: signed ${targets.map((t) => `${t.gun}:${t.tag}`).join(', ')}`);
+      ctx.log.info(`${name}: signed ${targets.map((t) => `${t.gun}:${t.tag}`).join(', ')}`);
       return { signer: name, ok: true, signed: images };
     },
   };
 }
 
 /** One try of the secret's protocol, throwing an HttpError; the signify token is fetched on the first try that needs it, then reused. */
-function sender(auth: NotaryAuth, endpoint: URL, body: string, timeoutMs: number, io: SignContext): () => Promise<void> {
+function sender(auth: NotaryAuth, endpoint: URL, body: string, timeoutMs: number, ctx: Pick<RunContext, 'log' | 'signal'>): () => Promise<void> {
   const call = async (url: URL, headers: Record<string, string>, payload: string, success: number, clientCert?: { cert: string; key: string }): Promise<void> => {
-    const answer = await postTo(url, { headers, body: payload, timeoutMs, signal: io.signal, clientCert }, url.origin, io.signal);
-    io.log.debug(`POST ${url.origin}${url.pathname} → HTTP ${answer.status}`);
+    const answer = await postTo(url, { headers, body: payload, timeoutMs, signal: ctx.signal, clientCert }, url.origin, ctx.signal);
+    ctx.log.debug(`POST ${url.origin}${url.pathname} → HTTP ${answer.status}`);
     const failure = answerError(answer, success);
     if (failure) throw failure;
   };
@@ -78,7 +80,7 @@ function sender(auth: NotaryAuth, endpoint: URL, body: string, timeoutMs: number
     case 'signify': {
       let bearer: string | undefined;
       return async () => {
-        bearer ??= await signifyToken(auth, timeoutMs, io.signal, io.log);
+        bearer ??= await signifyToken(auth, timeoutMs, ctx.signal, ctx.log);
         await call(endpoint, { ...JSON_TYPE, Authorization: `Bearer ${bearer}` }, body, 200);
       };
     }

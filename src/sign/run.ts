@@ -6,10 +6,11 @@ import { Problems, WorkError } from '../errors.js';
 import type { Plan } from '../plan-types.js';
 import { loadCredentials } from '../registry/auth.js';
 import { RegistryClient } from '../registry/client.js';
+import type { RunContext } from '../support/context.js';
 import { cosignSigner } from './cosign.js';
 import { notarySigner } from './notary.js';
 import { describeSkip, type SkippedSigner } from './select.js';
-import type { ImageSigner, SignContext, SignIO } from './signer.js';
+import type { ImageSigner } from './signer.js';
 
 /** Bound of each registry request of the signers (reading images, pushing cosign signatures). */
 const REGISTRY_TIMEOUT_MS = 60_000;
@@ -22,10 +23,9 @@ export interface Signing {
   registry: RegistryClient;
 }
 
-/** What signers record about the run: the CI build number and the run's start (cosign's default annotations). */
+/** What signers record about the run: the CI build number (cosign's default annotations; the run's start is ctx.now()). */
 export interface SigningRun {
   buildNumber?: string;
-  now?: Date;
   /** The plan's skipped signers, to be named when signing happens. */
   skipped?: SkippedSigner[];
 }
@@ -34,48 +34,51 @@ export interface SigningRun {
  * Prepares every selected signer before anything is built or sent: a missing or malformed secret, a bad endpoint,
  * an unreadable cosign key or a wrong key password, or a broken credentials file is an InputError listing them all.
  */
-export function prepareSigning(configs: Signer[], io: SignIO, readFile = (path: string) => readFileSync(path, 'utf8'), run: SigningRun = {}): Signing {
+export function prepareSigning(
+  configs: Signer[],
+  ctx: Pick<RunContext, 'env' | 'log' | 'signal' | 'now' | 'sleep'>,
+  readFile = (path: string) => readFileSync(path, 'utf8'),
+  run: SigningRun = {},
+): Signing {
   const problems = new Problems();
-  const secrets = io.log.secrets;
-  const now = run.now ?? new Date();
+  const secrets = ctx.log.secrets;
+  const cosignRun = { buildNumber: run.buildNumber, now: ctx.now() };
   const signers = configs.flatMap((config) => {
-    const signer = problems.collect(() =>
-      config.type === 'notary' ? notarySigner(config, readFile, secrets) : cosignSigner(config, { env: io.env, readFile, secrets, buildNumber: run.buildNumber, now }),
-    );
+    const signer = problems.collect(() => (config.type === 'notary' ? notarySigner(config, readFile, secrets) : cosignSigner(config, ctx, readFile, cosignRun)));
     return signer ? [signer] : [];
   });
   // Credentials are read only when something will be signed: a broken config.json must not stop unsigned runs.
-  const credentials = configs.length > 0 ? problems.collect(() => loadCredentials(io.env, readFile)) : undefined;
+  const credentials = configs.length > 0 ? problems.collect(() => loadCredentials(ctx.env, readFile)) : undefined;
   problems.throwIfAny();
   const registry = new RegistryClient({
     credentials,
     timeoutMs: REGISTRY_TIMEOUT_MS,
-    signal: io.signal,
+    signal: ctx.signal,
     onSecret: (secret) => secrets.add(secret),
-    debug: (line) => io.log.debug(line),
+    debug: (line) => ctx.log.debug(line),
+    sleep: ctx.sleep,
   });
   return { signers, skipped: run.skipped ?? [], registry };
 }
 
 /** Runs every signer on the images, each one even when another failed; returns one line per failed signer. */
-export async function runSigners(signing: Signing, images: string[], io: SignIO): Promise<string[]> {
+export async function runSigners(signing: Signing, images: string[], ctx: Pick<RunContext, 'log' | 'signal' | 'sleep'>): Promise<string[]> {
   const unique = [...new Set(images)];
   // SPEC 11: a configured signer that does not run is named with the reason, not hidden behind "none configured".
-  for (const skip of signing.skipped) io.log.info(describeSkip(skip));
+  for (const skip of signing.skipped) ctx.log.info(describeSkip(skip));
   if (signing.signers.length === 0) {
-    io.log.info(signing.skipped.length === 0 ? 'no signers configured for this run: nothing signed' : 'no signer runs for this run: nothing signed');
+    ctx.log.info(signing.skipped.length === 0 ? 'no signers configured for this run: nothing signed' : 'no signer runs for this run: nothing signed');
     return [];
   }
   if (unique.length === 0) {
-    io.log.info('no registry images to sign');
+    ctx.log.info('no registry images to sign');
     return [];
   }
-  const context: SignContext = { ...io, registry: signing.registry };
   const failures: string[] = [];
   // One signer after the other: their progress lines stay readable, and the services see one request at a time.
   for (const signer of signing.signers) {
     try {
-      const result = await signer.sign(unique, context);
+      const result = await signer.sign(unique, signing.registry, ctx);
       if (!result.ok) failures.push(`${signer.name}: ${result.error ?? 'signing failed'}`);
     } catch (err) {
       failures.push(`${signer.name}: ${err instanceof Error ? err.message : String(err)}`);
@@ -85,15 +88,15 @@ export async function runSigners(signing: Signing, images: string[], io: SignIO)
 }
 
 /** Sign-only mode: the plan's signers on the given images. */
-export async function signImages(plan: Plan, images: string[], io: SignIO): Promise<string[]> {
-  return runSigners(prepareSigning(plan.signers, io, undefined, { buildNumber: plan.gitState.buildNumber, skipped: plan.skippedSigners }), images, io);
+export async function signImages(plan: Plan, images: string[], ctx: Pick<RunContext, 'env' | 'log' | 'signal' | 'now' | 'sleep'>): Promise<string[]> {
+  return runSigners(prepareSigning(plan.signers, ctx, undefined, { buildNumber: plan.gitState.buildNumber, skipped: plan.skippedSigners }), images, ctx);
 }
 
 /**
  * Build mode: signs every pushed registry destination, pinned to the digest the builder reported (so a tag moved
  * since the push is refused, not signed). oci:/oci-archive: destinations are not in a registry: noted and skipped.
  */
-export async function signPushed(signing: Signing, results: BuildResult[], io: SignIO): Promise<string[]> {
+export async function signPushed(signing: Signing, results: BuildResult[], ctx: Pick<RunContext, 'log' | 'signal' | 'sleep'>): Promise<string[]> {
   const pushed = results.flatMap((result) => result.pushed);
   const isOnDisk = (reference: string): boolean => {
     const destination = parseDestination(reference);
@@ -101,12 +104,12 @@ export async function signPushed(signing: Signing, results: BuildResult[], io: S
   };
   const onDisk = pushed.filter((image) => isOnDisk(image.reference));
   if (onDisk.length > 0 && signing.signers.length > 0) {
-    io.log.info(`not signed (on disk, not in a registry): ${onDisk.map((image) => image.reference).join(', ')}`);
+    ctx.log.info(`not signed (on disk, not in a registry): ${onDisk.map((image) => image.reference).join(', ')}`);
   }
   const images = pushed
     .filter((image) => !isOnDisk(image.reference))
     .map((image) => (image.digest ? `${image.reference}@${image.digest}` : image.reference));
-  return runSigners(signing, images, io);
+  return runSigners(signing, images, ctx);
 }
 
 /** The error of a signing step with failures: exit 1, one line per failed signer. */

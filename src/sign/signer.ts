@@ -1,18 +1,5 @@
-import type { Env } from '../ci/gitstate.js';
-import type { Logger } from '../output/logger.js';
 import type { RegistryClient } from '../registry/client.js';
-
-/** What signing may touch: the environment, the logger (which masks secrets), and the run's stop signal. */
-export interface SignIO {
-  env: Env;
-  log: Logger;
-  signal: AbortSignal;
-}
-
-/** SignIO plus the run's one registry client, shared by all signers so tokens are fetched once. */
-export interface SignContext extends SignIO {
-  registry: RegistryClient;
-}
+import type { RunContext } from '../support/context.js';
 
 export interface SignResult {
   signer: string;
@@ -26,6 +13,9 @@ export interface SignResult {
 /** One configured signer, its secret already read and checked: signs a list of images in one go. */
 export interface ImageSigner {
   readonly name: string;
-  /** Never throws for a failed signing: it returns ok=false with the reason. */
-  sign(images: string[], io: SignContext): Promise<SignResult>;
+  /**
+   * Never throws for a failed signing: it returns ok=false with the reason. `registry` is the run's one registry
+   * client, shared by all signers so tokens are fetched once.
+   */
+  sign(images: string[], registry: RegistryClient, ctx: Pick<RunContext, 'log' | 'signal' | 'sleep'>): Promise<SignResult>;
 }

@@ -1,10 +1,11 @@
 import type { Env } from '../ci/gitstate.js';
 import type { Logger } from '../output/logger.js';
+import type { Sleep } from './retry.js';
 
 /**
  * What every effect of a run may use, passed down as one value: the environment, the logger (whose `secrets` is the
- * run's one secret registry), the stop signal, the clock, the version, and the process streams. Parts that need less
- * take a `Pick` of it.
+ * run's one secret registry), the stop signal, the clock, the version, the process streams, and the wait between
+ * retries. Parts that need less take a `Pick` of it.
  */
 export interface RunContext {
   /** The process environment as given (never merged into process.env). */
@@ -19,4 +20,6 @@ export interface RunContext {
   stdout: NodeJS.WritableStream;
   /** Where builders' output for people goes, unless the run is silent. */
   stderr: NodeJS.WritableStream;
+  /** The wait before every retry (registry reads, pushes, signing, ADO calls); unset: a real timer. Tests pass one that does not wait. */
+  sleep?: Sleep;
 }

@@ -1,4 +1,5 @@
 import { setTimeout as timeout } from 'node:timers/promises';
+import type { RunContext } from './context.js';
 import { isTemporary } from './http-error.js';
 
 /** Waits ms; rejects as soon as the signal aborts. Tests pass one that does not wait. */
@@ -45,16 +46,17 @@ export interface RetryOptions {
   backoff: Backoff;
   /** Whether another try may succeed after this error; by default isTemporary (HttpError.temporary, never an abort). */
   retryable?: (err: unknown) => boolean;
-  /** Stops the retries and the wait between them at once; the last error is thrown. */
-  signal?: AbortSignal;
-  sleep?: Sleep;
   /** Called before each wait, for the log line. */
   onRetry?: (err: unknown, failedTry: number, waitMs: number) => void;
 }
 
-/** Runs attempt (with its 1-based number) until it succeeds, throws a final error or the tries are used up; throws the last error. */
-export async function retry<T>(attempt: (n: number) => Promise<T>, options: RetryOptions): Promise<T> {
-  const { backoff, retryable = isTemporary, signal } = options;
+/**
+ * Runs attempt (with its 1-based number) until it succeeds, throws a final error or the tries are used up; throws the
+ * last error. The run's signal stops the retries and the wait between them at once; its sleep (else a timer) waits.
+ */
+export async function retry<T>(attempt: (n: number) => Promise<T>, options: RetryOptions, run: Partial<Pick<RunContext, 'signal' | 'sleep'>> = {}): Promise<T> {
+  const { backoff, retryable = isTemporary } = options;
+  const { signal } = run;
   const attempts = Math.max(1, backoff.attempts);
   for (let n = 1; ; n++) {
     try {
@@ -64,7 +66,7 @@ export async function retry<T>(attempt: (n: number) => Promise<T>, options: Retr
       const waitMs = backoff.delayMs(n, err);
       options.onRetry?.(err, n, waitMs);
       try {
-        await (options.sleep ?? sleep)(waitMs, signal);
+        await (run.sleep ?? sleep)(waitMs, signal);
       } catch {
         throw err;
       }

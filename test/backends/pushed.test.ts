@@ -4,6 +4,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { READ_RETRY_DELAYS_MS } from '../../src/registry/client.js';
 import { makePlan } from '../support/plan-factory.js';
 import { freePort, getManifest, startRegistry, type TestRegistry } from '../support/registry.js';
 import { captureIO, installFakeBuilder, removeTempDirs, requireTool, tempDir } from '../support/tools.js';
@@ -63,10 +64,13 @@ describe.skipIf(!ready)('what a self-pushing builder pushed, when it wrote no di
     const closed = `127.0.0.1:${await freePort()}`;
     const plan = planFor([closed]);
     const unit = plan.builds[0]!;
-    const result = await kaniko.build(plan, unit, captureIO({ KANIKO_EXECUTOR: silentBuilder() }).io);
+    const captured = captureIO({ KANIKO_EXECUTOR: silentBuilder() });
+    const result = await kaniko.build(plan, unit, captured.io);
 
     expect(result).toMatchObject({ ok: true, pushed: [{ reference: `${closed}/test-infra/app:v1` }] });
     expect(result.pushed[0]!.digest).toBeUndefined();
+    // The registry client's retries, asked of the run's sleep (not waited here).
+    expect(captured.waits()).toEqual(READ_RETRY_DELAYS_MS);
     expect(readFileSync(unit.logFile, 'utf8')).toMatch(/test-infra\/app:v1 pushed; its digest is unknown: .*registry unreachable/);
   });
 

@@ -15,11 +15,11 @@ import { removeTempDirs, requireTool, tempDir } from '../support/tools.js';
 const ready = requireTool('docker-registry', 'apt-get install docker-registry');
 const ref = (text: string): ImageReference => parseReference(text) ?? expect.unreachable(`bad reference ${text}`);
 
-/** A client with an empty credential store of its own: nothing of the machine's logins is used. */
+/** A client with an empty credential store of its own (nothing of the machine's logins is used), retrying without waits. */
 function client(): RegistryClient {
   const dir = tempDir('docker-config');
   writeFileSync(path.join(dir, 'config.json'), '{"auths": {}}');
-  return new RegistryClient({ credentials: loadCredentials({ DOCKER_CONFIG: dir, HOME: dir }), timeoutMs: 5000 });
+  return new RegistryClient({ credentials: loadCredentials({ DOCKER_CONFIG: dir, HOME: dir }), timeoutMs: 5000, sleep: async () => {} });
 }
 
 /** A registry that is no docker-registry: HEAD answers without digest nor type, `missing` repositories are a 400 NAME_UNKNOWN. */

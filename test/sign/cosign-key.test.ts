@@ -8,6 +8,7 @@ import { decryptCosignKey, KeyProblem, openCosignKey, parsePem } from '../../src
 import { prepareSigning } from '../../src/sign/run.js';
 import { Secrets } from '../../src/support/secrets.js';
 import { cosignEncryptedKey, generateTestKey, pem } from '../support/cosign.js';
+import { testContext } from '../support/tools.js';
 
 const key = generateTestKey();
 const PASSWORD = 'correct horse battery staple';
@@ -71,7 +72,7 @@ describe('cosign key formats', () => {
 describe('prepareSigning with cosign signers: every key problem before anything starts (exit 2)', () => {
   const output: string[] = [];
   const stream = new Writable({ write: (chunk: Buffer, _e, done) => (output.push(chunk.toString()), done()) });
-  const io = (env: Record<string, string> = {}) => ({ env: { HOME: '/nonexistent', ...env }, log: new Logger(stream, true), signal: new AbortController().signal });
+  const io = (env: Record<string, string> = {}) => testContext({ env: { HOME: '/nonexistent', ...env }, log: new Logger(stream, true) });
   const files: Record<string, string> = {
     '/keys/cosign.key': cosignEncryptedKey(key, PASSWORD),
     '/keys/plain.key': key.pkcs8,

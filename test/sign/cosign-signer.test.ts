@@ -10,7 +10,7 @@ import { prepareSigning, runSigners } from '../../src/sign/run.js';
 import { generateTestKey, readStoredSignatures, verifiedBy, type TestKey } from '../support/cosign.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { pushTestImage, pushTestIndex, startTokenRegistry, type PushedTestImage, type TokenRegistry } from '../support/token-registry.js';
-import { removeTempDirs, requireTool, tempDir } from '../support/tools.js';
+import { removeTempDirs, requireTool, tempDir, testContext } from '../support/tools.js';
 
 const ready = requireTool('docker-registry', 'apt-get install docker-registry');
 const NOW = new Date('2024-05-06T07:08:09Z');
@@ -26,8 +26,8 @@ async function signWith(keys: Array<{ name: string; key: TestKey; config?: Recor
   });
   const lines: string[] = [];
   const stream = new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) });
-  const io = { env: { HOME: dir, ...env }, log: new Logger(stream, false), signal: new AbortController().signal };
-  const failures = await runSigners(prepareSigning(signers, io, undefined, { buildNumber: '42', now: NOW }), images, io);
+  const io = testContext({ env: { HOME: dir, ...env }, log: new Logger(stream, false), now: () => NOW });
+  const failures = await runSigners(prepareSigning(signers, io, undefined, { buildNumber: '42' }), images, io);
   return { failures, log: lines.join('') };
 }
 

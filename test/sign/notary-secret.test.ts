@@ -6,7 +6,7 @@ import { checkEndpoint, readNotaryAuth, type NotarySignerConfig } from '../../sr
 import { prepareSigning } from '../../src/sign/run.js';
 import { Secrets } from '../../src/support/secrets.js';
 import { makeCertificates, type TlsFiles } from '../support/fake-signer.js';
-import { removeTempDirs, requireTool, tempDir } from '../support/tools.js';
+import { removeTempDirs, requireTool, tempDir, testContext } from '../support/tools.js';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
@@ -105,7 +105,7 @@ describe('readNotaryAuth: the secret file of each protocol', () => {
 });
 
 describe('prepareSigning: every problem before anything starts', () => {
-  const io = () => ({ env: { HOME: '/nonexistent' }, log: new Logger(process.stderr, false), signal: new AbortController().signal });
+  const io = () => testContext({ env: { HOME: '/nonexistent' }, log: new Logger(process.stderr, false) });
   const files: Record<string, string> = { '/secret/ok': 'token-1' };
   const readFile = (path: string) => {
     const text = files[path];

@@ -5,21 +5,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { Logger } from '../../src/output/logger.js';
 import { prepareSigning, runSigners } from '../../src/sign/run.js';
+import type { RunContext } from '../../src/support/context.js';
 import { startFakeSigner, type FakeReply, type FakeSigner } from '../support/fake-signer.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { pushTestImage, type PushedTestImage } from '../support/token-registry.js';
-import { removeTempDirs, requireTool, tempDir } from '../support/tools.js';
+import { removeTempDirs, requireTool, tempDir, testContext } from '../support/tools.js';
 
 const ready = requireTool('docker-registry', 'apt-get install docker-registry');
 const TOKEN = 'notary-unit-token-4Fq9';
 const BEARER = 'notary-unit-bearer-8Zr2';
 
 /** One notary signer from a config.yaml snippet (so the schema's defaults apply), run through prepareSigning + runSigners. */
-async function signWith(signerYaml: string, images: string[], signal = new AbortController().signal) {
+async function signWith(signerYaml: string, images: string[], run: Pick<RunContext, 'signal' | 'sleep'> = { signal: new AbortController().signal }) {
   const { config } = parseConfig(`sign-config:\n  enabled-signers: {"*": [n]}\n  signers:\n    - ${signerYaml}\n`, 'config.yaml');
   const lines: string[] = [];
   const stream = new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) });
-  const io = { env: { HOME: tempDir('home') }, log: new Logger(stream, true), signal };
+  const io = testContext({ env: { HOME: tempDir('home') }, log: new Logger(stream, true), ...run });
   const failures = await runSigners(prepareSigning(config['sign-config']?.signers ?? [], io), images, io);
   return { failures, log: lines.join('') };
 }
@@ -84,7 +85,9 @@ describe.skipIf(!ready)('notary signer: the request of each secret type, against
 
   it('says each try, each failure and the next try in the log; the last failure announces none', async () => {
     signer.script('/sign', [{ status: 503 }, { status: 401 }]);
-    const { log } = await signWith(config(''), [`${registry.host}/team/app:v1`]);
+    const waits: number[] = [];
+    const { log } = await signWith(config(''), [`${registry.host}/team/app:v1`], { signal: new AbortController().signal, sleep: async (ms) => void waits.push(ms) });
+    expect(waits).toEqual([10]);
     const lines = log.split('\n').filter((line) => / n: try | with n, /.test(line)).map((line) => line.replace(/^.*?(signing|n:)/, '$1'));
     expect(lines).toEqual([
       'signing 1 image with n, try 1 of 5',
@@ -100,7 +103,7 @@ describe.skipIf(!ready)('notary signer: the request of each secret type, against
     const started = Date.now();
     setTimeout(() => controller.abort(), 200);
     const slow = `{name: n, type: notary, config: {endpoint: "${signer.url}/sign", timeout: 2s, retry-timeout: 60s}}`;
-    const { failures } = await signWith(slow, [`${registry.host}/team/app:v1`], controller.signal);
+    const { failures } = await signWith(slow, [`${registry.host}/team/app:v1`], { signal: controller.signal });
     expect(failures).toEqual(['n: signing 1 image failed after 1 try: stopped by signal']);
     expect(signer.requestsTo('/sign')).toHaveLength(1);
     expect(Date.now() - started).toBeLessThan(5_000);

@@ -3,12 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { Logger } from '../../src/output/logger.js';
 import { prepareSigning, runSigners } from '../../src/sign/run.js';
 import type { SkippedSigner } from '../../src/sign/select.js';
+import { testContext } from '../support/tools.js';
 
 /** runSigners with no signer that runs: what it says on stderr. Nothing is read or sent. */
 async function logOf(skipped: SkippedSigner[] | undefined): Promise<string> {
   const lines: string[] = [];
   const stream = new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) });
-  const io = { env: {}, log: new Logger(stream, false), signal: new AbortController().signal };
+  const io = testContext({ log: new Logger(stream, false) });
   const signing = prepareSigning([], io, () => expect.unreachable('nothing is read'), { skipped });
   expect(await runSigners(signing, ['r.example/app:v1'], io)).toEqual([]);
   return lines.join('');

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { AbortError, HttpError } from '../../src/support/http-error.js';
+import type { RunContext } from '../../src/support/context.js';
 import { backoffDelay, constantBackoff, exponentialBackoff, fixedBackoff, MAX_DELAY_MS, retry, type Backoff, type RetryOptions } from '../../src/support/retry.js';
 
 const httpError = (status: number) => new HttpError(`HTTP ${status}`, { status });
 
-/** Runs retry on scripted outcomes (an Error is thrown, anything else returned) with a sleep that only records its waits. */
-async function run<T>(outcomes: Array<T | Error>, backoff: Backoff, options: Partial<RetryOptions> = {}) {
+/** Runs retry on scripted outcomes (an Error is thrown, anything else returned); unless `ctx` says otherwise, with a sleep that only records its waits. */
+async function run<T>(outcomes: Array<T | Error>, backoff: Backoff, options: Partial<RetryOptions> = {}, ctx: Partial<Pick<RunContext, 'signal' | 'sleep'>> = {}) {
   const calls: string[] = [];
   const waits: number[] = [];
   const result = await retry(
@@ -17,10 +18,10 @@ async function run<T>(outcomes: Array<T | Error>, backoff: Backoff, options: Par
     },
     {
       backoff,
-      sleep: async (ms) => void waits.push(ms),
       onRetry: (err, n, wait) => calls.push(`failed ${n}: ${(err as Error).message}, next in ${wait}`),
       ...options,
     },
+    { sleep: async (ms) => void waits.push(ms), ...ctx },
   ).then(
     (value) => ({ value }),
     (err: unknown) => ({ error: (err as Error).message }),
@@ -101,7 +102,7 @@ describe('retry', () => {
     setTimeout(() => controller.abort(), 20);
     const started = Date.now();
     // The real sleep: a minute between tries.
-    const { result, calls } = await run([httpError(500)], constantBackoff(5, 60_000), { signal: controller.signal, sleep: undefined });
+    const { result, calls } = await run([httpError(500)], constantBackoff(5, 60_000), {}, { signal: controller.signal, sleep: undefined });
     expect(result).toEqual({ error: 'HTTP 500' });
     expect(calls).toEqual(['try 1', 'failed 1: HTTP 500, next in 60000']);
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -109,13 +110,10 @@ describe('retry', () => {
 
   it('an aborted signal stops before any wait, even with a sleep that does not watch it', async () => {
     const controller = new AbortController();
-    const stopping = await run([httpError(500)], constantBackoff(5, 1), {
-      signal: controller.signal,
-      sleep: async () => controller.abort(),
-    });
+    const stopping = await run([httpError(500)], constantBackoff(5, 1), {}, { signal: controller.signal, sleep: async () => controller.abort() });
     expect(stopping.result).toEqual({ error: 'HTTP 500' });
     expect(stopping.calls.filter((c) => c.startsWith('try'))).toHaveLength(1);
-    const aborted = await run([httpError(500)], constantBackoff(5, 1), { signal: AbortSignal.abort() });
+    const aborted = await run([httpError(500)], constantBackoff(5, 1), {}, { signal: AbortSignal.abort() });
     expect(aborted.calls).toEqual(['try 1']);
     expect(aborted.waits).toEqual([]);
   });

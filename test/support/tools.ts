@@ -106,12 +106,28 @@ export interface CapturedIO {
   io: RunContext;
   /** Everything written to io.stderr so far. */
   stderr(): string;
+  /** The waits before retries asked of io.sleep so far, in ms; none was waited. */
+  waits(): number[];
   abort(): void;
 }
 
-/** A RunContext whose stderr is captured; env is the builder's whole environment (process.env plus overrides). */
+const discard = (): Writable => new Writable({ write: (_chunk, _encoding, done) => done() });
+
+/**
+ * A whole RunContext from the parts a test gives; the rest is inert: an empty env, a logger and streams that write
+ * nowhere, a signal that never aborts, the real clock and real retry waits.
+ */
+export function testContext(parts: Partial<RunContext> = {}): RunContext {
+  return { env: {}, log: new Logger(discard(), false), signal: new AbortController().signal, now: () => new Date(), version: 'test', stdout: discard(), stderr: discard(), ...parts };
+}
+
+/**
+ * A RunContext whose stderr is captured and whose retries do not wait; env is the builder's whole environment
+ * (process.env plus overrides).
+ */
 export function captureIO(overrides: Record<string, string> = {}): CapturedIO {
   const chunks: string[] = [];
+  const waits: number[] = [];
   const stderr = new Writable({
     write(chunk: Buffer | string, _encoding, done) {
       chunks.push(chunk.toString());
@@ -120,16 +136,15 @@ export function captureIO(overrides: Record<string, string> = {}): CapturedIO {
   });
   const controller = new AbortController();
   return {
-    io: {
+    io: testContext({
       env: { ...process.env, ...overrides },
       log: new Logger(stderr, false),
       signal: controller.signal,
-      now: () => new Date(),
-      version: 'test',
-      stdout: new Writable({ write: (_chunk, _encoding, done) => done() }),
       stderr,
-    },
+      sleep: async (ms) => void waits.push(ms),
+    }),
     stderr: () => chunks.join(''),
+    waits: () => [...waits],
     abort: () => controller.abort(),
   };
 }

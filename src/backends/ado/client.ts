@@ -8,6 +8,7 @@ import type { Run, RunPipelineParameters, RunResult, RunState } from 'azure-devo
 import type { PipelinesApi } from 'azure-devops-node-api/PipelinesApi.js';
 import { abortingHandler, tryWithin } from './abort.js';
 import type { AuthToken } from './credentials.js';
+import type { RunContext } from '../../support/context.js';
 import { HttpError, statusOf } from '../../support/http-error.js';
 import { exponentialBackoff, retry, type RetryPolicy } from '../../support/retry.js';
 
@@ -64,15 +65,6 @@ function runInfo(run: Run | null | undefined): RunInfo {
   };
 }
 
-export interface ClientIO {
-  /** Aborts every request in flight and stops waiting between retries (SIGINT/SIGTERM). */
-  signal: AbortSignal;
-  warn: (message: string) => void;
-  debug: (message: string) => void;
-  /** image-builder's version, for the User-Agent. */
-  version: string;
-}
-
 /** Error of a call after its retries, saying which call it was; its status kept for the caller. */
 export function callError(what: string, err: unknown): Error {
   const status = statusOf(err);
@@ -101,7 +93,8 @@ function tryOnce<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
 
 /**
  * The one module that talks to Azure DevOps: azure-devops-node-api, every call retried per ado-retry-strategy (except
- * starting a run: see start.ts), every request aborted when its call's signal aborts or a try takes too long.
+ * starting a run: see start.ts), every request aborted when its call's signal aborts or a try takes too long. The
+ * run's signal aborts every request in flight and every wait between retries; its version goes in the User-Agent.
  */
 export class AdoClient {
   private readonly api: WebApi;
@@ -112,12 +105,12 @@ export class AdoClient {
     readonly target: AdoTarget,
     handler: IRequestHandler,
     private readonly policy: RetryPolicy,
-    private readonly io: ClientIO,
+    private readonly ctx: Pick<RunContext, 'signal' | 'log' | 'version' | 'sleep'>,
   ) {
     // Our own retries (ado-retry-strategy) replace the library's, except for its resource-area discovery.
-    this.api = new WebApi(target.organizationUrl, abortingHandler(handler, io.signal), { socketTimeout: IDLE_TIMEOUT_MS, allowRetries: false }, {
+    this.api = new WebApi(target.organizationUrl, abortingHandler(handler, ctx.signal), { socketTimeout: IDLE_TIMEOUT_MS, allowRetries: false }, {
       productName: 'image-builder',
-      productVersion: io.version,
+      productVersion: ctx.version,
     });
   }
 
@@ -147,10 +140,10 @@ export class AdoClient {
   }
 
   /** One POST that starts a run: never retried here, its error left raw for the caller to judge whether ADO acted on it. */
-  startRunOnce(templateParameters: Record<string, string>, signal = this.io.signal): Promise<RunInfo> {
+  startRunOnce(templateParameters: Record<string, string>, signal = this.ctx.signal): Promise<RunInfo> {
     const body: RunPipelineParameters = { previewRun: false, templateParameters };
     const { project, pipelineId, pipelineVersion } = this.target;
-    this.io.debug(`ADO: starting pipeline ${pipelineId}`);
+    this.ctx.log.debug(`ADO: starting pipeline ${pipelineId}`);
     return tryOnce(async () => runInfo(await (await this.pipelines()).runPipeline(body, project, pipelineId, pipelineVersion)), signal);
   }
 
@@ -202,14 +195,17 @@ export class AdoClient {
     );
   }
 
-  private async call<T>(what: string, fn: () => Promise<T>, signal = this.io.signal): Promise<T> {
-    this.io.debug(`ADO: ${what}`);
+  private async call<T>(what: string, fn: () => Promise<T>, signal = this.ctx.signal): Promise<T> {
+    this.ctx.log.debug(`ADO: ${what}`);
     try {
-      return await retry(() => tryOnce(fn, signal), {
-        backoff: exponentialBackoff(this.policy),
-        signal,
-        onRetry: (err, n, wait) => this.io.warn(`${callError(what, err).message}; retrying in ${wait} ms (try ${n} of ${this.policy.attempts})`),
-      });
+      return await retry(
+        () => tryOnce(fn, signal),
+        {
+          backoff: exponentialBackoff(this.policy),
+          onRetry: (err, n, wait) => this.ctx.log.warn(`${callError(what, err).message}; retrying in ${wait} ms (try ${n} of ${this.policy.attempts})`),
+        },
+        { signal, sleep: this.ctx.sleep },
+      );
     } catch (err) {
       throw callError(what, err);
     }

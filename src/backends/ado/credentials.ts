@@ -2,8 +2,8 @@ import type { Env } from '../../ci/gitstate.js';
 import { InputError } from '../../errors.js';
 import { isLoopbackHost } from '../../reference.js';
 import { HttpError } from '../../support/http-error.js';
+import type { RunContext } from '../../support/context.js';
 import { exponentialBackoff, retry, type RetryPolicy } from '../../support/retry.js';
-import type { Secrets } from '../../support/secrets.js';
 
 /** The Azure DevOps resource: a client-credentials token for it is what ADO accepts. */
 export const ADO_SCOPE = '499b84ac-1321-427f-aa17-267ca6975798/.default';
@@ -79,38 +79,29 @@ export function tokenScheme(token: string): 'basic' | 'bearer' {
   return /^eyJ[\w-]*\.[\w-]+\.[\w-]*$/.test(token) ? 'bearer' : 'basic';
 }
 
-export interface CredentialIO {
-  signal: AbortSignal;
-  /** Every secret learnt here (bearer tokens, encoded headers) is added so that no output shows it. */
-  secrets: Secrets;
-  debug: (message: string) => void;
-  fetch?: typeof fetch;
-}
-
 interface TokenAnswer {
   access_token?: unknown;
   error?: unknown;
   error_description?: unknown;
 }
 
-/** Client-credentials grant at the Microsoft identity platform; retried like every other call. */
+/** Client-credentials grant at the Microsoft identity platform; retried like every other call. Secrets go to ctx.log.secrets. */
 export async function servicePrincipalToken(
   c: Extract<AdoCredential, { kind: 'service-principal' }>,
   policy: RetryPolicy,
-  io: CredentialIO,
+  ctx: Pick<RunContext, 'signal' | 'log' | 'sleep'>,
 ): Promise<string> {
-  const doFetch = io.fetch ?? fetch;
   const body = new URLSearchParams({ client_id: c.clientId, client_secret: c.clientSecret, grant_type: 'client_credentials', scope: ADO_SCOPE });
   // The secret also as the form body carries it (`!` as %21, a space as +).
-  io.secrets.add(c.clientSecret, new URLSearchParams({ s: c.clientSecret }).toString().slice('s='.length));
+  ctx.log.secrets.add(c.clientSecret, new URLSearchParams({ s: c.clientSecret }).toString().slice('s='.length));
   return retry(
     async () => {
-      io.debug(`requesting an Azure DevOps token for client ${c.clientId} from ${c.tokenUrl}`);
-      const res = await doFetch(c.tokenUrl, {
+      ctx.log.debug(`requesting an Azure DevOps token for client ${c.clientId} from ${c.tokenUrl}`);
+      const res = await fetch(c.tokenUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body,
-        signal: AbortSignal.any([io.signal, AbortSignal.timeout(60_000)]),
+        signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(60_000)]),
       });
       const answer = (await res.json().catch(() => ({}))) as TokenAnswer;
       if (!res.ok || typeof answer.access_token !== 'string') {
@@ -122,7 +113,8 @@ export async function servicePrincipalToken(
       }
       return answer.access_token;
     },
-    { backoff: exponentialBackoff(policy), signal: io.signal, onRetry: (err, n, wait) => io.debug(`token request failed (try ${n}): ${(err as Error).message}; retrying in ${wait} ms`) },
+    { backoff: exponentialBackoff(policy), onRetry: (err, n, wait) => ctx.log.debug(`token request failed (try ${n}): ${(err as Error).message}; retrying in ${wait} ms`) },
+    ctx,
   );
 }
 
@@ -132,14 +124,14 @@ export interface AuthToken {
   token: string;
 }
 
-/** The token to send; a service principal's is fetched first. Every secret met is added to io.secrets. */
-export async function authToken(c: AdoCredential, policy: RetryPolicy, io: CredentialIO): Promise<AuthToken> {
+/** The token to send; a service principal's is fetched first. Every secret met is added to ctx.log.secrets. */
+export async function authToken(c: AdoCredential, policy: RetryPolicy, ctx: Pick<RunContext, 'signal' | 'log' | 'sleep'>): Promise<AuthToken> {
   if (c.kind === 'token') {
     // azure-devops-node-api sends a PAT in the header `Basic base64(PAT:<token>)`.
-    io.secrets.add(c.token, Buffer.from(`PAT:${c.token}`).toString('base64'));
+    ctx.log.secrets.add(c.token, Buffer.from(`PAT:${c.token}`).toString('base64'));
     return { scheme: tokenScheme(c.token), token: c.token };
   }
-  const token = await servicePrincipalToken(c, policy, io);
-  io.secrets.add(token);
+  const token = await servicePrincipalToken(c, policy, ctx);
+  ctx.log.secrets.add(token);
   return { scheme: 'bearer', token };
 }

@@ -27,16 +27,10 @@ async function connect(request: AdoRequest, io: RunContext): Promise<AdoClient> 
   if (!request.credential) throw new WorkError(NO_CREDENTIAL);
   io.log.secrets.add(request.parameters.Authorization);
   io.log.debug(`ADO template parameters: ${JSON.stringify(maskedParameters(request.parameters))}`);
-  const credentialIO = { signal: io.signal, secrets: io.log.secrets, debug: (m: string) => io.log.debug(m) };
-  const auth = await authToken(request.credential, request.retry, credentialIO).catch((err: unknown) => {
+  const auth = await authToken(request.credential, request.retry, io).catch((err: unknown) => {
     throw new WorkError(io.log.redact(message(err)));
   });
-  const client = new AdoClient(request.target, authHandler(auth), request.retry, {
-    signal: io.signal,
-    warn: (m) => io.log.warn(m),
-    debug: (m) => io.log.debug(m),
-    version: io.version,
-  });
+  const client = new AdoClient(request.target, authHandler(auth), request.retry, io);
   await client.discover().catch((err: unknown) => {
     throw new WorkError(io.log.redact(message(err)));
   });
@@ -68,7 +62,7 @@ export async function runAdoBuild(plan: Plan, request: AdoRequest, io: RunContex
   io.log.info(`starting pipeline ${pipelineId} of ${project} in ${request.target.organizationUrl}`);
   let run: RunInfo;
   try {
-    const start = await startRun(client, request.parameters, request.retry, { signal: io.signal, info: (m) => io.log.info(m), warn: (m) => io.log.warn(m) });
+    const start = await startRun(client, request.parameters, request.retry, io);
     run = start.run;
     io.log.info(`ADO run ${run.id} ${start.adopted ? 'adopted' : 'started'}: ${run.webUrl ?? '(ADO gave no web URL)'}`);
   } catch (err) {

@@ -1,4 +1,5 @@
 import { WorkError } from '../../errors.js';
+import type { RunContext } from '../../support/context.js';
 import { statusOf } from '../../support/http-error.js';
 import { backoffDelay, exponentialBackoff, retry, sleep, type RetryPolicy } from '../../support/retry.js';
 import { certainlyNotSent } from './abort.js';
@@ -44,12 +45,6 @@ export function sameParameters(sent: Record<string, string>, run: Record<string,
   });
 }
 
-export interface StartIO {
-  signal: AbortSignal;
-  info: (message: string) => void;
-  warn: (message: string) => void;
-}
-
 export interface StartedRun {
   run: RunInfo;
   /** True when the run was found after a lost answer rather than named by ADO's answer. */
@@ -79,14 +74,14 @@ class StartAgain extends Error {
 }
 
 /** Starts one run of the pipeline, or adopts the one a lost answer started; never two. */
-export async function startRun(client: AdoClient, parameters: Record<string, string>, policy: RetryPolicy, io: StartIO): Promise<StartedRun> {
+export async function startRun(client: AdoClient, parameters: Record<string, string>, policy: RetryPolicy, ctx: Pick<RunContext, 'signal' | 'log' | 'sleep'>): Promise<StartedRun> {
   const what = `starting pipeline ${client.target.pipelineId}`;
   const backoff = exponentialBackoff(policy);
   const since = new Date(Date.now() - CLOCK_SKEW_MS);
   let mayHaveStarted = false;
   const stopped = (): StoppedWhileStarting => new StoppedWhileStarting(since, mayHaveStarted);
   const wait = async (ms: number): Promise<void> => {
-    await sleep(ms, io.signal).catch(() => {
+    await (ctx.sleep ?? sleep)(ms, ctx.signal).catch(() => {
       throw stopped();
     });
   };
@@ -99,7 +94,7 @@ export async function startRun(client: AdoClient, parameters: Record<string, str
     } catch (e) {
       err = e;
     }
-    if (io.signal.aborted) throw stopped();
+    if (ctx.signal.aborted) throw stopped();
     const failure = startFailure(err);
     const failed = callError(what, err).message;
     if (failure === 'not-sent') {
@@ -109,22 +104,22 @@ export async function startRun(client: AdoClient, parameters: Record<string, str
     if (failure === 'rejected') throw new WorkError(failed);
 
     // ADO may have started the run: find out before anything else.
-    io.warn(
+    ctx.log.warn(
       `${failed}; Azure DevOps may have started the run: looking for it among the runs of pipeline ${client.target.pipelineId} ` +
         `queued since ${clock(since)} (${CLOCK_SKEW_MS / 60_000} minutes before our request, for clock differences)`,
     );
     const looks = failure === 'lost' ? backoff.attempts : 1;
     let found: RunInfo | undefined;
     try {
-      found = await findRun(client, parameters, since, looks, policy, io, wait);
+      found = await findRun(client, parameters, since, looks, policy, ctx, wait);
     } catch (lookupError) {
-      if (lookupError instanceof StoppedWhileStarting || io.signal.aborted) throw stopped();
+      if (lookupError instanceof StoppedWhileStarting || ctx.signal.aborted) throw stopped();
       throw new WorkError(
         `${failed}; whether Azure DevOps started a run could not be checked (${firstLine(lookupError)}): look for a run with these parameters at ${client.pipelineWebUrl} before running this job again`,
       );
     }
     if (found) {
-      io.warn(`found ADO run ${found.id}: it has the parameters we sent and was queued since ${clock(since)}; following it as ours`);
+      ctx.log.warn(`found ADO run ${found.id}: it has the parameters we sent and was queued since ${clock(since)}; following it as ours`);
       return { run: found, adopted: true };
     }
     if (failure === 'error-answer') {
@@ -138,15 +133,11 @@ export async function startRun(client: AdoClient, parameters: Record<string, str
   };
 
   try {
-    return await retry(startOnce, {
-      backoff,
-      retryable: (err) => err instanceof StartAgain,
-      signal: io.signal,
-      onRetry: (err, n, delay) => io.warn(`${(err as StartAgain).retrying} retrying in ${delay} ms (try ${n} of ${backoff.attempts})`),
-    });
+    const onRetry = (err: unknown, n: number, delay: number): void => ctx.log.warn(`${(err as StartAgain).retrying} retrying in ${delay} ms (try ${n} of ${backoff.attempts})`);
+    return await retry(startOnce, { backoff, retryable: (err) => err instanceof StartAgain, onRetry }, ctx);
   } catch (err) {
     if (!(err instanceof StartAgain)) throw err;
-    throw io.signal.aborted ? stopped() : new WorkError(err.gaveUp);
+    throw ctx.signal.aborted ? stopped() : new WorkError(err.gaveUp);
   }
 }
 
@@ -160,9 +151,9 @@ export async function findRun(
   since: Date,
   looks: number,
   policy: RetryPolicy,
-  io: StartIO,
+  ctx: Pick<RunContext, 'signal' | 'log'>,
   wait: (ms: number) => Promise<void>,
-  signal: AbortSignal = io.signal,
+  signal: AbortSignal = ctx.signal,
 ): Promise<RunInfo | undefined> {
   const checked = new Set<number>();
   for (let look = 1; ; look++) {
@@ -176,7 +167,7 @@ export async function findRun(
     matching.sort((a, b) => b.id - a.id);
     const [newest, ...others] = matching;
     if (newest) {
-      if (others.length > 0) io.warn(`runs ${others.map((r) => r.id).join(', ')} have the same parameters (a re-run of this job?); taking the newest, ${newest.id}`);
+      if (others.length > 0) ctx.log.warn(`runs ${others.map((r) => r.id).join(', ')} have the same parameters (a re-run of this job?); taking the newest, ${newest.id}`);
       return newest;
     }
     if (look >= looks) return undefined;

@@ -5,7 +5,8 @@ import {
 import { InputError } from '../../../src/errors.js';
 import type { Options } from '../../../src/options.js';
 import { startFakeAdo, type FakeAdo } from '../../support/fake-ado.js';
-import { Secrets } from '../../../src/support/secrets.js';
+import { startFaultProxy } from '../../support/fault-proxy.js';
+import { testContext } from '../../support/tools.js';
 
 type Flags = Pick<Options, 'azureAccessToken' | 'azureClientId' | 'azureClientSecret' | 'azureTenantId'>;
 const resolve = (flags: Partial<Flags>, env: Record<string, string> = {}) => resolveCredential(flags as Options, env);
@@ -72,15 +73,13 @@ describe('service principal token against the fake identity endpoint', () => {
     await fake?.close();
     fake = undefined;
   });
-  const io = (secrets = new Secrets()) => ({ signal: new AbortController().signal, secrets, debug: () => {} });
-
   it('gets a client-credentials token for Azure DevOps and records every secret', async () => {
     fake = await startFakeAdo({ servicePrincipal: { tenantId: 't1', clientId: 'c1', clientSecret: 's3cret!' } });
     const c = resolve({ azureClientId: 'c1', azureClientSecret: 's3cret!', azureTenantId: 't1' }, { AZURE_AUTHORITY_HOST: fake.url });
-    const secrets = new Secrets();
-    const auth = await authToken(c!, { attempts: 1, delayMs: 1 }, io(secrets));
+    const ctx = testContext();
+    const auth = await authToken(c!, { attempts: 1, delayMs: 1 }, ctx);
     expect(auth).toEqual({ scheme: 'bearer', token: fake.issuedTokens[0] });
-    expect([...secrets]).toEqual(expect.arrayContaining(['s3cret!', 's3cret%21', fake.issuedTokens[0]]));
+    expect([...ctx.log.secrets]).toEqual(expect.arrayContaining(['s3cret!', 's3cret%21', fake.issuedTokens[0]]));
     const request = fake.requests[0]!;
     expect(request.url).toBe('/t1/oauth2/v2.0/token');
     expect(request.headers['content-type']).toBe('application/x-www-form-urlencoded');
@@ -91,14 +90,30 @@ describe('service principal token against the fake identity endpoint', () => {
     fake = await startFakeAdo({ servicePrincipal: { tenantId: 't1', clientId: 'c1', clientSecret: 'right' } });
     const c = resolve({ azureClientId: 'c1', azureClientSecret: 'wrong', azureTenantId: 't1' }, { AZURE_AUTHORITY_HOST: fake.url });
     if (c?.kind !== 'service-principal') throw new Error('expected a service principal');
-    await expect(servicePrincipalToken(c, { attempts: 3, delayMs: 1 }, io())).rejects.toThrow('(invalid_client: AADSTS7000215: Invalid client secret provided.)');
+    await expect(servicePrincipalToken(c, { attempts: 3, delayMs: 1 }, testContext())).rejects.toThrow('(invalid_client: AADSTS7000215: Invalid client secret provided.)');
     expect(fake.requests).toHaveLength(1);
   });
 
+  it('a 503 from the identity platform is tried again after the ado-retry-strategy wait, which the run context\'s sleep waits', async () => {
+    fake = await startFakeAdo({ servicePrincipal: { tenantId: 't1', clientId: 'c1', clientSecret: 's' } });
+    const proxy = await startFaultProxy(new URL(fake.url).host, [{ times: 1, fault: { status: 503 } }]);
+    try {
+      const c = resolve({ azureClientId: 'c1', azureClientSecret: 's', azureTenantId: 't1' }, { AZURE_AUTHORITY_HOST: proxy.url });
+      const waits: number[] = [];
+      const auth = await authToken(c!, { attempts: 2, delayMs: 60_000 }, testContext({ sleep: async (ms) => void waits.push(ms) }));
+      expect(auth).toEqual({ scheme: 'bearer', token: fake.issuedTokens[0] });
+      expect(proxy.seen.map((r) => r.status)).toEqual([503, 200]);
+      expect(waits).toHaveLength(1);
+      expect(waits[0]).toBeGreaterThanOrEqual(45_000);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('a PAT is sent as Basic and its encoded header is a secret too', async () => {
-    const secrets = new Secrets();
-    const auth = await authToken({ kind: 'token', source: 'ADO_PAT', token: 'my-pat' }, { attempts: 1, delayMs: 1 }, io(secrets));
+    const ctx = testContext();
+    const auth = await authToken({ kind: 'token', source: 'ADO_PAT', token: 'my-pat' }, { attempts: 1, delayMs: 1 }, ctx);
     expect(auth).toEqual({ scheme: 'basic', token: 'my-pat' });
-    expect([...secrets].sort()).toEqual(['my-pat', Buffer.from('PAT:my-pat').toString('base64')].sort());
+    expect([...ctx.log.secrets].sort()).toEqual(['my-pat', Buffer.from('PAT:my-pat').toString('base64')].sort());
   });
 });
