@@ -90,7 +90,7 @@ describe.skipIf(!ready)('provenance through the real CLI: buildah builds FROM a 
       { uri: `docker://${base}`, digest: { sha256: baseDigest.slice(7) } },
     ]);
     expect(buildDefinition?.externalParameters).toMatchObject({ name: 'app', dockerfile: 'Dockerfile', buildArgs: ['BASE', 'COMMIT_SHA', 'NPM_TOKEN'] });
-    expect(buildDefinition?.externalParameters?.tags).toContain('1.0');
+    expect((buildDefinition?.externalParameters as { tags: string[] }).tags).toContain('1.0');
     expect(runDetails).toMatchObject({
       builder: { id: `https://github.com/org/repo/actions/runs/${RUN_ID}` },
       metadata: { invocationId: RUN_ID, startedOn: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), finishedOn: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
