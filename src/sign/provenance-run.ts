@@ -21,11 +21,11 @@ export const BASE_DIGEST_PLACEHOLDER = 'sha256:<digest the registry resolves the
 type ReadFile = (path: string) => string;
 const readText: ReadFile = (path) => readFileSync(path, 'utf8');
 
-/** A run's provenance in the making: its start, and the base images' digests, resolved while the build runs. */
+/** A run's provenance in the making: its start, and the images each build unit pulls. */
 export interface ProvenanceRun {
   startedOn: Date;
-  /** Per build unit (plan order): the images its Dockerfile pulls, with the digests their registries name. */
-  baseImages: Promise<BaseImage[][]>;
+  /** Per build unit (plan order): the images its Dockerfile pulls, ARGs substituted; resolved to digests after the push. */
+  baseImages: string[][];
 }
 
 /** Whether this run attaches provenance: a build with --provenance (the default) and a signer that attests. */
@@ -33,18 +33,17 @@ export function attestsProvenance(plan: Plan, signerTypes: readonly string[]): b
   return plan.mode === 'build' && plan.provenance && signerTypes.includes('cosign');
 }
 
-/** Starts before the build: a base image tag moving during a long build is recorded as it was when the build began. */
+/** Called before the build: its start time, and the Dockerfile as it was built (undefined when no signer attests). */
 export function startProvenance(plan: Plan, signing: Signing, ctx: Pick<RunContext, 'log' | 'now'>, readFile: ReadFile = readText): ProvenanceRun | undefined {
   if (!plan.provenance || !signing.signers.some((signer) => signer.attest)) return undefined;
-  const startedOn = ctx.now();
-  const names = baseImageNames(plan, readFile, ctx.log);
-  const resolved = new Map<string, Promise<BaseImage>>();
-  const resolve = (name: string): Promise<BaseImage> => {
-    const pending = resolved.get(name) ?? resolveBaseImage(name, signing.registry, ctx.log);
-    resolved.set(name, pending);
-    return pending;
-  };
-  return { startedOn, baseImages: Promise.all(names.map((unit) => Promise.all(unit.map(resolve)))) };
+  return { startedOn: ctx.now(), baseImages: baseImageNames(plan, readFile, ctx.log) };
+}
+
+/** Each unit's images with their digests, each name looked up once. */
+async function resolveBaseImages(names: string[][], registry: RegistryClient, log: Pick<Logger, 'warn'>): Promise<BaseImage[][]> {
+  const unique = [...new Set(names.flat())];
+  const resolved = new Map(await Promise.all(unique.map(async (name) => [name, await resolveBaseImage(name, registry, log)] as const)));
+  return names.map((unit) => unit.map((name) => resolved.get(name) ?? { name }));
 }
 
 /** Per build unit, the images its Dockerfile pulls after ARG substitution; none when the Dockerfile cannot be read. */
@@ -113,7 +112,8 @@ export function pushedAttestations(facts: StatementFacts, results: readonly Buil
 
 /** After a successful push: every attesting signer signs and attaches each pushed image's provenance. One line per failed signer. */
 export async function attestPushed(run: ProvenanceRun, plan: Plan, signing: Signing, results: readonly BuildResult[], ctx: RunContext): Promise<string[]> {
-  const baseImages = await run.baseImages;
+  // Looked up after the push (the builder pulled them minutes ago): a failed build leaves no lookup running.
+  const baseImages = await resolveBaseImages(run.baseImages, signing.registry, ctx.log);
   const facts = { plan, env: ctx.env, version: ctx.version, startedOn: run.startedOn.toISOString(), finishedOn: ctx.now().toISOString() };
   const attestations = pushedAttestations(facts, results, baseImages);
   const missing = results.flatMap((r) => r.pushed).filter((p) => !p.digest && registryRepository(p.reference) !== undefined);
