@@ -119,10 +119,10 @@ export async function attestPushed(run: ProvenanceRun, plan: Plan, signing: Sign
   const missing = results.flatMap((r) => r.pushed).filter((p) => !p.digest && registryRepository(p.reference) !== undefined);
   if (missing.length > 0) ctx.log.warn(`provenance: no digest reported for ${missing.map((p) => p.reference).join(', ')}; no provenance attached to them`);
   if (attestations.length === 0) return [];
+  for (const attestation of attestations) ctx.log.debug(`provenance statement for ${attestation.image}: ${JSON.stringify(attestation.statement)}`);
   const failures: string[] = [];
   for (const signer of signing.signers) {
     if (!signer.attest) continue;
-    for (const attestation of attestations) ctx.log.debug(`provenance statement for ${attestation.image}: ${JSON.stringify(attestation.statement)}`);
     const result = await signer.attest(attestations, signing.registry, ctx).catch((err: unknown) => ({ ok: false, error: err instanceof Error ? err.message : String(err) }));
     if (!result.ok) failures.push(`${signer.name}: ${result.error ?? 'provenance not attached'}`);
   }
