@@ -2,9 +2,10 @@ import type { Env } from './ci/gitstate.js';
 import type { Plan } from './plan-types.js';
 import { maskArgs } from './output/redact.js';
 import { backendNamed } from './backends/index.js';
+import { provenancePreview } from './sign/provenance-run.js';
 
 /** The whole plan as printed by --dry-run: no network, no builder, secrets masked. */
-export function dryRunReport(plan: Plan, env: Env): Record<string, unknown> {
+export function dryRunReport(plan: Plan, env: Env, version = ''): Record<string, unknown> {
   const masked: Plan = { ...plan, builds: plan.builds.map((b) => ({ ...b, buildArgs: maskArgs(b.buildArgs) })) };
   const building = plan.mode === 'build';
   const description = building ? backendNamed(plan.backend)?.describe(masked, env) : undefined;
@@ -25,6 +26,7 @@ export function dryRunReport(plan: Plan, env: Env): Record<string, unknown> {
     builds: masked.builds.map((unit, i) => ({ ...unit, destinations: unit.destinations.map((d) => d.reference), commands: description?.commands?.[i] })),
     signers: plan.signers.map((s) => ({ name: s.name, type: s.type, ...(s.type === 'notary' ? { endpoint: s.config.endpoint, secretType: s.config.secret.type } : {}) })),
     skippedSigners: plan.skippedSigners.length > 0 ? plan.skippedSigners : undefined,
+    provenance: provenancePreview(masked, env, version),
     imagesToSign: plan.mode === 'sign-only' ? plan.imagesToSign : undefined,
     outputs: { ...plan.outputs, logDir: plan.logDir },
   };

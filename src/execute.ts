@@ -7,6 +7,7 @@ import { writeFileCreatingDirs } from './output/json.js';
 import { localRunReport } from './output/report.js';
 import type { RunContext } from './support/context.js';
 import { prepareSigning, signImages, signingError, signPushed } from './sign/run.js';
+import { attestPushed, startProvenance } from './sign/provenance-run.js';
 
 /** The effectful modes: build (then sign) and sign-only. Returns the exit code; the edge writes every result. */
 export async function execute(plan: Plan, ctx: RunContext): Promise<number> {
@@ -21,9 +22,11 @@ export async function execute(plan: Plan, ctx: RunContext): Promise<number> {
   const signing = backend.capabilities.signsItself
     ? undefined
     : prepareSigning(plan.signers, ctx, undefined, { buildNumber: plan.gitState.buildNumber, skipped: plan.skippedSigners });
+  const provenance = signing && startProvenance(plan, signing, ctx);
   const result = await backend.run(plan, ctx);
   if (result.stdout) ctx.stdout.write(result.stdout);
   const failures = signing && !result.failure ? await signPushed(signing, result.units, ctx) : [];
+  if (signing && provenance && !result.failure) failures.push(...(await attestPushed(provenance, plan, signing, result.units, ctx)));
   const signed = signing !== undefined && !result.failure && failures.length === 0 && plan.signers.length > 0;
   if (!result.noReport) writeReport(plan, ctx, result.report ?? localRunReport(plan, result.units, signed));
   if (result.failure) throw new WorkError(ctx.log.redact(result.failure));

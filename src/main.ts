@@ -68,7 +68,7 @@ async function run(options: Options, parsed: { problems: string[]; empty: string
   log.secrets.addSecretLooking([...assignments(options.buildArgs), ...assignments(options.adoParams), ...plan.builds.flatMap((b) => Object.entries(b.buildArgs))]);
   if (options.dryRun) {
     const { dryRunReport } = await import('./dry-run.js');
-    io.stdout.write(`${JSON.stringify(dryRunReport(plan, io.env), null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify(dryRunReport(plan, io.env, io.version), null, 2)}\n`);
     return 0;
   }
   if (plan.mode === 'parse-tags-only') {

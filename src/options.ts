@@ -51,6 +51,7 @@ export const FLAGS = {
   'tags-output-file': { type: 'string', key: 'tagsOutputFile', describe: 'also write the computed tags JSON to this file' },
   'build-report-path': { type: 'string', key: 'buildReportPath', describe: 'write the build report JSON to this file' },
   'commit-sha': { type: 'string', key: 'commitSha', describe: 'build this commit: overrides the SHA the CI context gives' },
+  provenance: { type: 'boolean', key: 'provenance', default: true, describe: 'attach signed SLSA provenance to each pushed image (with a cosign signer); --provenance=false turns it off' },
   'dry-run': { type: 'boolean', key: 'dryRun', default: false, describe: 'print the whole plan as JSON; touch no network, spawn no builder' },
   debug: { type: 'boolean', key: 'debug', default: false, describe: 'verbose logs on stderr' },
 } as const satisfies Record<string, FlagSpec>;

@@ -61,6 +61,8 @@ export interface Plan {
   /** The configured signers that do not run, each with the reason (job type, repository), in config order. */
   skippedSigners: SkippedSigner[];
   imagesToSign: string[];
+  /** Attach signed SLSA provenance to each pushed image (cosign signers); --provenance=false turns it off. */
+  provenance: boolean;
   /** Files the run writes besides the logs: --build-report-path and --tags-output-file, as given. */
   outputs: { buildReportPath?: string; tagsOutputFile?: string };
 }

@@ -16,6 +16,7 @@ import {
   type ExistingSignatures,
 } from './cosign-format.js';
 import { loadSignerKey, type CosignKey, type CosignSignerConfig } from './cosign-key.js';
+import { attestImages } from './attestation.js';
 import type { ImageSigner, SignResult } from './signer.js';
 
 /** Every request for a `.sig` manifest asks for push too: one token per repository. */
@@ -59,6 +60,8 @@ export function cosignSigner(signer: CosignSignerConfig, ctx: Pick<RunContext, '
       const count = `${problems.length} of ${images.length} ${images.length === 1 ? 'image' : 'images'}`;
       return { signer: name, ok: false, signed, error: `${count} not signed:\n    ${problems.join('\n    ')}` };
     },
+    attest: (attestations, registry, runCtx) =>
+      attestImages(name, attestations, { key, target, dockerMediaTypes: config['docker-media-types'] }, registry, readSignatures, runCtx),
   };
 }
 
@@ -100,8 +103,8 @@ async function signImage(image: string, options: SignOptions, registry: Registry
   return `signed ${named} → ${where} (${next.count} ${next.count === 1 ? 'signature' : 'signatures'})`;
 }
 
-/** The `.sig` manifest and its config, or undefined when the image has no signatures yet. */
-async function readSignatures(registry: RegistryClient, sigRef: ImageReference): Promise<ExistingSignatures | undefined> {
+/** The `.sig` (or `.att`) manifest and its config, or undefined when the image has none yet. */
+export async function readSignatures(registry: RegistryClient, sigRef: ImageReference): Promise<ExistingSignatures | undefined> {
   let manifest;
   try {
     manifest = await registry.getManifest(sigRef, PUSH);

@@ -10,6 +10,14 @@ export interface SignResult {
   error?: string;
 }
 
+/** A signed statement to attach to a pushed image (SLSA provenance). */
+export interface Attestation {
+  /** `registry/repository@sha256:…`: the pushed image. */
+  image: string;
+  /** The in-toto statement, signed as its JSON text. */
+  statement: { readonly predicateType: string };
+}
+
 /** One configured signer, its secret already read and checked: signs a list of images in one go. */
 export interface ImageSigner {
   readonly name: string;
@@ -18,4 +26,6 @@ export interface ImageSigner {
    * client, shared by all signers so tokens are fetched once.
    */
   sign(images: string[], registry: RegistryClient, ctx: Pick<RunContext, 'log' | 'signal' | 'sleep'>): Promise<SignResult>;
+  /** Signers that attach attestations (cosign): signs each statement and stores it beside its image. */
+  attest?(attestations: readonly Attestation[], registry: RegistryClient, ctx: Pick<RunContext, 'log' | 'signal'>): Promise<SignResult>;
 }

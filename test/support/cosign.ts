@@ -73,9 +73,18 @@ export interface StoredSignatures {
 
 const ACCEPT = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'].join(', ');
 
-/** The signatures stored for an image digest under `sha256-<hex>.sig`, read with plain fetch; undefined when none. */
-export async function readStoredSignatures(registryUrl: string, repository: string, imageDigest: string, headers: Record<string, string> = {}): Promise<StoredSignatures | undefined> {
-  const tag = `sha256-${imageDigest.replace('sha256:', '')}.sig`;
+/**
+ * The signatures stored for an image digest under `sha256-<hex>.sig` (or its attestations under `.att`: then each
+ * `parsed` is a DSSE envelope), read with plain fetch; undefined when none.
+ */
+export async function readStoredSignatures(
+  registryUrl: string,
+  repository: string,
+  imageDigest: string,
+  headers: Record<string, string> = {},
+  suffix: '.sig' | '.att' = '.sig',
+): Promise<StoredSignatures | undefined> {
+  const tag = `sha256-${imageDigest.replace('sha256:', '')}${suffix}`;
   const res = await fetch(`${registryUrl}/v2/${repository}/manifests/${tag}`, { headers: { Accept: ACCEPT, ...headers } });
   if (res.status === 404) return undefined;
   if (!res.ok) throw new Error(`GET ${repository}:${tag}: HTTP ${res.status}`);
@@ -101,4 +110,22 @@ export async function readStoredSignatures(registryUrl: string, repository: stri
 /** What `cosign verify --key` checks of one signature: ECDSA-SHA256 over the exact payload bytes. */
 export function verifiedBy(signature: StoredSignature, publicKey: KeyObject | string): boolean {
   return verify('sha256', signature.payload, publicKey, Buffer.from(signature.signature, 'base64'));
+}
+
+export interface DsseEnvelope {
+  payloadType: string;
+  payload: string;
+  signatures: Array<{ keyid: string; sig: string }>;
+}
+
+/**
+ * What `cosign verify-attestation --key` checks of one envelope, from the DSSE spec alone: an ECDSA-SHA256 signature
+ * over PAE(payloadType, payload) = "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body. Returns the statement when valid.
+ */
+export function verifiedStatement(envelopeBytes: Buffer, publicKey: KeyObject | string): Record<string, unknown> | undefined {
+  const envelope = JSON.parse(envelopeBytes.toString('utf8')) as DsseEnvelope;
+  const body = Buffer.from(envelope.payload, 'base64');
+  const pae = Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(envelope.payloadType)} ${envelope.payloadType} ${body.length} `), body]);
+  const valid = envelope.signatures.some((s) => verify('sha256', pae, publicKey, Buffer.from(s.sig, 'base64')));
+  return valid ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : undefined;
 }

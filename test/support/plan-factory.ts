@@ -46,6 +46,7 @@ export function makePlan(overrides: Partial<Plan> = {}, unit: Parameters<typeof 
     signers: [],
     skippedSigners: [],
     imagesToSign: [],
+    provenance: true,
     outputs: {},
     ...overrides,
   };

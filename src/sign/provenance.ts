@@ -1,0 +1,118 @@
+import path from 'node:path';
+import type { GitState } from '../ci/gitstate.js';
+import type { BaseImage } from '../inputs/digest.js';
+import type { BuildUnit, Plan } from '../plan-types.js';
+import { IMAGE_BUILDER_URI, type CiRun } from './provenance-ci.js';
+
+/** SLSA v1 provenance as an in-toto Statement v1, pure from the plan, the pushed digest and the run's facts. */
+
+export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
+export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
+/**
+ * Our build type: a Dockerfile built by image-builder. externalParameters: name, dockerfile (relative to the
+ * context), context, tags, platforms, target, variant, buildArgs (names only); internalParameters: ciSystem, jobType,
+ * backend. A change of these meanings is a new version.
+ */
+export const BUILD_TYPE = `${IMAGE_BUILDER_URI}/buildtypes/v1`;
+
+/** in-toto ResourceDescriptor: at least one of uri and digest. */
+export interface ResourceDescriptor {
+  uri?: string;
+  name?: string;
+  digest?: Record<string, string>;
+}
+
+export interface ProvenanceStatement {
+  _type: typeof STATEMENT_TYPE;
+  subject: ResourceDescriptor[];
+  predicateType: typeof SLSA_PROVENANCE_V1;
+  predicate: {
+    buildDefinition: {
+      buildType: string;
+      externalParameters: Record<string, unknown>;
+      internalParameters: Record<string, unknown>;
+      resolvedDependencies: ResourceDescriptor[];
+    };
+    runDetails: {
+      builder: { id: string; version: Record<string, string> };
+      metadata: { invocationId?: string; startedOn: string; finishedOn: string };
+    };
+  };
+}
+
+export interface ProvenanceInput {
+  /** The pushed image: `registry/repository` and its manifest (or index) digest `sha256:<hex>`. */
+  subject: { name: string; digest: string };
+  plan: Pick<Plan, 'name' | 'context' | 'dockerfile' | 'platforms' | 'target' | 'gitState' | 'backend'>;
+  /** The unit that made the image; of its build args only the names are read. */
+  unit: Pick<BuildUnit, 'variant' | 'tags' | 'buildArgs'>;
+  /** The images the Dockerfile pulls, after ARG substitution, with the digests they resolved to. */
+  baseImages: readonly BaseImage[];
+  ci: CiRun;
+  version: string;
+  /** ISO 8601 times (the dry-run shows placeholders). */
+  startedOn: string;
+  finishedOn: string;
+}
+
+/** `sha256:<hex>` → `{sha256: <hex>}`, the in-toto DigestSet. */
+export function digestSet(digest: string): Record<string, string> {
+  const at = digest.indexOf(':');
+  return at < 0 ? { sha256: digest } : { [digest.slice(0, at)]: digest.slice(at + 1) };
+}
+
+/** The commit the build checked out: the head of a pull request, else the base commit. */
+export function builtCommit(git: GitState): string | undefined {
+  return (git.isPullRequest ? git.pullHeadCommitSHA : undefined) ?? git.baseCommitSHA;
+}
+
+/** `docker.io/library/alpine:3` for `alpine:3`: Docker's rules, so that each dependency names one repository. */
+export function canonicalImage(name: string): string {
+  const slash = name.indexOf('/');
+  const first = slash < 0 ? '' : name.slice(0, slash);
+  if (first.includes('.') || first.includes(':') || first === 'localhost') return name;
+  return `docker.io/${slash < 0 ? `library/${name}` : name}`;
+}
+
+function sourceDependency(git: GitState, ci: CiRun): ResourceDescriptor[] {
+  const commit = builtCommit(git);
+  if (!commit && !ci.sourceUrl) return [];
+  return [{ ...(ci.sourceUrl ? { uri: `git+${ci.sourceUrl}` } : { name: 'source' }), ...(commit ? { digest: { gitCommit: commit } } : {}) }];
+}
+
+export function provenanceStatement(input: ProvenanceInput): ProvenanceStatement {
+  const { plan, unit, ci } = input;
+  const dockerfile = path.isAbsolute(plan.dockerfile) ? path.relative(plan.context, plan.dockerfile) : plan.dockerfile;
+  const externalParameters = {
+    name: plan.name,
+    dockerfile: dockerfile.split(path.sep).join('/'),
+    context: plan.context,
+    tags: unit.tags.map((tag) => tag.value),
+    platforms: plan.platforms,
+    ...(plan.target ? { target: plan.target } : {}),
+    ...(unit.variant !== undefined ? { variant: unit.variant } : {}),
+    // Names only: values may be tokens (SPEC 11), and a signed statement cannot be masked afterwards.
+    buildArgs: Object.keys(unit.buildArgs).sort(),
+  };
+  const baseImages = input.baseImages.map((image): ResourceDescriptor => ({
+    uri: `docker://${canonicalImage(image.name)}`,
+    ...(image.digest ? { digest: digestSet(image.digest) } : {}),
+  }));
+  return {
+    _type: STATEMENT_TYPE,
+    subject: [{ name: input.subject.name, digest: digestSet(input.subject.digest) }],
+    predicateType: SLSA_PROVENANCE_V1,
+    predicate: {
+      buildDefinition: {
+        buildType: BUILD_TYPE,
+        externalParameters,
+        internalParameters: { ciSystem: plan.gitState.ciSystem, jobType: plan.gitState.jobType, backend: plan.backend },
+        resolvedDependencies: [...sourceDependency(plan.gitState, ci), ...baseImages],
+      },
+      runDetails: {
+        builder: { id: ci.builderId, version: { 'image-builder': input.version } },
+        metadata: { ...(ci.invocationId ? { invocationId: ci.invocationId } : {}), startedOn: input.startedOn, finishedOn: input.finishedOn },
+      },
+    },
+  };
+}
