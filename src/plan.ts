@@ -170,7 +170,7 @@ function buildUnits(input: PlanInput, git: GitState, tags: Tag[], repositories: 
 
   const commitSHA = (git.isPullRequest && !o.commitSha ? git.pullHeadCommitSHA : undefined) ?? git.baseCommitSHA;
   const ownLabels = files.dockerfileText === undefined ? new Set<string>() : dockerfileLabelKeys(files.dockerfileText, o.target);
-  // A backend without local inputs (the ADO pipeline) builds from its own checkout and labels the image itself.
+  // A backend without local inputs (the ADO pipeline) builds from its own checkout: nothing here reaches its image.
   const metadata = (unitTags: Tag[]): ImageMetadata =>
     input.backend.capabilities.localInputs
       ? unitMetadata(originMetadata({ gitState: git, revision: commitSHA, created, tags: unitTags }), user, ownLabels)

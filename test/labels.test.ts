@@ -8,7 +8,7 @@ import { dockerfileLabelKeys } from '../src/inputs/dockerfile.js';
 import { createdTime, OCI, originMetadata, parseKeyValues, unitMetadata } from '../src/labels.js';
 import { defaultOptions, type Options } from '../src/options.js';
 import { buildPlan, type PlanFiles } from '../src/plan.js';
-import { backendFor } from '../src/backends/index.js';
+import { backendFor, backendNamed, backendOptionProblems } from '../src/backends/index.js';
 
 const NOW = new Date('2026-11-25T10:00:00.123Z');
 const BASE = '0123456789abcdef0123456789abcdef01234567';
@@ -89,7 +89,7 @@ describe('the origin of an image, from the CI context and the tags', () => {
     expect(Object.keys(unit({}, local).labels)).toEqual([OCI.revision, OCI.created, OCI.version, OCI.refName]);
   });
 
-  it('the ADO pipeline labels its own image: nothing in its units', () => {
+  it('the ADO pipeline builds from its own checkout: nothing in its units', () => {
     const u = unit({ backend: 'ado', dryRun: true }, push, { config: 'ado-config: {ado-organization-url: "https://dev.azure.com/o", ado-project-name: p, ado-pipeline-id: 1}\n' });
     expect(u).toMatchObject({ labels: {}, annotations: {} });
   });
@@ -129,6 +129,15 @@ describe('--label and --annotation', () => {
     const problems = new Problems();
     expect({ ...parseKeyValues('label', values, problems) }).toEqual(out);
     expect(() => problems.throwIfAny()).not.toThrow();
+  });
+
+  it('the ADO backend refuses both: its pipeline takes none', () => {
+    const o: Options = { ...defaultOptions(), backend: 'ado', labels: ['a=1'], annotations: ['b=2'] };
+    expect(backendOptionProblems(o, backendNamed('ado')!, true)).toEqual([
+      '--label is not supported with the ado backend: its pipeline builds the image and takes no labels or annotations; drop --label or use another --backend',
+      '--annotation is not supported with the ado backend: its pipeline builds the image and takes no labels or annotations; drop --annotation or use another --backend',
+    ]);
+    expect(backendOptionProblems(o, backendNamed('buildah')!, true)).toEqual([]);
   });
 
   it('reports every bad value of both flags in one round (exit 2)', () => {

@@ -98,7 +98,7 @@ export class PushRegistries {
       this.log.line(`image-builder: ${to.reference}: index annotated, now ${digest}`);
       return { image: { ...image, digest } };
     } catch (err) {
-      return { error: `could not annotate the index: ${err instanceof Error ? err.message : String(err)}` };
+      return { error: `pushed, but the index could not be annotated: ${err instanceof Error ? err.message : String(err)}` };
     }
   }
 
