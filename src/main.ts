@@ -165,7 +165,10 @@ function readPlanFiles(options: Options, backend: Backend, io: RunIO, log: Logge
   if (local) {
     if (!isDirectory(context)) problems.add(`--context ${options.context}: ${context} is not a folder; give the build context directory`);
     else if (!isFile(dockerfile)) problems.add(`--dockerfile ${options.dockerfile}: ${dockerfile} does not exist; the path is relative to the context ${context}`);
-    else files.dockerfile = dockerfile;
+    else {
+      files.dockerfile = dockerfile;
+      files.dockerfileText = problems.collect(() => readInput(dockerfile, `--dockerfile ${options.dockerfile}`, 'fix its permissions'));
+    }
     const variantsPath = join(dir, 'variants.yaml');
     if (existsSync(variantsPath)) {
       const text = problems.collect(() => readInput(variantsPath, variantsPath, 'fix its permissions'));

@@ -23,6 +23,8 @@ export const FLAGS = {
   tag: { type: 'list', key: 'tags', describe: 'extra tag, name=value or value; the value may be a template (repeatable)' },
   'tag-base64': { type: 'string', key: 'tagBase64', describe: 'base64 of comma-separated name=value tags' },
   'build-arg': { type: 'list', key: 'buildArgs', describe: 'NAME=VALUE passed to the Dockerfile (repeatable)' },
+  label: { type: 'list', key: 'labels', describe: 'KEY=VALUE label on the image config; wins over the origin labels (repeatable)' },
+  annotation: { type: 'list', key: 'annotations', describe: 'KEY=VALUE annotation on the image manifest and index; wins over the origin annotations (repeatable)' },
   platform: { type: 'list', key: 'platforms', commas: true, describe: 'target platform, e.g. linux/amd64,linux/arm64 (repeatable)' },
   target: { type: 'string', key: 'target', describe: 'Dockerfile stage to build' },
   'export-tags': { type: 'boolean', key: 'exportTags', default: false, describe: 'also pass every tag as build arg TAG_<name>=<value>' },

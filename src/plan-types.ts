@@ -25,6 +25,10 @@ export interface BuildUnit {
   destinations: Destination[];
   /** Final build args: --env-file, TAG_*, COMMIT_SHA, variant ARGs, then --build-arg (which wins). */
   buildArgs: Record<string, string>;
+  /** Image config labels: origin (org.opencontainers.image.*) unless the Dockerfile sets the key, then --label. */
+  labels: Record<string, string>;
+  /** Manifest (and index) annotations: origin, then --annotation. */
+  annotations: Record<string, string>;
   /** `<log-dir>/build_<variant or "build">.log` */
   logFile: string;
 }

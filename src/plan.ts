@@ -11,11 +11,15 @@ import { diskTransport, isImageName, parseDestination, type Destination } from '
 import { selectSigners, skippedSigners } from './sign/select.js';
 import { checkTagValue, computeTags, parseTagBase64, parseTagFlag, type Tag, type TagTemplate } from './tags/index.js';
 import { dict } from './support/dict.js';
+import { dockerfileLabelKeys } from './inputs/dockerfile.js';
+import { createdTime, originMetadata, parseKeyValues, unitMetadata, type ImageMetadata } from './labels.js';
 
 /** File contents the plan needs, read by the caller (the plan itself touches no disk). */
 export interface PlanFiles {
   /** The Dockerfile of a local build, absolute, where it was found. */
   dockerfile?: string;
+  /** That Dockerfile's text: its own LABELs win over the origin labels. */
+  dockerfileText?: string;
   variants?: { path: string; text: string };
   envFile?: { path: string; text: string };
 }
@@ -156,6 +160,8 @@ function buildUnits(input: PlanInput, git: GitState, tags: Tag[], repositories: 
     const entry = problems.collect(() => parseBuildArg(raw));
     if (entry) flagArgs[entry[0]] = entry[1];
   }
+  const user: ImageMetadata = { labels: parseKeyValues('label', o.labels, problems), annotations: parseKeyValues('annotation', o.annotations, problems) };
+  const created = problems.collect(() => createdTime(input.env, input.now)) ?? '';
   const variants = files.variants ? problems.collect(() => parseVariants(files.variants!.text, files.variants!.path)) : undefined;
   if (o.variant !== undefined && !variants?.has(o.variant)) {
     const known = variants ? [...variants.keys()].join(', ') || 'none' : 'no variants.yaml beside the Dockerfile';
@@ -164,6 +170,12 @@ function buildUnits(input: PlanInput, git: GitState, tags: Tag[], repositories: 
   problems.throwIfAny();
 
   const commitSHA = (git.isPullRequest && !o.commitSha ? git.pullHeadCommitSHA : undefined) ?? git.baseCommitSHA;
+  const ownLabels = files.dockerfileText === undefined ? new Set<string>() : dockerfileLabelKeys(files.dockerfileText, o.target);
+  // A backend without local inputs (the ADO pipeline) builds from its own checkout: nothing here reaches its image.
+  const metadata = (unitTags: Tag[]): ImageMetadata =>
+    input.backend.capabilities.localInputs
+      ? unitMetadata(originMetadata({ gitState: git, revision: commitSHA, created, tags: unitTags }), user, ownLabels)
+      : { labels: {}, annotations: {} };
   // Tags the ADO pipeline renders have no value here: the pipeline computes their destinations.
   const known = tags.filter((t) => !t.renderedBy);
   const unit = (variant: string | undefined, variantArgs: Record<string, string>): BuildUnit => {
@@ -176,6 +188,7 @@ function buildUnits(input: PlanInput, git: GitState, tags: Tag[], repositories: 
       // Without --name there are no destinations; that problem is reported by the flag rules.
       destinations: o.name === undefined ? [] : destinationsFor(o.name, unitTags, repositories, problems),
       buildArgs: { ...envFileArgs, ...exported, ...(commitSHA ? { COMMIT_SHA: commitSHA } : {}), ...variantArgs, ...flagArgs },
+      ...metadata(unitTags),
       logFile: join(logDir, `build_${variant ?? 'build'}.log`),
     };
   };

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Env } from '../ci/gitstate.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
-import type { BuildResult } from './backend.js';
+import type { BuildResult, PushedImage } from './backend.js';
 import type { RunContext } from '../support/context.js';
-import { pushAll, type PushJob } from './buildah-push.js';
+import { pushAll, type PushesOutcome, type PushJob } from './buildah-push.js';
 import { buildahEnv } from './buildah-registries.js';
 import { enterStore, LOCAL_IMAGE_PREFIX, storeArgv } from './buildah-store.js';
 import { type BuildLog, captureBuilder, openLog, runBuilder, STOPPED, unitResult } from './process.js';
@@ -64,12 +64,27 @@ async function buildAndPush(steps: BuildahSteps, unit: BuildUnit, io: RunContext
   const built = await runBuilder(steps.build, log, io, MISSING_HINT);
   if (built.error) return { ...result, error: built.stopped ? STOPPED : `buildah build failed: ${built.error}` };
   const registries = new PushRegistries(io, log);
-  const { pushed, failed, stopped } = await pushAll(steps.pushes, { log, io, registries, missingHint: MISSING_HINT });
-  if (stopped) return { ...result, pushed, error: STOPPED };
+  const pushes = await pushAll(steps.pushes, { log, io, registries, missingHint: MISSING_HINT });
+  if (pushes.stopped) return { ...result, pushed: pushes.pushed, error: STOPPED };
+  const { pushed, failed } = steps.multiPlatform ? await annotateIndexes(pushes, unit, registries) : pushes;
   await removeLocalImage(steps, io, log);
   for (const { destination, reason } of failed) log.line(`image-builder: not pushed: ${destination}: ${reason}`);
   if (failed.length > 0) return { ...result, pushed, error: `buildah could not push to ${joinFailures(failed)}` };
   return { ...result, ok: true, pushed };
+}
+
+/** buildah 1.28 cannot annotate an index: each pushed index gets the unit's annotations through the registry, and a new digest. */
+async function annotateIndexes(pushes: PushesOutcome, unit: BuildUnit, registries: PushRegistries): Promise<Pick<PushesOutcome, 'pushed' | 'failed'>> {
+  if (Object.keys(unit.annotations).length === 0) return pushes;
+  const pushed: PushedImage[] = [];
+  const failed = [...pushes.failed];
+  for (const image of pushes.pushed) {
+    const destination = unit.destinations.find((d) => d.reference === image.reference);
+    const annotated = destination ? await registries.annotateIndex(destination, image, unit.annotations) : { image };
+    if ('image' in annotated) pushed.push(annotated.image);
+    else failed.push({ destination: image.reference, reason: annotated.error });
+  }
+  return { pushed, failed };
 }
 
 /** `a, b (why); c (other reason)`: destinations that failed for the same reason share it. */
@@ -119,6 +134,9 @@ function buildahSteps(plan: Plan, unit: BuildUnit, env: Env, runId: string, scra
     '-f',
     path.resolve(plan.context, plan.dockerfile),
     ...Object.entries(unit.buildArgs).flatMap(([name, value]) => ['--build-arg', `${name}=${value}`]),
+    // Annotations go on each image manifest; an index gets them through the registry after the push (annotateIndexes).
+    ...Object.entries(unit.labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]),
+    ...Object.entries(unit.annotations).flatMap(([key, value]) => ['--annotation', `${key}=${value}`]),
     ...(plan.target ? ['--target', plan.target] : []),
     ...(plan.platforms.length > 0 ? ['--platform', plan.platforms.join(',')] : []),
     multiPlatform ? '--manifest' : '-t',

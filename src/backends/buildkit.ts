@@ -56,13 +56,14 @@ function buildctlArgv(plan: Plan, unit: BuildUnit, env: Env, scratch: string | u
     '--opt',
     `filename=${path.basename(dockerfile)}`,
     ...Object.entries(unit.buildArgs).flatMap(([name, value]) => ['--opt', `build-arg:${name}=${value}`]),
+    ...Object.entries(unit.labels).flatMap(([key, value]) => ['--opt', `label:${key}=${value}`]),
   ];
   if (plan.platforms.length > 0) argv.push('--opt', `platform=${plan.platforms.join(',')}`);
   if (plan.target) argv.push('--opt', `target=${plan.target}`);
   // Quoted so buildctl's CSV parser keeps the comma-separated names in one field.
   const loopback = unit.destinations.length > 0 && unit.destinations.every(isLoopback);
   const insecure = loopback ? ',registry.insecure=true' : '';
-  argv.push('--output', `type=image,"name=${unit.destinations.map((d) => d.reference).join(',')}",push=true${insecure}`);
+  argv.push('--output', `type=image,"name=${unit.destinations.map((d) => d.reference).join(',')}",push=true${insecure}${annotationAttributes(plan, unit)}`);
   if (plan.cache.enabled && plan.cache.cacheRepo) {
     const repo = plan.cache.cacheRepo;
     const cacheInsecure = isLoopbackHost(registryHost(repo)) ? ',registry.insecure=true' : '';
@@ -71,6 +72,17 @@ function buildctlArgv(plan: Plan, unit: BuildUnit, env: Env, scratch: string | u
   }
   if (scratch) argv.push('--metadata-file', metadataFileIn(scratch));
   return argv;
+}
+
+/** The image exporter's annotation.KEY (each manifest) and, when it pushes an index, annotation-index.KEY attributes. */
+function annotationAttributes(plan: Plan, unit: BuildUnit): string {
+  const levels = plan.platforms.length > 1 ? ['annotation', 'annotation-index'] : ['annotation'];
+  return levels.flatMap((level) => Object.entries(unit.annotations).map(([key, value]) => `,${csvField(`${level}.${key}=${value}`)}`)).join('');
+}
+
+/** buildctl reads --output as one CSV record: a field with a comma, quote or line break is quoted, its quotes doubled. */
+function csvField(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 function digestFromMetadata(text: string): string | undefined {

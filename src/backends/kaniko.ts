@@ -31,6 +31,8 @@ function kanikoArgv(plan: Plan, unit: BuildUnit, env: Env, scratch: string | und
     `--dockerfile=${path.resolve(plan.context, plan.dockerfile)}`,
     ...unit.destinations.map((destination) => `--destination=${destination.reference}`),
     ...Object.entries(unit.buildArgs).map(([name, value]) => `--build-arg=${name}=${value}`),
+    // kaniko has no manifest annotations: labels only.
+    ...Object.entries(unit.labels).map(([key, value]) => `--label=${key}=${value}`),
   ];
   if (plan.target) argv.push(`--target=${plan.target}`);
   if (plan.cache.enabled) {

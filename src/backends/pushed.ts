@@ -4,6 +4,7 @@ import type { BuildUnit, Plan } from '../plan-types.js';
 import type { Destination } from '../reference.js';
 import { loadCredentials, type CredentialStore } from '../registry/auth.js';
 import { RegistryClient, RegistryError } from '../registry/client.js';
+import { annotateIndex } from '../registry/annotate.js';
 import type { BuildResult, PushedImage } from './backend.js';
 import type { RunContext } from '../support/context.js';
 import { type BuildLog, openLog, runBuilder, unitResult } from './process.js';
@@ -83,6 +84,21 @@ export class PushRegistries {
       const detail = err instanceof Error ? err.message : String(err);
       this.log.line(`image-builder: ${destination} pushed; ${fileDigest ? `the registry could not confirm ${fileDigest}` : 'its digest is unknown'}: ${detail}`);
       return { image: { reference: destination, ...(fileDigest ? { digest: fileDigest } : {}) } };
+    }
+  }
+
+  /** The index pushed to `to` with annotations added through the registry, under the same tag: its new digest. */
+  async annotateIndex(to: Destination, image: PushedImage, annotations: Readonly<Record<string, string>>): Promise<{ image: PushedImage } | { error: string }> {
+    if (to.kind !== 'registry') {
+      this.log.line(`image-builder: ${to.reference}: index annotations are written through a registry; this destination keeps none`);
+      return { image };
+    }
+    try {
+      const digest = await annotateIndex(this.registry(), to.image, image.digest, annotations);
+      this.log.line(`image-builder: ${to.reference}: index annotated, now ${digest}`);
+      return { image: { ...image, digest } };
+    } catch (err) {
+      return { error: `pushed, but the index could not be annotated: ${err instanceof Error ? err.message : String(err)}` };
     }
   }
 

@@ -1,6 +1,6 @@
 import type { Env, GitState } from './gitstate.js';
 import { EventPayload } from './payload.js';
-import { EnvReader, gitState, isZeroSHA, throwProblems } from './vars.js';
+import { EnvReader, GITHUB_SERVER, gitState, isZeroSHA, repositoryUrl, throwProblems } from './vars.js';
 
 export const GITHUB_EVENTS = [
   'pull_request_target',
@@ -34,6 +34,8 @@ export function readGitHubGitState(env: Env, readFile: (path: string) => string)
     ciSystem: 'github-actions',
     repositoryOwner,
     repositoryName,
+    // GitHub Enterprise Server sets its own URL here.
+    repositoryUrl: repositoryUrl(vars.optional('GITHUB_SERVER_URL') ?? GITHUB_SERVER, repositoryOwner, repositoryName),
     ...fields,
     baseCommitRef: vars.optional('GITHUB_REF'),
     buildNumber: vars.optional('GITHUB_RUN_NUMBER'),

@@ -9,6 +9,8 @@ export interface GitState {
   ciSystem: CISystem;
   repositoryOwner?: string;
   repositoryName?: string;
+  /** The repository's web URL (https://github.com/<owner>/<name>): the source an image says it was built from. */
+  repositoryUrl?: string;
   jobType: JobType;
   isPullRequest: boolean;
   pullRequestNumber?: number;

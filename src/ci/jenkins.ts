@@ -7,10 +7,21 @@ const SCP_FORM = /^[^@/:]+@[^:/]+:(?:[^/]+\/)*([^/]+)\/([^/]+?)(?:\.git)?\/?$/;
 const BARE_FORM = /^[A-Za-z0-9.-]+(?::[0-9]+)?\/(?:[^/]+\/)*([^/]+)\/([^/]+?)(?:\.git)?\/?$/;
 
 /** Owner and name from a clone URL: the last two path segments, without `.git`. */
-export function parseGitURL(url: string): { owner: string; name: string } | undefined {
+export function parseGitURL(url: string): { owner: string; name: string; webUrl?: string } | undefined {
   const match = URL_FORM.exec(url) ?? SCP_FORM.exec(url) ?? BARE_FORM.exec(url);
   if (!match?.[1] || !match[2]) return undefined;
-  return { owner: match[1], name: match[2] };
+  return { owner: match[1], name: match[2], webUrl: webUrlOf(url, match[1], match[2]) };
+}
+
+/** https://<host>/<path>/<owner>/<name>: the clone URL without credentials, port of ssh, or `.git`. */
+function webUrlOf(url: string, owner: string, name: string): string | undefined {
+  const scp = /^[^@/:]+@([^:/]+):(.*)$/.exec(url);
+  const full = scp ? `https://${scp[1]}/${scp[2]}` : /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `https://${url}`;
+  if (!URL.canParse(full)) return undefined;
+  const parsed = new URL(full);
+  const path = parsed.pathname.replace(/\/+$/, '').replace(/\.git$/, '');
+  const host = parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.host : parsed.hostname;
+  return `${parsed.protocol === 'http:' ? 'http' : 'https'}://${host}${path.endsWith(`/${owner}/${name}`) ? path : `/${owner}/${name}`}`;
 }
 
 /** Jenkins (Git and GitHub Branch Source plugins): a pull request build has CHANGE_ID. */
@@ -30,6 +41,7 @@ export function readJenkinsGitState(env: Env): GitState {
     ciSystem: 'jenkins',
     repositoryOwner: repo?.owner,
     repositoryName: repo?.name,
+    repositoryUrl: repo?.webUrl,
     jobType: isPullRequest ? 'presubmit' : 'postsubmit',
     isPullRequest,
     pullRequestNumber,
@@ -40,7 +52,7 @@ export function readJenkinsGitState(env: Env): GitState {
   });
 }
 
-function readRepository(vars: EnvReader): { owner: string; name: string } | undefined {
+function readRepository(vars: EnvReader): ReturnType<typeof parseGitURL> {
   const url = vars.required('GIT_URL', 'the repository clone URL, e.g. GIT_URL=https://github.com/kyma-project/test-infra.git');
   if (url === undefined) return undefined;
   const repo = parseGitURL(url);

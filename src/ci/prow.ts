@@ -1,5 +1,6 @@
 import type { Env, GitState, JobType } from './gitstate.js';
-import { EnvReader, gitState, throwProblems } from './vars.js';
+import { isRecord } from '../support/json.js';
+import { EnvReader, GITHUB_SERVER, gitState, repositoryUrl, throwProblems } from './vars.js';
 
 const JOB_TYPES: readonly JobType[] = ['presubmit', 'postsubmit', 'merge_group', 'workflow_dispatch', 'schedule'];
 
@@ -31,6 +32,7 @@ export function readProwGitState(env: Env, ciSystem: 'prow' | 'azure-devops'): G
     ciSystem,
     repositoryOwner,
     repositoryName,
+    repositoryUrl: jobSpecRepoLink(vars) ?? repositoryUrl(GITHUB_SERVER, repositoryOwner, repositoryName),
     jobType,
     isPullRequest,
     pullRequestNumber,
@@ -51,4 +53,16 @@ function readJobType(vars: EnvReader): JobType | undefined {
     return undefined;
   }
   return value as JobType;
+}
+
+/** Prow's JOB_SPEC names the repository's web page (refs.repo_link), e.g. on a GitHub Enterprise host; unreadable: none. */
+function jobSpecRepoLink(vars: EnvReader): string | undefined {
+  let spec: unknown;
+  try {
+    spec = JSON.parse(vars.optional('JOB_SPEC') ?? 'null');
+  } catch {
+    return undefined;
+  }
+  const link = isRecord(spec) && isRecord(spec.refs) ? spec.refs.repo_link : undefined;
+  return typeof link === 'string' && /^https?:\/\/[^/\s]+\/\S+$/.test(link) ? link.replace(/\/+$/, '') : undefined;
 }

@@ -91,3 +91,10 @@ export function throwProblems(problems: Problems): never {
 export function gitState(fields: GitState): GitState {
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as unknown as GitState;
 }
+
+/** `<server>/<owner>/<name>` where both are known: a repository's web URL. */
+export function repositoryUrl(server: string, owner: string | undefined, name: string | undefined): string | undefined {
+  return owner && name ? `${server.replace(/\/+$/, '')}/${owner}/${name}` : undefined;
+}
+
+export const GITHUB_SERVER = 'https://github.com';

@@ -1,4 +1,4 @@
-import { Arg, DockerfileParser, From, ModifiableInstruction, type Instruction } from 'dockerfile-ast';
+import { Arg, DockerfileParser, From, Label, ModifiableInstruction, type Instruction } from 'dockerfile-ast';
 import { expandWord, type ExpandOptions } from './expand.js';
 
 /** What a build unit gives the Dockerfile. */
@@ -60,6 +60,25 @@ export function analyseDockerfile(text: string, settings: BuildSettings): Docker
     for (const image of pulledImages(globals, built, stages, given, platform, escapeChar)) images.add(image);
   }
   return { buildArgs: argsRecord(declared), baseImages: [...images].sort() };
+}
+
+/**
+ * The label keys the built image gets from LABEL instructions: those of the target stage (else the last) and of the
+ * earlier stages it is built FROM; a builder stage's labels never reach the image.
+ */
+export function dockerfileLabelKeys(text: string, target?: string): Set<string> {
+  const { stages } = splitStages(DockerfileParser.parse(text).getInstructions());
+  const keys = new Set<string>();
+  const wanted = target ? stages.findIndex((stage) => stage.name === target.toLowerCase()) : -1;
+  let at = wanted >= 0 ? wanted : stages.length - 1;
+  for (const seen = new Set<number>(); at >= 0 && !seen.has(at); ) {
+    seen.add(at);
+    const stage = stages[at]!;
+    for (const instruction of stage.instructions) if (instruction instanceof Label) for (const p of instruction.getProperties()) keys.add(p.getName());
+    const parent = stage.from.getArguments()[0]?.getValue().toLowerCase();
+    at = parent === undefined ? -1 : stages.slice(0, at).findIndex((s) => s.name === parent);
+  }
+  return keys;
 }
 
 function splitStages(instructions: Instruction[]): { globals: Arg[]; stages: Stage[] } {

@@ -63,6 +63,18 @@ const cases: { name: string; plan: Plan; argvs: string[][] }[] = [
       [...GLOBAL, 'push', '--retry=0', '--retry-delay=500ms', '--digestfile', `${SCRATCH}/push-3.digest`, LOCAL, 'docker://localhost-registry/x:v1'],
     ],
   },
+  {
+    name: 'labels and annotations on the build; the pushes are unchanged (an index is annotated through the registry)',
+    plan: makePlan({ platforms: ['linux/amd64', 'linux/arm64'] }, { labels: { 'org.opencontainers.image.source': 'https://github.com/o/r', note: 'a=b c' }, annotations: { 'org.opencontainers.image.version': 'v1' } }),
+    argvs: [
+      [
+        ...GLOBAL, 'build', '--isolation=chroot', '-f', '/src/app/Dockerfile', ...COMMIT,
+        '--label', 'org.opencontainers.image.source=https://github.com/o/r', '--label', 'note=a=b c', '--annotation', 'org.opencontainers.image.version=v1',
+        '--platform', 'linux/amd64,linux/arm64', '--manifest', LOCAL, '/src/app',
+      ],
+      [...GLOBAL, 'manifest', 'push', '--all', '--digestfile', `${SCRATCH}/push-1.digest`, LOCAL, 'docker://europe-docker.pkg.dev/kyma-project/prod/test-infra/app:v20240101-01234567'],
+    ],
+  },
 ];
 
 describe('buildah commands', () => {

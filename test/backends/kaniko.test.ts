@@ -90,6 +90,21 @@ const cases: { name: string; plan: Plan; env?: Record<string, string>; argv: str
       '--digest-file=<private temp dir>/digest',
     ],
   },
+  {
+    name: 'labels, each as --label=KEY=VALUE verbatim; annotations have no kaniko flag and are not passed',
+    plan: makePlan({}, { labels: { 'org.opencontainers.image.source': 'https://github.com/o/r', note: `a=b, "c" $(id)`, empty: '' }, annotations: { 'org.opencontainers.image.version': 'v1' } }),
+    argv: [
+      '/kaniko/executor',
+      '--context=/src/app',
+      '--dockerfile=/src/app/Dockerfile',
+      `--destination=${DEST}`,
+      COMMIT,
+      '--label=org.opencontainers.image.source=https://github.com/o/r',
+      `--label=note=a=b, "c" $(id)`,
+      '--label=empty=',
+      '--digest-file=<private temp dir>/digest',
+    ],
+  },
 ];
 
 describe('kaniko commands', () => {

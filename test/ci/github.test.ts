@@ -10,7 +10,7 @@ const fixture = (event: string): string => `${FIXTURES}${event}.json`;
 const payload = (event: string): Record<string, unknown> => JSON.parse(readFileSync(fixture(event), 'utf8')) as Record<string, unknown>;
 
 const GHA: Env = { CI: 'true', GITHUB_ACTIONS: 'true', GITHUB_RUN_NUMBER: '317' };
-const REPO = { ciSystem: 'github-actions', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', buildNumber: '317' } as const;
+const REPO = { ciSystem: 'github-actions', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.com/kyma-project/test-infra', buildNumber: '317' } as const;
 
 /** Env for a fixture, with the GITHUB_SHA and GITHUB_REF GitHub sets with it (see the fixtures' README). */
 function envFor(event: string, extra: Env = {}): Env {
@@ -58,13 +58,18 @@ describe('GitHub Actions git state from the fixtures', () => {
       envFor('schedule', { GITHUB_SHA: '68a5bbf4c63f59164ce3aa0fd3bb0c0a30ff4a55', GITHUB_REF: 'refs/heads/main' }),
       { ...REPO, jobType: 'schedule', isPullRequest: false, baseCommitSHA: '68a5bbf4c63f59164ce3aa0fd3bb0c0a30ff4a55', baseCommitRef: 'refs/heads/main' },
     ],
+    [
+      'push on GitHub Enterprise Server: GITHUB_SERVER_URL gives the repository URL',
+      envFor('push', { GITHUB_REF: 'refs/heads/main', GITHUB_SERVER_URL: 'https://github.example.com/' }),
+      { ...REPO, repositoryUrl: 'https://github.example.com/kyma-project/test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: '616082eb6857dd9086463486a12564e3b9afbbf0', baseCommitRef: 'refs/heads/main' },
+    ],
   ])('%s', (_name, env, expected) => {
     expect(readGitState(env, deps())).toStrictEqual(expected);
   });
 });
 
 describe('GitHub Actions payload variants', () => {
-  const BARE = { ciSystem: 'github-actions', repositoryOwner: 'kyma-project', repositoryName: 'test-infra' } as const;
+  const BARE = { ciSystem: 'github-actions', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.com/kyma-project/test-infra' } as const;
 
   it.each<[string, string, Record<string, unknown>, GitState]>([
     [

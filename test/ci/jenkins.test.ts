@@ -6,7 +6,7 @@ import { deps, inputErrorOf } from './support.js';
 const BASE = '0d4c8e2a6b1f5d9c3e7a2b6f0c4d8e1a5b9c3f7d';
 const HEAD = '8b2e6a0c4f8d2b6e0a4c8f2d6b0e4a8c2f6d0b4e';
 const JENKINS: Env = { CI: 'true', JENKINS_HOME: '/var/jenkins_home', BUILD_NUMBER: '58' };
-const REPO = { ciSystem: 'jenkins', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', buildNumber: '58' } as const;
+const REPO = { ciSystem: 'jenkins', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.com/kyma-project/test-infra', buildNumber: '58' } as const;
 
 describe('Jenkins git state', () => {
   it.each<[string, Env, GitState]>([
@@ -28,12 +28,17 @@ describe('Jenkins git state', () => {
     [
       'URL without .git, with credentials, trailing slash',
       { ...JENKINS, GIT_URL: 'https://ci-bot@github.example.com/kyma-project/test-infra/', GIT_COMMIT: BASE },
-      { ...REPO, jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE },
+      { ...REPO, repositoryUrl: 'https://github.example.com/kyma-project/test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE },
     ],
     [
       'ssh:// URL, no BUILD_NUMBER',
       { CI: 'true', JENKINS_HOME: '/j', GIT_URL: 'ssh://git@github.com/kyma-project/test-infra', GIT_COMMIT: BASE },
-      { ciSystem: 'jenkins', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE },
+      { ciSystem: 'jenkins', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.com/kyma-project/test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE },
+    ],
+    [
+      'ssh:// URL with a port: the web URL drops it',
+      { ...JENKINS, GIT_URL: 'ssh://git@git.example.com:7999/kyma-project/test-infra.git', GIT_COMMIT: BASE },
+      { ...REPO, repositoryUrl: 'https://git.example.com/kyma-project/test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE },
     ],
   ])('%s', (_name, env, expected) => {
     expect(readGitState(env, deps())).toStrictEqual(expected);

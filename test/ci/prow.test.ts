@@ -14,42 +14,52 @@ describe('Prow and Azure DevOps git state', () => {
     [
       'Prow presubmit',
       { ...PROW, JOB_TYPE: 'presubmit', PULL_NUMBER: '1234', PULL_BASE_SHA: BASE, PULL_PULL_SHA: HEAD, PULL_BASE_REF: 'main' },
-      { ciSystem: 'prow', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 1234, baseCommitSHA: BASE, pullHeadCommitSHA: HEAD, baseCommitRef: 'main', buildNumber: '1790000000000000000' },
+      { ciSystem: 'prow', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.com/kyma-project/test-infra', jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 1234, baseCommitSHA: BASE, pullHeadCommitSHA: HEAD, baseCommitRef: 'main', buildNumber: '1790000000000000000' },
     ],
     [
       'Prow postsubmit ignores PR variables',
       { ...PROW, JOB_TYPE: 'postsubmit', PULL_BASE_SHA: BASE, PULL_NUMBER: 'junk', PULL_PULL_SHA: 'junk', PULL_BASE_REF: 'main' },
-      { ciSystem: 'prow', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE, baseCommitRef: 'main', buildNumber: '1790000000000000000' },
+      { ciSystem: 'prow', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.com/kyma-project/test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE, baseCommitRef: 'main', buildNumber: '1790000000000000000' },
     ],
     [
       'Prow postsubmit without ref nor build id, short SHA kept as given',
       { CI: 'TRUE', PROW_JOB_ID: 'x', REPO_OWNER: 'o', REPO_NAME: 'n', JOB_TYPE: 'postsubmit', PULL_BASE_SHA: 'ABCDEF1' },
-      { ciSystem: 'prow', repositoryOwner: 'o', repositoryName: 'n', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: 'ABCDEF1' },
+      { ciSystem: 'prow', repositoryOwner: 'o', repositoryName: 'n', repositoryUrl: 'https://github.com/o/n', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: 'ABCDEF1' },
     ],
     [
       'ADO presubmit: BUILD_SOURCEBRANCH is the pipeline\'s own branch, never the ref',
       { ...ADO, JOB_TYPE: 'presubmit', PULL_NUMBER: '42', PULL_BASE_SHA: BASE, PULL_PULL_SHA: HEAD, BUILD_SOURCEBRANCH: 'refs/heads/main' },
-      { ciSystem: 'azure-devops', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 42, baseCommitSHA: BASE, pullHeadCommitSHA: HEAD, buildNumber: '20250512.3' },
+      { ciSystem: 'azure-devops', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.com/kyma-project/test-infra', jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 42, baseCommitSHA: BASE, pullHeadCommitSHA: HEAD, buildNumber: '20250512.3' },
     ],
     [
       'ADO postsubmit takes PULL_BASE_REF',
       { ...ADO, JOB_TYPE: 'postsubmit', PULL_BASE_SHA: BASE, PULL_BASE_REF: 'release-1.2', BUILD_SOURCEBRANCH: 'refs/heads/main' },
-      { ciSystem: 'azure-devops', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE, baseCommitRef: 'release-1.2', buildNumber: '20250512.3' },
+      { ciSystem: 'azure-devops', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.com/kyma-project/test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE, baseCommitRef: 'release-1.2', buildNumber: '20250512.3' },
     ],
     [
       'ADO merge_group (the pipeline passes GitHub\'s event kind): head SHA from PULL_PULL_SHA, no PR number',
       { ...ADO, JOB_TYPE: 'merge_group', PULL_BASE_SHA: BASE, PULL_PULL_SHA: HEAD, PULL_BASE_REF: 'refs/heads/gh-readonly-queue/main/pr-1-x' },
-      { ciSystem: 'azure-devops', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', jobType: 'merge_group', isPullRequest: false, baseCommitSHA: BASE, pullHeadCommitSHA: HEAD, baseCommitRef: 'refs/heads/gh-readonly-queue/main/pr-1-x', buildNumber: '20250512.3' },
+      { ciSystem: 'azure-devops', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.com/kyma-project/test-infra', jobType: 'merge_group', isPullRequest: false, baseCommitSHA: BASE, pullHeadCommitSHA: HEAD, baseCommitRef: 'refs/heads/gh-readonly-queue/main/pr-1-x', buildNumber: '20250512.3' },
     ],
     [
       'ADO workflow_dispatch builds the base SHA, as a postsubmit',
       { ...ADO, JOB_TYPE: 'workflow_dispatch', PULL_BASE_SHA: BASE, PULL_NUMBER: '', PULL_PULL_SHA: '' },
-      { ciSystem: 'azure-devops', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', jobType: 'workflow_dispatch', isPullRequest: false, baseCommitSHA: BASE, buildNumber: '20250512.3' },
+      { ciSystem: 'azure-devops', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.com/kyma-project/test-infra', jobType: 'workflow_dispatch', isPullRequest: false, baseCommitSHA: BASE, buildNumber: '20250512.3' },
     ],
     [
       'ADO schedule builds the base SHA, as a postsubmit',
       { ...ADO, JOB_TYPE: 'schedule', PULL_BASE_SHA: BASE },
-      { ciSystem: 'azure-devops', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', jobType: 'schedule', isPullRequest: false, baseCommitSHA: BASE, buildNumber: '20250512.3' },
+      { ciSystem: 'azure-devops', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.com/kyma-project/test-infra', jobType: 'schedule', isPullRequest: false, baseCommitSHA: BASE, buildNumber: '20250512.3' },
+    ],
+    [
+      'Prow on another host: JOB_SPEC refs.repo_link gives the repository URL',
+      { ...PROW, JOB_TYPE: 'postsubmit', PULL_BASE_SHA: BASE, JOB_SPEC: JSON.stringify({ type: 'postsubmit', refs: { org: 'kyma-project', repo: 'test-infra', repo_link: 'https://github.tools.example/kyma-project/test-infra' } }) },
+      { ciSystem: 'prow', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.tools.example/kyma-project/test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE, buildNumber: '1790000000000000000' },
+    ],
+    [
+      'Prow with a JOB_SPEC that is not JSON: github.com',
+      { ...PROW, JOB_TYPE: 'postsubmit', PULL_BASE_SHA: BASE, JOB_SPEC: '{not json' },
+      { ciSystem: 'prow', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.com/kyma-project/test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE, buildNumber: '1790000000000000000' },
     ],
   ])('%s', (_name, env, expected) => {
     expect(readGitState(env, deps())).toStrictEqual(expected);

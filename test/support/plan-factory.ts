@@ -11,7 +11,7 @@ export function destination(text: string): Destination {
 /** A unit as the planner makes it: destinations = tags × repositories, tag values suffixed with -<variant>. */
 export function makeUnit(
   plan: Pick<Plan, 'name' | 'tags' | 'repositories' | 'logDir'>,
-  options: { variant?: string; buildArgs?: Record<string, string>; destinations?: string[] } = {},
+  options: { variant?: string; buildArgs?: Record<string, string>; destinations?: string[]; labels?: Record<string, string>; annotations?: Record<string, string> } = {},
 ): BuildUnit {
   const suffix = options.variant === undefined ? '' : `-${options.variant}`;
   const tags = plan.tags.map((tag) => ({ name: tag.name, value: `${tag.value}${suffix}` }));
@@ -20,6 +20,8 @@ export function makeUnit(
     tags,
     destinations: (options.destinations ?? tags.flatMap((tag) => plan.repositories.map((repo) => `${repo}/${plan.name}:${tag.value}`))).map(destination),
     buildArgs: { COMMIT_SHA: '0123456789abcdef0123456789abcdef01234567', ...options.buildArgs },
+    labels: options.labels ?? {},
+    annotations: options.annotations ?? {},
     logFile: `${plan.logDir}/build_${options.variant ?? 'build'}.log`,
   };
 }

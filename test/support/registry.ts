@@ -76,6 +76,7 @@ export interface Manifest {
     config?: { digest: string };
     layers?: { digest: string }[];
     manifests?: { digest: string; platform?: { architecture: string; os: string } }[];
+    annotations?: Record<string, string>;
   };
 }
 

@@ -19,6 +19,9 @@ export const adoBackend: Backend = {
     if (o.adoPreviewRun && !chosen) problems.push('--ado-preview-run needs the ADO backend; add --build-in-ado=true or --backend=ado');
     if (o.adoPreviewRun && o.adoPreviewRunYamlPath === undefined) problems.push('--ado-preview-run needs --ado-preview-run-yaml-path=<pipeline.yaml>');
     if (!o.adoPreviewRun && o.adoPreviewRunYamlPath !== undefined) problems.push('--ado-preview-run-yaml-path is only used with --ado-preview-run; add it or drop the path');
+    for (const flag of ['label', 'annotation'] as const) {
+      if (chosen && o[`${flag}s`].length > 0) problems.push(`--${flag} is not supported with the ado backend: its pipeline builds the image and takes no labels or annotations; drop --${flag} or use another --backend`);
+    }
     for (const p of o.adoParams) {
       if (!/^[A-Za-z_][\w.-]*=/.test(p)) problems.push(`--ado-param ${JSON.stringify(p.split('=')[0])} is not KEY=VALUE`);
     }
