@@ -18,6 +18,8 @@ export interface Capabilities {
   signsItself: boolean;
   /** Reads the context, Dockerfile and env file on this machine and gets the tags rendered here (else: paths and templates go as written). */
   localInputs: boolean;
+  /** Looks up the image of the same inputs and copies it instead of building (--reuse, reuse.enabled); else --reuse is refused. */
+  reuse: boolean;
 }
 
 /** What a backend's planning step may read: the parsed flags, the environment, config.yaml and a file reader for its own inputs. */

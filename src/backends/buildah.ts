@@ -30,7 +30,7 @@ interface BuildahSteps {
 /** buildah: daemonless and rootless-capable; builds into a store of our own, then pushes each destination. */
 export const buildahBackend = processBackend({
   name: 'buildah',
-  capabilities: { variants: true, platforms: true, diskDestinations: true, needsRegistry: true, signsItself: false, localInputs: true },
+  capabilities: { variants: true, platforms: true, diskDestinations: true, needsRegistry: true, signsItself: false, localInputs: true, reuse: true },
 
   commands(plan, unit, env) {
     const steps = buildahSteps(plan, unit, env, 'dry-run', SCRATCH_PLACEHOLDER);

@@ -11,7 +11,7 @@ const DEFAULT_EXECUTOR = '/kaniko/executor';
 /** kaniko's executor: builds inside its own container image and pushes every destination itself. */
 export const kanikoBackend = processBackend({
   name: 'kaniko',
-  capabilities: { variants: true, platforms: false, diskDestinations: false, needsRegistry: true, signsItself: false, localInputs: true },
+  capabilities: { variants: true, platforms: false, diskDestinations: false, needsRegistry: true, signsItself: false, localInputs: true, reuse: true },
 
   commands(plan, unit, env) {
     return [kanikoArgv(plan, unit, env, SCRATCH_PLACEHOLDER)];
