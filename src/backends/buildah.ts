@@ -119,6 +119,7 @@ function buildahSteps(plan: Plan, unit: BuildUnit, env: Env, runId: string, scra
     '-f',
     path.resolve(plan.context, plan.dockerfile),
     ...Object.entries(unit.buildArgs).flatMap(([name, value]) => ['--build-arg', `${name}=${value}`]),
+    ...Object.entries(unit.labels ?? {}).flatMap(([name, value]) => ['--label', `${name}=${value}`]),
     ...(plan.target ? ['--target', plan.target] : []),
     ...(plan.platforms.length > 0 ? ['--platform', plan.platforms.join(',')] : []),
     multiPlatform ? '--manifest' : '-t',

@@ -62,6 +62,7 @@ function buildctlArgv(plan: Plan, unit: BuildUnit, env: Env, scratch: string | u
     '--opt',
     `filename=${path.basename(dockerfile)}`,
     ...Object.entries(unit.buildArgs).flatMap(([name, value]) => ['--opt', `build-arg:${name}=${value}`]),
+    ...Object.entries(unit.labels ?? {}).flatMap(([name, value]) => ['--opt', `label:${name}=${value}`]),
   ];
   if (plan.platforms.length > 0) argv.push('--opt', `platform=${plan.platforms.join(',')}`);
   if (plan.target) argv.push('--opt', `target=${plan.target}`);

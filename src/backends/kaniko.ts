@@ -39,6 +39,7 @@ function kanikoArgv(plan: Plan, unit: BuildUnit, env: Env, scratch: string | und
     `--dockerfile=${path.resolve(plan.context, plan.dockerfile)}`,
     ...unit.destinations.map((destination) => `--destination=${destination.reference}`),
     ...Object.entries(unit.buildArgs).map(([name, value]) => `--build-arg=${name}=${value}`),
+    ...Object.entries(unit.labels ?? {}).map(([name, value]) => `--label=${name}=${value}`),
   ];
   if (plan.target) argv.push(`--target=${plan.target}`);
   if (plan.cache.enabled) {

@@ -33,6 +33,28 @@ const cases: { name: string; plan: Plan; env?: Record<string, string>; argv: str
     ],
   },
   {
+    name: 'labels (reuse: the inputs digest), after the build args',
+    plan: makePlan({}, { labels: { 'io.image-builder.inputs': `sha256:${'c'.repeat(64)}`, 'org.example/x': 'a b' } }),
+    argv: [
+      'buildctl-daemonless.sh',
+      ...START,
+      '--local',
+      'dockerfile=/src/app',
+      '--opt',
+      'filename=Dockerfile',
+      '--opt',
+      COMMIT,
+      '--opt',
+      `label:io.image-builder.inputs=sha256:${'c'.repeat(64)}`,
+      '--opt',
+      'label:org.example/x=a b',
+      '--output',
+      `type=image,"name=${DEST}",push=true`,
+      '--metadata-file',
+      '<private temp dir>/metadata.json',
+    ],
+  },
+  {
     name: 'BUILDCTL, nested Dockerfile, platforms, target, registry cache',
     plan: makePlan({
       dockerfile: 'build/Dockerfile.prod',

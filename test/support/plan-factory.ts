@@ -11,7 +11,7 @@ export function destination(text: string): Destination {
 /** A unit as the planner makes it: destinations = tags × repositories, tag values suffixed with -<variant>. */
 export function makeUnit(
   plan: Pick<Plan, 'name' | 'tags' | 'repositories' | 'logDir'>,
-  options: { variant?: string; buildArgs?: Record<string, string>; destinations?: string[] } = {},
+  options: { variant?: string; buildArgs?: Record<string, string>; destinations?: string[]; labels?: Record<string, string> } = {},
 ): BuildUnit {
   const suffix = options.variant === undefined ? '' : `-${options.variant}`;
   const tags = plan.tags.map((tag) => ({ name: tag.name, value: `${tag.value}${suffix}` }));
@@ -21,6 +21,7 @@ export function makeUnit(
     destinations: (options.destinations ?? tags.flatMap((tag) => plan.repositories.map((repo) => `${repo}/${plan.name}:${tag.value}`))).map(destination),
     buildArgs: { COMMIT_SHA: '0123456789abcdef0123456789abcdef01234567', ...options.buildArgs },
     logFile: `${plan.logDir}/build_${options.variant ?? 'build'}.log`,
+    ...(options.labels ? { labels: options.labels } : {}),
   };
 }
 
@@ -43,6 +44,7 @@ export function makePlan(overrides: Partial<Plan> = {}, unit: Parameters<typeof 
     logDir: '/logs/artifacts',
     silent: true,
     builds: [],
+    reuse: { enabled: false, decidedBy: 'default', alsoFrom: [] },
     signers: [],
     skippedSigners: [],
     imagesToSign: [],
