@@ -47,6 +47,8 @@ export interface BuildResult {
   logFile: string;
   /** One line for people saying what failed. */
   error?: string;
+  /** Not built: the image of the same inputs copied from here (`registry/repository:inputs-<hex>`). */
+  reusedFrom?: string;
 }
 
 /** What a backend reports for the CI: the build report and the GitHub outputs with their step summary. */
