@@ -122,8 +122,8 @@ async function planRun(options: Options, parsed: { problems: string[]; empty: st
 
 /** The Dockerfile and the whole context, read once at the start: what reuse computes every unit's inputs digest from. */
 async function readInputs(contextDir: string, dockerfilePath: string, log: Logger): Promise<InputsScan> {
-  const started = performance.now();
   const { scanInputs } = await import('./inputs/index.js');
+  const started = performance.now();
   const scan = await scanInputs({ contextDir, dockerfilePath });
   const files = scan.context.entries.filter((e) => e.type !== 'dir');
   const bytes = files.reduce((sum, e) => sum + (e.size ?? 0), 0);
