@@ -107,7 +107,9 @@ async function planRun(options: Options, parsed: { problems: string[]; empty: st
   for (const p of validateOptions(options, backend, parsed.empty)) problems.add(p);
   const files = problems.collect(() => readPlanFiles(options, backend, io, log)) ?? {};
   if (config && files.dockerfile && modeOf(options) === 'build' && reuseChoice(options, config, backend).enabled) {
-    files.inputs = await problems.collectAsync(() => readInputs(resolve(io.cwd, options.context), files.dockerfile ?? '', log));
+    const contextDir = resolve(io.cwd, options.context);
+    const dockerfile = files.dockerfile;
+    files.inputs = await problems.collectAsync(() => readInputs({ contextDir, dockerfilePath: dockerfile, ignoreFiles: backend.ignoreFiles?.(contextDir, dockerfile) }, log));
   }
   if (config && gitState) {
     log.debug(`git state: ${JSON.stringify(gitState)}`);
@@ -121,14 +123,14 @@ async function planRun(options: Options, parsed: { problems: string[]; empty: st
 }
 
 /** The Dockerfile and the whole context, read once at the start: what reuse computes every unit's inputs digest from. */
-async function readInputs(contextDir: string, dockerfilePath: string, log: Logger): Promise<InputsScan> {
+async function readInputs(where: { contextDir: string; dockerfilePath: string; ignoreFiles?: string[] }, log: Logger): Promise<InputsScan> {
   const { scanInputs } = await import('./inputs/index.js');
   const started = performance.now();
-  const scan = await scanInputs({ contextDir, dockerfilePath });
+  const scan = await scanInputs(where);
   const files = scan.context.entries.filter((e) => e.type !== 'dir');
   const bytes = files.reduce((sum, e) => sum + (e.size ?? 0), 0);
   const ignore = scan.ignoreFile ? `, ${scan.ignoreFile} applied` : '';
-  log.debug(`inputs: read ${files.length} files (${bytes} bytes) of the context ${contextDir} in ${Math.round(performance.now() - started)} ms${ignore}`);
+  log.debug(`inputs: read ${files.length} files (${bytes} bytes) of the context ${where.contextDir} in ${Math.round(performance.now() - started)} ms${ignore}`);
   for (const skipped of scan.context.skipped) log.debug(`inputs: ${skipped.path} not sent: ${skipped.reason}`);
   return scan;
 }

@@ -86,6 +86,8 @@ export interface Backend {
   readonly capabilities: Capabilities;
   /** Environment variables that hold this backend's secrets: masked in every output from the start. */
   readonly secretEnv?: readonly string[];
+  /** The ignore files this builder reads, first found wins (absolute); undefined: Docker's (`<Dockerfile>.dockerignore`, `.dockerignore`). */
+  ignoreFiles?(contextDir: string, dockerfile: string): string[];
   /** Flag rules of this backend; `chosen` tells whether it builds this run (some of its flags need it). */
   optionProblems?(options: Options, chosen: boolean): string[];
   /** Planning: this backend's own inputs (a pipeline's request), stored in the plan; throws InputError with every problem. */
@@ -103,6 +105,7 @@ export interface LocalBuilder {
   readonly name: string;
   readonly capabilities: Capabilities;
   validate?(plan: Plan): string[];
+  ignoreFiles?(contextDir: string, dockerfile: string): string[];
   /** Pure: the argvs build() runs for this unit, in order (for --dry-run). */
   commands(plan: Plan, unit: BuildUnit, env: Env): string[][];
   /** Runs the builder for one unit; never throws for a failed build, it returns ok=false. */

@@ -242,6 +242,16 @@ describe('reuse in --dry-run and with a backend that cannot reuse (no network)',
     expect(r.stdout).not.toContain('s3cr3t-value');
   });
 
+  it('the ignore file is the one the backend reads: buildah .containerignore first, kaniko .dockerignore', async () => {
+    const dir = project();
+    writeFileSync(join(dir, '.containerignore'), 'a.txt\n');
+    writeFileSync(join(dir, '.dockerignore'), 'nothing-here\n');
+    const inputsWith = async (backend: string) =>
+      JSON.parse((await runCli(['--name=app', `--config=${config()}`, `--context=${dir}`, `--backend=${backend}`, '--reuse', '--dry-run'], { env })).stdout).builds[0].inputs;
+    expect(await inputsWith('buildah')).toMatchObject({ ignoreFile: '.containerignore', files: 3 }); // Dockerfile and both ignore files
+    expect(await inputsWith('kaniko')).toMatchObject({ ignoreFile: '.dockerignore', files: 4 });
+  });
+
   it('without reuse the dry-run has no inputs and no label', async () => {
     const r = await runCli(['--name=app', `--config=${config('reuse: {enabled: true}\n')}`, `--context=${project()}`, '--backend=kaniko', '--no-reuse', '--dry-run'], { env });
     const plan = JSON.parse(r.stdout);
