@@ -12,6 +12,8 @@ const TRICKY_ARGS = { SPACES: 'hello big world', QUOTES: `it's "quoted"`, SUBST:
 const COMMIT = 'build-arg:COMMIT_SHA=0123456789abcdef0123456789abcdef01234567';
 const DEST = 'europe-docker.pkg.dev/kyma-project/prod/test-infra/app:v20240101-01234567';
 const START = ['build', '--frontend=dockerfile.v0', '--local', 'context=/src/app'];
+/** buildctl up to the build args of a plain build. */
+const PLAIN = ['buildctl-daemonless.sh', ...START, '--local', 'dockerfile=/src/app', '--opt', 'filename=Dockerfile', '--opt', COMMIT];
 
 const cases: { name: string; plan: Plan; env?: Record<string, string>; argv: string[] }[] = [
   {
@@ -36,14 +38,7 @@ const cases: { name: string; plan: Plan; env?: Record<string, string>; argv: str
     name: 'labels (reuse: the inputs digest), after the build args',
     plan: makePlan({}, { labels: { 'io.image-builder.inputs': `sha256:${'c'.repeat(64)}`, 'org.example/x': 'a b' } }),
     argv: [
-      'buildctl-daemonless.sh',
-      ...START,
-      '--local',
-      'dockerfile=/src/app',
-      '--opt',
-      'filename=Dockerfile',
-      '--opt',
-      COMMIT,
+      ...PLAIN,
       '--opt',
       `label:io.image-builder.inputs=sha256:${'c'.repeat(64)}`,
       '--opt',
