@@ -1,4 +1,5 @@
-import type { Inputs } from '../inputs/index.js';
+import { canonicalLines, type ContextEntry, type Inputs } from '../inputs/index.js';
+import { maskArgs } from '../output/redact.js';
 
 /** Why an image found by its inputs tag matches this build, in one line: what the digest covers. */
 export function describeInputs(inputs: Inputs): string {
@@ -12,4 +13,9 @@ export function describeInputs(inputs: Inputs): string {
     inputs.baseImages.length > 0 ? `base ${inputs.baseImages.map((b) => `${b.name}@${b.digest ?? 'unresolved'}`).join(', ')}` : 'no base image',
   ];
   return `its tag names the inputs digest of this build, ${inputs.digest}, over ${parts.join('; ')}`;
+}
+
+/** Every input with its hash, one line each (the canonical text), for --debug: secret-looking arguments' values masked. */
+export function inputsListing(inputs: Inputs, entries: readonly ContextEntry[]): string[] {
+  return [...canonicalLines({ ...inputs, buildArgs: maskArgs(inputs.buildArgs), entries })].map((line) => line.trimEnd());
 }

@@ -4,7 +4,7 @@
  * Nothing here fails a run: a lookup or copy that fails is said, and the unit is built.
  */
 import type { BuildResult, PushedImage } from '../backends/backend.js';
-import { canonicalLines, inputsOf, type Inputs, type InputsScan } from '../inputs/index.js';
+import { inputsOf, type Inputs, type InputsScan } from '../inputs/index.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
 import { parseReference, type ImageReference } from '../reference.js';
 import { loadCredentials, type CredentialStore } from '../registry/auth.js';
@@ -13,7 +13,7 @@ import { copyImage } from '../registry/copy.js';
 import { findImage, type ImageLookup } from '../registry/lookup.js';
 import type { RunContext } from '../support/context.js';
 import { BaseImages } from './base-images.js';
-import { describeInputs } from './describe.js';
+import { describeInputs, inputsListing } from './describe.js';
 import { INPUTS_LABEL, inputsTag } from './plan.js';
 
 /** Bound of each registry request of a lookup or a copy. */
@@ -38,7 +38,7 @@ export class Reuse {
     const say = (line: string): void => this.ctx.log.info(`reuse (${who}): ${line}`);
     const inputs = await this.resolvedInputs(unit, say);
     if (!inputs) return build(withLabel(unit, undefined));
-    for (const line of canonicalLines({ ...inputs, entries: this.plan.inputsScan.context.entries })) this.ctx.log.debug(`inputs (${who}): ${line.trimEnd()}`);
+    for (const line of inputsListing(inputs, this.plan.inputsScan.context.entries)) this.ctx.log.debug(`inputs (${who}): ${line}`);
     const labelled = withLabel(unit, inputs.digest);
     if (unit.destinations.some((d) => d.kind === 'disk')) {
       say(`oci: and oci-archive: destinations cannot be looked up or copied to: building (inputs ${inputs.digest})`);
