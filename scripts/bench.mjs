@@ -1,5 +1,5 @@
-// Prints performance figures: start-up of --parse-tags-only against bare node, variant concurrency, and the memory
-// of a build whose builder prints hundreds of MB.
+// Prints performance figures: start-up of --parse-tags-only against bare node, variant concurrency, the memory
+// of a build whose builder prints hundreds of MB; then the ADO log, inputs digest and reuse benches.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, cpSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -125,4 +125,5 @@ if (!only || only === "memory") await memory();
 if (only) process.exit(0);
 const ado = spawnSync(node, [join(root, 'scripts/bench-ado.mjs')], { stdio: 'inherit', timeout: 300_000 });
 const inputs = spawnSync(node, [join(root, 'scripts/bench-inputs.mjs')], { stdio: 'inherit', timeout: 300_000 });
-process.exitCode = (ado.status ?? 1) || (inputs.status ?? 1);
+const reuse = spawnSync(node, [join(root, 'scripts/bench-reuse.mjs')], { stdio: 'inherit', timeout: 600_000 });
+process.exitCode = (ado.status ?? 1) || (inputs.status ?? 1) || (reuse.status ?? 1);

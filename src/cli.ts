@@ -68,13 +68,22 @@ function toOptions(values: Map<FlagName, string[]>): { options: Options; problem
   const problems: string[] = [];
   const empty: string[] = [];
   const out = defaultOptions() as unknown as Record<string, unknown>;
+  /** Which flag set a boolean key: two flags of one key (--reuse, --no-reuse) must agree. */
+  const setBy = new Map<string, string>();
   for (const [name, raw] of values) {
     const spec = FLAGS[name];
     if (spec.type === 'boolean') {
       const last = raw[raw.length - 1] ?? 'true';
-      if (GO_TRUE.has(last)) out[spec.key] = true;
-      else if (GO_FALSE.has(last)) out[spec.key] = false;
-      else problems.push(`--${name}: invalid boolean value ${JSON.stringify(last)}; use true or false (as in --${name}=false)`);
+      const value = GO_TRUE.has(last) ? true : GO_FALSE.has(last) ? false : undefined;
+      if (value === undefined) {
+        problems.push(`--${name}: invalid boolean value ${JSON.stringify(last)}; use true or false (as in --${name}=false)`);
+        continue;
+      }
+      const set = 'negates' in spec && spec.negates ? !value : value;
+      const other = setBy.get(spec.key);
+      if (other !== undefined && out[spec.key] !== set) problems.push(`--${other} and --${name} contradict each other; give one of them`);
+      setBy.set(spec.key, name);
+      out[spec.key] = set;
     } else if (spec.type === 'list') {
       // Job files generate `--tag=` from empty inputs: an empty value is no value.
       const items = 'commas' in spec && spec.commas ? raw.flatMap((v) => v.split(',')).map((v) => v.trim()) : raw;

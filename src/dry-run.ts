@@ -6,7 +6,10 @@ import { provenancePreview } from './sign/provenance-run.js';
 
 /** The whole plan as printed by --dry-run: no network, no builder, secrets masked. */
 export function dryRunReport(plan: Plan, env: Env, version = ''): Record<string, unknown> {
-  const masked: Plan = { ...plan, builds: plan.builds.map((b) => ({ ...b, buildArgs: maskArgs(b.buildArgs) })) };
+  const masked: Plan = {
+    ...plan,
+    builds: plan.builds.map((b) => ({ ...b, buildArgs: maskArgs(b.buildArgs), ...(b.inputs ? { inputs: { ...b.inputs, buildArgs: maskArgs(b.inputs.buildArgs) } } : {}) })),
+  };
   const building = plan.mode === 'build';
   const description = building ? backendNamed(plan.backend)?.describe(masked, env) : undefined;
   return {
@@ -22,6 +25,7 @@ export function dryRunReport(plan: Plan, env: Env, version = ''): Record<string,
     platforms: plan.platforms,
     target: plan.target,
     cache: plan.cache,
+    reuse: building ? plan.reuse : undefined,
     ...description?.fields,
     builds: masked.builds.map((unit, i) => ({ ...unit, destinations: unit.destinations.map((d) => d.reference), commands: description?.commands?.[i] })),
     signers: plan.signers.map((s) => ({ name: s.name, type: s.type, ...(s.type === 'notary' ? { endpoint: s.config.endpoint, secretType: s.config.secret.type } : {}) })),

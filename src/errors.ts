@@ -43,6 +43,19 @@ export class Problems {
     }
   }
 
+  /** collect() for work that waits (reading a whole build context). */
+  async collectAsync<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof InputError) {
+        this.found.push(...err.problems);
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
   /** The problems found so far, for a caller that merges them into its own. */
   list(): string[] {
     return [...this.found];

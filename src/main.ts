@@ -16,6 +16,8 @@ import type { RunContext } from './support/context.js';
 import { tagsJson, writeFileCreatingDirs } from './output/json.js';
 import { Logger } from './output/logger.js';
 import { assignments } from './support/secrets.js';
+import type { InputsScan } from './inputs/index.js';
+import { reuseChoice } from './reuse/plan.js';
 
 /** The process edge: the run context but its logger (made here, once the flags are read), plus argv and the working directory. */
 export type RunIO = Omit<RunContext, 'log'> & {
@@ -63,7 +65,8 @@ function reportError(err: unknown, log: Logger): number {
 }
 
 async function run(options: Options, parsed: { problems: string[]; empty: string[] }, io: RunIO, log: Logger): Promise<number> {
-  const plan = planRun(options, parsed, io, log);
+  const plan = await planRun(options, parsed, io, log);
+  if (plan.reuse.note) log.warn(plan.reuse.note);
   // Values of secret-looking build args and pipeline parameters (NPM_TOKEN=…) are masked wherever they would show.
   log.secrets.addSecretLooking([...assignments(options.buildArgs), ...assignments(options.adoParams), ...plan.builds.flatMap((b) => Object.entries(b.buildArgs))]);
   if (options.dryRun) {
@@ -83,7 +86,7 @@ async function run(options: Options, parsed: { problems: string[]; empty: string
 }
 
 /** Flags, config, CI context and input files → Plan; every problem of every stage reported in one round (exit 2). */
-function planRun(options: Options, parsed: { problems: string[]; empty: string[] }, io: RunIO, log: Logger): Plan {
+async function planRun(options: Options, parsed: { problems: string[]; empty: string[] }, io: RunIO, log: Logger): Promise<Plan> {
   const problems = new Problems();
   for (const p of parsed.problems) problems.add(p);
   const config = problems.collect(() => loadConfig(options.config, io.cwd, log));
@@ -97,6 +100,11 @@ function planRun(options: Options, parsed: { problems: string[]; empty: string[]
   const backend = backendFor(options, io.env, config);
   for (const p of validateOptions(options, backend, parsed.empty)) problems.add(p);
   const files = problems.collect(() => readPlanFiles(options, backend, io, log)) ?? {};
+  if (config && files.dockerfile && modeOf(options) === 'build' && reuseChoice(options, config, backend).enabled) {
+    const contextDir = resolve(io.cwd, options.context);
+    const dockerfile = files.dockerfile;
+    files.inputs = await problems.collectAsync(() => readInputs({ contextDir, dockerfilePath: dockerfile, ignoreFiles: backend.ignoreFiles?.(contextDir, dockerfile) }, log));
+  }
   if (config && gitState) {
     log.debug(`git state: ${JSON.stringify(gitState)}`);
     const readFile = (path: string, what: string, hint: string): string => readInput(resolve(io.cwd, path), what, hint);
@@ -106,6 +114,19 @@ function planRun(options: Options, parsed: { problems: string[]; empty: string[]
   }
   problems.throwIfAny();
   throw new Error('no plan and no reported problem');
+}
+
+/** The Dockerfile and the whole context, read once at the start: what reuse computes every unit's inputs digest from. */
+async function readInputs(where: { contextDir: string; dockerfilePath: string; ignoreFiles?: string[] }, log: Logger): Promise<InputsScan> {
+  const { scanInputs } = await import('./inputs/index.js');
+  const started = performance.now();
+  const scan = await scanInputs(where);
+  const files = scan.context.entries.filter((e) => e.type !== 'dir');
+  const bytes = files.reduce((sum, e) => sum + (e.size ?? 0), 0);
+  const ignore = scan.ignoreFile ? `, ${scan.ignoreFile} applied` : '';
+  log.debug(`inputs: read ${files.length} files (${bytes} bytes) of the context ${where.contextDir} in ${Math.round(performance.now() - started)} ms${ignore}`);
+  for (const skipped of scan.context.skipped) log.debug(`inputs: ${skipped.path} not sent: ${skipped.reason}`);
+  return scan;
 }
 
 /** --tags-output-file; inside CI, --parse-tags-only also writes /generated-tags.json when / is writable (compat). */

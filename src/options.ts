@@ -12,6 +12,8 @@ interface FlagSpec {
   secret?: boolean;
   /** An empty value is an error (as in Go), not "not given". */
   nonEmpty?: boolean;
+  /** A boolean that sets its key to the opposite of its value (--no-reuse is --reuse=false). */
+  negates?: boolean;
 }
 
 /** The whole command line, declared once: parsing, --help and the Options type all derive from this table. */
@@ -54,6 +56,8 @@ export const FLAGS = {
   'build-report-path': { type: 'string', key: 'buildReportPath', describe: 'write the build report JSON to this file' },
   'commit-sha': { type: 'string', key: 'commitSha', describe: 'build this commit: overrides the SHA the CI context gives' },
   provenance: { type: 'boolean', key: 'provenance', default: true, describe: 'attach signed SLSA provenance to each pushed image (with a cosign signer); --provenance=false turns it off' },
+  reuse: { type: 'boolean', key: 'reuse', describe: `reuse the image already built from the same inputs (tag inputs-<digest>) instead of building it; overrides reuse.enabled of config.yaml (default: off); not with the ado backend` },
+  'no-reuse': { type: 'boolean', key: 'reuse', negates: true, describe: 'build even when config.yaml sets reuse.enabled (the same as --reuse=false)' },
   'dry-run': { type: 'boolean', key: 'dryRun', default: false, describe: 'print the whole plan as JSON; touch no network, spawn no builder' },
   debug: { type: 'boolean', key: 'debug', default: false, describe: 'verbose logs on stderr' },
 } as const satisfies Record<string, FlagSpec>;
@@ -61,9 +65,11 @@ export const FLAGS = {
 export type FlagName = keyof typeof FLAGS;
 type Spec = (typeof FLAGS)[FlagName];
 
-type Always<S> = S extends { type: 'boolean' } ? boolean : S extends { type: 'list' } ? string[] : S extends { default: string } ? string : never;
-type Given = { [F in FlagName as Always<(typeof FLAGS)[F]> extends never ? never : (typeof FLAGS)[F]['key']]: Always<(typeof FLAGS)[F]> };
-type MaybeGiven = { [F in FlagName as Always<(typeof FLAGS)[F]> extends never ? (typeof FLAGS)[F]['key'] : never]?: string };
+type Value<S> = S extends { type: 'boolean' } ? boolean : S extends { type: 'list' } ? string[] : string;
+/** A list, or a flag with a default, always has a value; any other flag may be absent (undefined: not given). */
+type Always<S> = S extends { type: 'list' } | { default: string | boolean } ? true : false;
+type Given = { [F in FlagName as Always<(typeof FLAGS)[F]> extends true ? (typeof FLAGS)[F]['key'] : never]: Value<(typeof FLAGS)[F]> };
+type MaybeGiven = { [F in FlagName as Always<(typeof FLAGS)[F]> extends true ? never : (typeof FLAGS)[F]['key']]?: Value<(typeof FLAGS)[F]> };
 type FromTable = Given & MaybeGiven;
 
 /** Every flag of the command line, parsed but not yet interpreted. */

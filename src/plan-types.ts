@@ -3,6 +3,8 @@ import type { Destination } from './reference.js';
 import type { Signer } from './config/schema.js';
 import type { SkippedSigner } from './sign/select.js';
 import type { Tag, TagTemplate } from './tags/tag.js';
+import type { Inputs, InputsScan } from './inputs/index.js';
+import type { ReusePlan } from './reuse/plan.js';
 
 export type Mode = 'build' | 'sign-only' | 'parse-tags-only';
 /** A name of the backend registry (src/backends/index.ts). */
@@ -25,12 +27,14 @@ export interface BuildUnit {
   destinations: Destination[];
   /** Final build args: --env-file, TAG_*, COMMIT_SHA, variant ARGs, then --build-arg (which wins). */
   buildArgs: Record<string, string>;
-  /** Image config labels: origin (org.opencontainers.image.*) unless the Dockerfile sets the key, then --label. */
+  /** Image config labels: origin (org.opencontainers.image.*) unless the Dockerfile sets the key, then --label; with reuse on also io.image-builder.inputs=<inputs digest>. */
   labels: Record<string, string>;
   /** Manifest (and index) annotations: origin, then --annotation. */
   annotations: Record<string, string>;
   /** `<log-dir>/build_<variant or "build">.log` */
   logFile: string;
+  /** With reuse on: what decides the image, base images unresolved (planning touches no network). */
+  inputs?: Inputs;
 }
 
 /** Everything a run will do, as plain data: --dry-run prints it, backends consume it. */
@@ -60,6 +64,10 @@ export interface Plan {
   logDir: string;
   silent: boolean;
   builds: BuildUnit[];
+  /** Reuse of the image already built from the same inputs (--reuse, reuse.enabled). */
+  reuse: ReusePlan;
+  /** With reuse on: the Dockerfile and context as read once at the start; the run resolves base images against it. */
+  inputsScan?: InputsScan;
   /** The signers that run after a push (or in sign-only), in config order; secrets are paths, never contents. */
   signers: Signer[];
   /** The configured signers that do not run, each with the reason (job type, repository), in config order. */

@@ -13,6 +13,8 @@ import { checkTagValue, computeTags, parseTagBase64, parseTagFlag, type Tag, typ
 import { dict } from './support/dict.js';
 import { dockerfileLabelKeys } from './inputs/dockerfile.js';
 import { createdTime, originMetadata, parseKeyValues, unitMetadata, type ImageMetadata } from './labels.js';
+import type { InputsScan } from './inputs/index.js';
+import { reuseChoice, reusePlan, withInputs, withoutVariantsFile } from './reuse/plan.js';
 
 /** File contents the plan needs, read by the caller (the plan itself touches no disk). */
 export interface PlanFiles {
@@ -22,6 +24,8 @@ export interface PlanFiles {
   dockerfileText?: string;
   variants?: { path: string; text: string };
   envFile?: { path: string; text: string };
+  /** With reuse on: the Dockerfile and context, read once (scanInputs). */
+  inputs?: InputsScan;
 }
 
 export interface PlanInput {
@@ -100,12 +104,16 @@ export function buildPlan(input: PlanInput): Plan {
     }
     builds = problems.collect(() => buildUnits(input, gitState, tags, repositories, envFile?.buildArgs ?? {})) ?? [];
   }
+  const reuse = reusePlan(mode === 'build' ? reuseChoice(o, config, backend) : { enabled: false, decidedBy: 'default' }, config, gitState);
+  const context = resolve(cwd, o.context);
+  const inputsScan = reuse.enabled && input.files.inputs ? withoutVariantsFile(input.files.inputs, context, input.files.variants?.path) : undefined;
+  if (inputsScan) builds = builds.map((unit) => withInputs(unit, inputsScan, { target: o.target, platforms: o.platforms }));
 
   const plan: Plan = {
     mode,
     gitState,
     name: o.name,
-    context: resolve(cwd, o.context),
+    context,
     dockerfile: input.files.dockerfile ?? o.dockerfile,
     tags,
     userTags,
@@ -125,6 +133,8 @@ export function buildPlan(input: PlanInput): Plan {
     logDir: resolve(cwd, o.logDir),
     silent: o.silent,
     builds,
+    reuse,
+    ...(inputsScan ? { inputsScan } : {}),
     signers: selectSigners(config, gitState),
     skippedSigners: skippedSigners(config, gitState),
     imagesToSign: o.imagesToSign,

@@ -49,6 +49,39 @@ describe('boolean values: Go strconv.ParseBool', () => {
   });
 });
 
+describe('--reuse and --no-reuse: one setting, undefined when neither is given (config.yaml decides)', () => {
+  it.each<[string[], boolean | undefined]>([
+    [[], undefined],
+    [['--reuse'], true],
+    [['-reuse=true'], true],
+    [['--reuse=false'], false],
+    [['--reuse=0'], false],
+    [['--no-reuse'], false],
+    [['--no-reuse=false'], true],
+    [['--no-reuse=F'], true],
+    [['--reuse', '--reuse=false'], false],
+    [['--no-reuse', '--reuse=false'], false],
+    [['--reuse', '--no-reuse=false'], true],
+  ])('%j → %s', (argv, reuse) => {
+    const r = parsed(argv);
+    expect(r.problems).toEqual([]);
+    expect(r.options.reuse).toBe(reuse);
+  });
+
+  it.each([
+    [['--reuse', '--no-reuse'], '--reuse and --no-reuse contradict each other; give one of them'],
+    [['--no-reuse', '--reuse=1'], '--no-reuse and --reuse contradict each other; give one of them'],
+    [['--reuse=yes'], '--reuse: invalid boolean value "yes"; use true or false (as in --reuse=false)'],
+    [['--no-reuse=no'], '--no-reuse: invalid boolean value "no"; use true or false (as in --no-reuse=false)'],
+  ])('%j is a problem', (argv, problem) => {
+    expect(parsed(argv).problems).toEqual([problem]);
+  });
+
+  it('--reuse false (without "=") is the boolean hint, as for every boolean', () => {
+    expect(parsed(['--no-reuse', 'false']).problems).toEqual(['--no-reuse false: a boolean flag takes its value with "=": write --no-reuse=false']);
+  });
+});
+
 describe('empty values', () => {
   it.each<[string, keyof Options]>([
     ['--target=', 'target'], ['--env-file=', 'envFile'], ['--variant=', 'variant'], ['--tag-base64=', 'tagBase64'], ['--commit-sha=', 'commitSha'],
@@ -127,6 +160,10 @@ describe('validateOptions: the rules between flags (SPEC 2)', () => {
     ['a platform that is a path', { platforms: ['../../x'] }, 'buildah', ['--platform "../../x" is not a platform']],
     ['a platform without arch', { platforms: ['linux'] }, 'buildah', ['--platform "linux" is not a platform']],
     ['a platform in capitals', { platforms: ['Linux/AMD64'] }, 'buildah', ['--platform "Linux/AMD64" is not a platform']],
+    ['--reuse with a backend that reuses', { reuse: true }, 'buildah', []],
+    ['--reuse with ADO', { reuse: true }, 'ado', ['--reuse is not supported with the ado backend, which does not reuse images; drop --reuse, or build with --backend kaniko, --backend buildkit, --backend buildah']],
+    ['--no-reuse with ADO is fine: nothing is reused anyway', { reuse: false }, 'ado', []],
+    ['--reuse with ADO outside build mode is not its business', { reuse: true, parseTagsOnly: true, name: undefined }, 'ado', []],
   ])('%s', (_name, o, backend, fragments) => {
     const problems = validateOptions(opts(o), backendNamed(backend)!);
     expect(problems).toHaveLength(fragments.length);

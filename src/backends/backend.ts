@@ -18,6 +18,8 @@ export interface Capabilities {
   signsItself: boolean;
   /** Reads the context, Dockerfile and env file on this machine and gets the tags rendered here (else: paths and templates go as written). */
   localInputs: boolean;
+  /** Looks up the image of the same inputs and copies it instead of building (--reuse, reuse.enabled); else --reuse is refused. */
+  reuse: boolean;
 }
 
 /** What a backend's planning step may read: the parsed flags, the environment, config.yaml and a file reader for its own inputs. */
@@ -45,6 +47,8 @@ export interface BuildResult {
   logFile: string;
   /** One line for people saying what failed. */
   error?: string;
+  /** Not built: the image of the same inputs copied from here (`registry/repository:inputs-<hex>`). */
+  reusedFrom?: string;
 }
 
 /** What a backend reports for the CI: the build report and the GitHub outputs with their step summary. */
@@ -82,6 +86,8 @@ export interface Backend {
   readonly capabilities: Capabilities;
   /** Environment variables that hold this backend's secrets: masked in every output from the start. */
   readonly secretEnv?: readonly string[];
+  /** The ignore files this builder reads, first found wins (absolute); undefined: Docker's (`<Dockerfile>.dockerignore`, `.dockerignore`). */
+  ignoreFiles?(contextDir: string, dockerfile: string): string[];
   /** Flag rules of this backend; `chosen` tells whether it builds this run (some of its flags need it). */
   optionProblems?(options: Options, chosen: boolean): string[];
   /** Planning: this backend's own inputs (a pipeline's request), stored in the plan; throws InputError with every problem. */
@@ -99,6 +105,7 @@ export interface LocalBuilder {
   readonly name: string;
   readonly capabilities: Capabilities;
   validate?(plan: Plan): string[];
+  ignoreFiles?(contextDir: string, dockerfile: string): string[];
   /** Pure: the argvs build() runs for this unit, in order (for --dry-run). */
   commands(plan: Plan, unit: BuildUnit, env: Env): string[][];
   /** Runs the builder for one unit; never throws for a failed build, it returns ok=false. */

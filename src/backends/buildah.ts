@@ -30,7 +30,11 @@ interface BuildahSteps {
 /** buildah: daemonless and rootless-capable; builds into a store of our own, then pushes each destination. */
 export const buildahBackend = processBackend({
   name: 'buildah',
-  capabilities: { variants: true, platforms: true, diskDestinations: true, needsRegistry: true, signsItself: false, localInputs: true },
+  capabilities: { variants: true, platforms: true, diskDestinations: true, needsRegistry: true, signsItself: false, localInputs: true, reuse: true },
+
+  // What buildah 1.28 reads (tried): beside the Dockerfile first, then the context's, .containerignore before .dockerignore.
+  ignoreFiles: (contextDir, dockerfile) =>
+    [`${dockerfile}.containerignore`, `${dockerfile}.dockerignore`, path.join(contextDir, '.containerignore'), path.join(contextDir, '.dockerignore')],
 
   commands(plan, unit, env) {
     const steps = buildahSteps(plan, unit, env, 'dry-run', SCRATCH_PLACEHOLDER);

@@ -9,7 +9,7 @@ const DEFAULT_BUILDCTL = 'buildctl-daemonless.sh';
 /** BuildKit through buildctl-daemonless.sh: starts its own buildkitd, builds, pushes every destination. */
 export const buildkitBackend = selfPushingBackend({
   name: 'buildkit',
-  capabilities: { variants: true, platforms: true, diskDestinations: false, needsRegistry: true, signsItself: false, localInputs: true },
+  capabilities: { variants: true, platforms: true, diskDestinations: false, needsRegistry: true, signsItself: false, localInputs: true, reuse: true },
 
   validate(plan) {
     const problems: string[] = [];

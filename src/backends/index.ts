@@ -43,6 +43,10 @@ export function backendOptionProblems(o: Options, chosen: Backend, building: boo
   if (building && o.variant !== undefined && !chosen.capabilities.variants) {
     problems.push(`--variant is not supported with the ${chosen.name} backend, which builds no variants; drop --variant or use another --backend`);
   }
+  if (building && o.reuse === true && !chosen.capabilities.reuse) {
+    const able = BACKENDS.filter((b) => b.capabilities.reuse).map((b) => b.name);
+    problems.push(`--reuse is not supported with the ${chosen.name} backend, which does not reuse images; drop --reuse, or build with --backend ${able.join(', --backend ')}`);
+  }
   for (const backend of BACKENDS) problems.push(...(backend.optionProblems?.(o, backend === chosen) ?? []));
   return problems;
 }

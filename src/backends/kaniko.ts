@@ -10,7 +10,7 @@ const DEFAULT_EXECUTOR = '/kaniko/executor';
 /** kaniko's executor: builds inside its own container image and pushes every destination itself. */
 export const kanikoBackend = selfPushingBackend({
   name: 'kaniko',
-  capabilities: { variants: true, platforms: false, diskDestinations: false, needsRegistry: true, signsItself: false, localInputs: true },
+  capabilities: { variants: true, platforms: false, diskDestinations: false, needsRegistry: true, signsItself: false, localInputs: true, reuse: true },
   argv: kanikoArgv,
   digestFile: digestFileIn,
   readDigest: sha256Digest,

@@ -7,6 +7,7 @@ import type { Backend, BuildResult, LocalBuilder, RunResult } from './backend.js
 import { unitResult } from './process.js';
 import { runSelfPushingBuilder, type SelfPushingRun } from './pushed.js';
 import { SCRATCH_PLACEHOLDER } from './scratch.js';
+import { Reuse } from '../reuse/run.js';
 
 /** Builders mostly wait on registries and disks, so a few more than the CPUs keeps variants from queueing. */
 export function maxConcurrentBuilds(): number {
@@ -44,8 +45,9 @@ export function selfPushingBackend(builder: SelfPushingBuilder): ReturnType<type
 async function runLocally(builder: LocalBuilder, plan: Plan, ctx: RunContext): Promise<RunResult> {
   const started = ctx.now().getTime();
   const names = plan.builds.map((b) => b.variant ?? 'build').join(', ');
-  ctx.log.info(`building ${plan.name} with ${builder.name} (${plan.builds.length === 1 ? names : `variants: ${names}`}); logs in ${plan.logDir}`);
-  const units = await runBuilds(builder, plan, ctx);
+  const reuse = plan.reuse.enabled ? `; reuse on (${plan.reuse.decidedBy}): an image of the same inputs is copied, not built` : '';
+  ctx.log.info(`building ${plan.name} with ${builder.name} (${plan.builds.length === 1 ? names : `variants: ${names}`}); logs in ${plan.logDir}${reuse}`);
+  const units = await runBuilds(reusing(builder, plan, ctx), plan, ctx);
   for (const line of summarize(units)) ctx.log.info(line);
   const failed = units.filter((r) => !r.ok);
   const seconds = ((ctx.now().getTime() - started) / 1000).toFixed(1);
@@ -53,8 +55,18 @@ async function runLocally(builder: LocalBuilder, plan: Plan, ctx: RunContext): P
   if (failed.length > 0) {
     return { units, failure: `${failed.length} of ${units.length} builds failed after ${seconds}s: ${failed.map((r) => `${r.variant ?? 'build'} (log: ${r.logFile})`).join(', ')}` };
   }
-  ctx.log.info(`done in ${seconds}s: ${units.reduce((n, r) => n + r.pushed.length, 0)} images pushed`);
+  const reused = units.filter((r) => r.reusedFrom !== undefined);
+  const copied = reused.length > 0 ? ` (${reused.length} of ${units.length} ${units.length === 1 ? 'build' : 'builds'} reused, not built)` : '';
+  ctx.log.info(`done in ${seconds}s: ${units.reduce((n, r) => n + r.pushed.length, 0)} images pushed${copied}`);
   return { units };
+}
+
+/** With reuse on, each unit's image is first looked up by its inputs: the builder runs only for what changed. */
+function reusing(builder: LocalBuilder, plan: Plan, ctx: RunContext): Pick<LocalBuilder, 'build'> {
+  const { inputsScan } = plan;
+  if (!plan.reuse.enabled || !inputsScan) return builder;
+  const reuse = new Reuse({ ...plan, inputsScan }, ctx);
+  return { build: (p, unit, c) => reuse.buildOrReuse(unit, (u) => builder.build(p, u, c)) };
 }
 
 /** Runs every unit of the plan concurrently (bounded); one failure does not stop the others. Results in plan order. */
@@ -80,7 +92,8 @@ export async function runBuilds(builder: Pick<LocalBuilder, 'build'>, plan: Plan
 export function summarize(results: BuildResult[]): string[] {
   return results.flatMap((result) => {
     const unit = result.variant === undefined ? 'build' : `variant ${result.variant}`;
-    const pushed = result.pushed.map((image) => `pushed ${image.reference}${image.digest ? ` ${image.digest}` : ' (digest unknown)'}`);
+    const how = result.reusedFrom ? `reused ${result.reusedFrom} as` : 'pushed';
+    const pushed = result.pushed.map((image) => `${how} ${image.reference}${image.digest ? ` ${image.digest}` : ' (digest unknown)'}`);
     if (result.ok) return pushed;
     return [...pushed, `${unit} failed: ${result.error ?? 'unknown error'} (log: ${result.logFile})`];
   });

@@ -19,6 +19,10 @@ const cacheSchema = z
     }
   });
 
+const reuseSchema = z.object({
+  enabled: z.boolean().default(false).meta({ description: 'reuse the image already built from the same inputs instead of building it again (not with the ado backend)' }),
+});
+
 const pipelineId = z.union(
   [
     z.int().positive(),
@@ -68,6 +72,7 @@ export const configSchema = z
     reproducible: z.boolean().default(false).meta({ description: 'kaniko --reproducible' }),
     'log-format': z.enum(LOG_FORMATS).optional().meta({ description: 'kaniko --log-format' }),
     cache: cacheSchema.prefault({}),
+    reuse: reuseSchema.prefault({}).meta({ description: 'build only what changed: see "Reuse of unchanged images" in the README' }),
     'ado-config': adoConfigSchema.optional().meta({ description: 'Azure DevOps pipeline that builds the image' }),
     'sign-config': signConfigSchema.optional(),
   })

@@ -2,6 +2,7 @@ import { MASK } from '../support/secrets.js';
 import { isSecretLookingName } from '../tags/index.js';
 
 /** Build args whose names look secret (NPM_TOKEN, …) are shown masked wherever people can read them. */
-export function maskArgs(args: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(args).map(([k, v]) => [k, isSecretLookingName(k) ? MASK : v]));
+export function maskArgs<V extends string | null>(args: Record<string, V>): Record<string, V | typeof MASK> {
+  // A declared ARG listed per stage is `NAME@stage`: its name decides.
+  return Object.fromEntries(Object.entries(args).map(([k, v]) => [k, isSecretLookingName(k.split('@')[0] ?? k) && v !== null ? MASK : v]));
 }

@@ -45,6 +45,14 @@ const cases: { name: string; plan: Plan; argvs: string[][] }[] = [
     ],
   },
   {
+    name: 'labels (reuse: the inputs digest), after the build args',
+    plan: makePlan({}, { labels: { 'io.image-builder.inputs': `sha256:${'c'.repeat(64)}`, 'org.example/x': 'a b' } }),
+    argvs: [
+      [...GLOBAL, 'build', '--isolation=chroot', '-f', '/src/app/Dockerfile', ...COMMIT, '--label', `io.image-builder.inputs=sha256:${'c'.repeat(64)}`, '--label', 'org.example/x=a b', '-t', LOCAL, '/src/app'],
+      [...GLOBAL, 'push', '--retry=0', '--retry-delay=500ms', '--digestfile', `${SCRATCH}/push-1.digest`, LOCAL, 'docker://europe-docker.pkg.dev/kyma-project/prod/test-infra/app:v20240101-01234567'],
+    ],
+  },
+  {
     name: 'several platforms: a manifest list, pushed with all its images',
     plan: makePlan({ platforms: ['linux/amd64', 'linux/arm64'] }, { destinations: ['reg.example/x/app:v1', '127.0.0.2:443/x/app:v1'] }),
     argvs: [

@@ -12,6 +12,8 @@ const TRICKY_ARGS = { SPACES: 'hello big world', QUOTES: `it's "quoted"`, SUBST:
 const COMMIT = 'build-arg:COMMIT_SHA=0123456789abcdef0123456789abcdef01234567';
 const DEST = 'europe-docker.pkg.dev/kyma-project/prod/test-infra/app:v20240101-01234567';
 const START = ['build', '--frontend=dockerfile.v0', '--local', 'context=/src/app'];
+/** buildctl up to the build args of a plain build. */
+const PLAIN = ['buildctl-daemonless.sh', ...START, '--local', 'dockerfile=/src/app', '--opt', 'filename=Dockerfile', '--opt', COMMIT];
 
 const cases: { name: string; plan: Plan; env?: Record<string, string>; argv: string[] }[] = [
   {
@@ -26,6 +28,21 @@ const cases: { name: string; plan: Plan; env?: Record<string, string>; argv: str
       'filename=Dockerfile',
       '--opt',
       COMMIT,
+      '--output',
+      `type=image,"name=${DEST}",push=true`,
+      '--metadata-file',
+      '<private temp dir>/metadata.json',
+    ],
+  },
+  {
+    name: 'labels (reuse: the inputs digest), after the build args',
+    plan: makePlan({}, { labels: { 'io.image-builder.inputs': `sha256:${'c'.repeat(64)}`, 'org.example/x': 'a b' } }),
+    argv: [
+      ...PLAIN,
+      '--opt',
+      `label:io.image-builder.inputs=sha256:${'c'.repeat(64)}`,
+      '--opt',
+      'label:org.example/x=a b',
       '--output',
       `type=image,"name=${DEST}",push=true`,
       '--metadata-file',

@@ -47,6 +47,11 @@ const cases: { name: string; plan: Plan; env?: Record<string, string>; argv: str
     ],
   },
   {
+    name: 'labels (reuse: the inputs digest), after the build args',
+    plan: makePlan({}, { labels: { 'io.image-builder.inputs': `sha256:${'c'.repeat(64)}`, 'org.example/x': 'a b' } }),
+    argv: ['/kaniko/executor', '--context=/src/app', '--dockerfile=/src/app/Dockerfile', `--destination=${DEST}`, COMMIT, `--label=io.image-builder.inputs=sha256:${'c'.repeat(64)}`, '--label=org.example/x=a b', '--digest-file=<private temp dir>/digest'],
+  },
+  {
     name: 'cache without a repo lets kaniko derive it',
     plan: makePlan({ cache: { enabled: true, cacheRunLayers: false, cacheCopyLayers: true } }),
     argv: ['/kaniko/executor', '--context=/src/app', '--dockerfile=/src/app/Dockerfile', `--destination=${DEST}`, COMMIT, '--cache=true', '--cache-run-layers=false', '--cache-copy-layers=true', '--digest-file=<private temp dir>/digest'],

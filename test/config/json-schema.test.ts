@@ -32,7 +32,7 @@ describe('configJsonSchema describes what people write', () => {
     expect(Object.keys(props).sort()).toEqual(
       [
         'registry', 'dev-registry', 'tag-template', 'default-commit-tag', 'default-pr-tag', 'default-merge-group-tag',
-        'additional-pr-tag', 'reproducible', 'log-format', 'cache', 'ado-config', 'sign-config',
+        'additional-pr-tag', 'reproducible', 'log-format', 'cache', 'reuse', 'ado-config', 'sign-config',
       ].sort(),
     );
   });

@@ -9,6 +9,7 @@ const DEFAULTS = {
   'dev-registry': [],
   reproducible: false,
   cache: { enabled: false, 'cache-run-layers': false, 'cache-copy-layers': false },
+  reuse: { enabled: false },
 };
 
 function configOf(text: string): Config {
@@ -58,6 +59,8 @@ describe('valid configs and their normalised output', () => {
       'cache: {enabled: true, cache-repo: r.example/cache, cache-run-layers: true}',
       { cache: { enabled: true, 'cache-repo': 'r.example/cache', 'cache-run-layers': true, 'cache-copy-layers': false } },
     ],
+    ['reuse enabled', 'reuse: {enabled: true}', { reuse: { enabled: true } }],
+    ['reuse: {} is off', 'reuse: {}', { reuse: { enabled: false } }],
     [
       'ado-config with defaults',
       `${ADO}}`,
@@ -179,6 +182,8 @@ describe('errors name the key path and what was expected', () => {
       'default-merge-group-tag: {value: x, validation: "(?<=v)1"}',
       [expect.stringMatching(/^config\.yaml: default-merge-group-tag\.validation: not a valid RE2 regular expression .*\(\?<=v\)1/) as unknown as string],
     ],
+    ['reuse.enabled not a boolean', 'reuse: {enabled: "yes"}', ['config.yaml: reuse.enabled: expected a boolean (true or false), got string']],
+    ['reuse as a boolean', 'reuse: true', ['config.yaml: reuse: expected a mapping, got boolean']],
     ['reproducible not a boolean', 'reproducible: yes', ['config.yaml: reproducible: expected a boolean (true or false), got string']],
     ['an unknown log-format', 'log-format: xml', ['config.yaml: log-format: expected one of "text", "color", "json", got "xml"']],
     ['cache enabled without repo', 'cache: {enabled: true}', ['config.yaml: cache.cache-repo: missing: required when cache.enabled is true']],

@@ -23,6 +23,7 @@ export function makeUnit(
     labels: options.labels ?? {},
     annotations: options.annotations ?? {},
     logFile: `${plan.logDir}/build_${options.variant ?? 'build'}.log`,
+    ...(options.labels ? { labels: options.labels } : {}),
   };
 }
 
@@ -45,6 +46,7 @@ export function makePlan(overrides: Partial<Plan> = {}, unit: Parameters<typeof 
     logDir: '/logs/artifacts',
     silent: true,
     builds: [],
+    reuse: { enabled: false, decidedBy: 'default', alsoFrom: [] },
     signers: [],
     skippedSigners: [],
     imagesToSign: [],

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { cp, mkdir, symlink } from 'node:fs/promises';
+import { cp, mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { TestRegistry } from './registry.js';
@@ -12,10 +12,13 @@ const COMMANDS = ['sh', 'sleep', 'echo', 'cat', 'true'];
  * Makes a tiny base image with a shell, offline, and pushes it to the registry as `<host>/<repository>:1`:
  * Debian's static busybox (`apt-get install busybox-static`) and its applets; without it, the machine's own /bin/sh
  * and /bin/sleep with the libraries they load. Built with buildah in a store of its own (not the one under test).
+ * A `marker` is written to /marker: pushing another one makes a new image under the same tag.
  */
-export async function pushShellImage(registry: TestRegistry, repository = 'fixtures/shell'): Promise<string> {
+export async function pushShellImage(registry: TestRegistry, repository = 'fixtures/shell', marker?: string): Promise<string> {
   const rootfs = tempDir('shell-rootfs');
   await mkdir(path.join(rootfs, 'bin'), { recursive: true });
+  // A new image under the same tag: another /marker, another layer, another digest.
+  if (marker !== undefined) await writeFile(path.join(rootfs, 'marker'), marker);
   if (existsSync('/bin/busybox')) {
     await cp('/bin/busybox', path.join(rootfs, 'bin/busybox'));
     for (const command of COMMANDS) await symlink('busybox', path.join(rootfs, 'bin', command));

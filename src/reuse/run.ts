@@ -1,0 +1,155 @@
+/**
+ * Reuse at run time, unit by unit: resolve the base images, compute the inputs digest, look `inputs-<hex>` up and copy
+ * the image found to every destination; else build with the inputs label and tag what was pushed `inputs-<hex>`.
+ * Nothing here fails a run: a lookup or copy that fails is said, and the unit is built.
+ */
+import type { BuildResult, PushedImage } from '../backends/backend.js';
+import { inputsOf, type Inputs, type InputsScan } from '../inputs/index.js';
+import type { BuildUnit, Plan } from '../plan-types.js';
+import { parseReference, type ImageReference } from '../reference.js';
+import { loadCredentials, type CredentialStore } from '../registry/auth.js';
+import { imageName, RegistryClient } from '../registry/client.js';
+import { copyImage } from '../registry/copy.js';
+import { findImage, type ImageLookup } from '../registry/lookup.js';
+import type { RunContext } from '../support/context.js';
+import { BaseImages } from './base-images.js';
+import { describeInputs, inputsListing } from './describe.js';
+import { INPUTS_LABEL, inputsTag } from './plan.js';
+
+/** Bound of each registry request of a lookup or a copy. */
+const REGISTRY_TIMEOUT_MS = 30_000;
+
+type Build = (unit: BuildUnit) => Promise<BuildResult>;
+type Found = Extract<ImageLookup, { status: 'found' }>;
+
+/** One run's reuse: one registry client (its tokens shared by every unit) and the base images resolved once. */
+export class Reuse {
+  private registry?: RegistryClient;
+  private readonly bases = new BaseImages(() => this.client());
+
+  constructor(
+    private readonly plan: Plan & { inputsScan: InputsScan },
+    private readonly ctx: RunContext,
+  ) {}
+
+  /** Copies the image of the same inputs to the unit's destinations, or builds it (then tags it for the next run). */
+  async buildOrReuse(unit: BuildUnit, build: Build): Promise<BuildResult> {
+    const who = unit.variant === undefined ? 'build' : `variant ${unit.variant}`;
+    const say = (line: string): void => this.ctx.log.info(`reuse (${who}): ${line}`);
+    const inputs = await this.resolvedInputs(unit, say);
+    if (!inputs) return build(withLabel(unit, undefined));
+    for (const line of inputsListing(inputs, this.plan.inputsScan.context.entries)) this.ctx.log.debug(`inputs (${who}): ${line}`);
+    const labelled = withLabel(unit, inputs.digest);
+    if (unit.destinations.some((d) => d.kind === 'disk')) {
+      say(`oci: and oci-archive: destinations cannot be looked up or copied to: building (inputs ${inputs.digest})`);
+      return build(labelled);
+    }
+    const tag = inputsTag(inputs.digest);
+    const own = repositoriesOf(unit);
+    const elsewhere = this.plan.reuse.alsoFrom
+      .flatMap((repo) => parseReference(`${repo}/${this.plan.name ?? ''}`) ?? [])
+      .filter((ref) => !own.some((o) => sameRepository(o, ref)));
+    const searched = [...own, ...elsewhere];
+    const lookups = await Promise.all(searched.map((ref) => findImage(this.client(), { ...ref, tag })));
+    for (const failed of lookups.filter((l) => l.status === 'failed')) say(`looking up ${failed.reference} failed, not reused from there: ${failed.message}`);
+    const found = lookups.find((l): l is Found => l.status === 'found');
+    // Repositories of this unit that lack the tag (a failed lookup says nothing: left alone).
+    const untagged = own.filter((_, i) => lookups[i]?.status === 'not-found').map((ref) => ({ ...ref, tag }));
+    const copied = found && (await this.copy(found, unit, untagged, inputs, say));
+    if (copied) return copied;
+    if (!found) {
+      const where = searched.filter((_, i) => lookups[i]?.status === 'not-found').map(imageName);
+      say(`${where.length > 0 ? `no image tagged ${tag} in ${where.join(', ')}` : 'nothing could be looked up'}: building (label ${INPUTS_LABEL}=${inputs.digest})`);
+    }
+    const result = await build(labelled);
+    if (result.ok) await this.tagBuilt(result.pushed, untagged, say);
+    return result;
+  }
+
+  /** The inputs with every base image's digest, or undefined (said why) when one cannot be resolved. */
+  private async resolvedInputs(unit: BuildUnit, say: (line: string) => void): Promise<Inputs | undefined> {
+    const settings = { buildArgs: unit.buildArgs, target: this.plan.target, platforms: this.plan.platforms };
+    const unresolved = (unit.inputs?.baseImages ?? []).filter((b) => b.digest === undefined).map((b) => b.name);
+    const digests: Record<string, string> = {};
+    for (const name of unresolved) {
+      const resolution = await this.bases.resolve(name);
+      if ('why' in resolution) {
+        say(`base image ${name} could not be resolved, so the inputs digest is unknown and nothing is looked up: building (${resolution.why})`);
+        return undefined;
+      }
+      digests[name] = resolution.digest;
+    }
+    return inputsOf(this.plan.inputsScan, settings, { baseImageDigests: digests });
+  }
+
+  /** The found image copied to every destination and to the unit's repositories without the tag; undefined (said why) to build instead. */
+  private async copy(found: Found, unit: BuildUnit, untagged: ImageReference[], inputs: Inputs, say: (line: string) => void): Promise<BuildResult | undefined> {
+    const source = parseReference(found.reference);
+    if (!source) return undefined;
+    say(`found ${found.reference} ${found.digest}`);
+    say(`it matches: ${describeInputs(inputs)}`);
+    const destinations = unit.destinations.flatMap((d) => (d.kind === 'registry' ? [d.image] : []));
+    const pinned = { registry: source.registry, repository: source.repository, digest: found.digest };
+    const results = await copyImage(this.client(), pinned, [...destinations, ...untagged], { debug: (line) => this.ctx.log.debug(line) });
+    const failed = results.filter((r) => !r.ok);
+    if (failed.length > 0) {
+      say(`copying ${found.reference} failed, building instead: ${failed.map((r) => (r.ok ? '' : `${r.destination}: ${r.error}`)).join('; ')}`);
+      return undefined;
+    }
+    const tagged = untagged.length > 0 ? `; tagged ${untagged.map(imageName).join(', ')}` : '';
+    say(`not built: copied to ${destinations.map((d) => imageName(d)).join(', ')}${tagged}`);
+    const pushed: PushedImage[] = unit.destinations.map((d) => ({ reference: d.reference, digest: found.digest }));
+    return { ...(unit.variant === undefined ? {} : { variant: unit.variant }), ok: true, pushed, logFile: unit.logFile, reusedFrom: found.reference };
+  }
+
+  /** What a build pushed, tagged inputs-<hex> in each repository of the unit: the next build of these inputs finds it. */
+  private async tagBuilt(pushed: PushedImage[], untagged: ImageReference[], say: (line: string) => void): Promise<void> {
+    const tagged: string[] = [];
+    for (const target of untagged) {
+      const image = pushed.map((p) => ({ p, ref: parseReference(p.reference) })).find(({ ref }) => ref && sameRepository(ref, target));
+      if (!image?.ref) continue;
+      const source = image.p.digest ? { ...target, tag: undefined, digest: image.p.digest } : image.ref;
+      const [result] = await copyImage(this.client(), source, [target], { debug: (line) => this.ctx.log.debug(line) });
+      if (result?.ok) tagged.push(`${imageName(target)} ${result.digest}`);
+      else say(`tagging ${imageName(target)} failed (the next build of these inputs will not find it there): ${result && !result.ok ? result.error : 'nothing copied'}`);
+    }
+    if (tagged.length > 0) say(`tagged ${tagged.join(', ')}`);
+  }
+
+  private client(): RegistryClient {
+    this.registry ??= new RegistryClient({
+      credentials: this.credentials(),
+      timeoutMs: REGISTRY_TIMEOUT_MS,
+      signal: this.ctx.signal,
+      onSecret: (secret) => this.ctx.log.secrets.add(secret),
+      debug: (line) => this.ctx.log.debug(line),
+    });
+    return this.registry;
+  }
+
+  private credentials(): CredentialStore | undefined {
+    try {
+      return loadCredentials(this.ctx.env);
+    } catch (err) {
+      this.ctx.log.warn(`reuse: reading registries anonymously: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    }
+  }
+}
+
+/** The unit with the inputs label set to digest, or without it (a digest that is not known must not be claimed). */
+function withLabel(unit: BuildUnit, digest: string | undefined): BuildUnit {
+  const { [INPUTS_LABEL]: _planned, ...labels } = unit.labels ?? {};
+  return { ...unit, labels: digest === undefined ? labels : { ...labels, [INPUTS_LABEL]: digest } };
+}
+
+/** The registry repositories a unit pushes to, each once, in destination order. */
+function repositoriesOf(unit: BuildUnit): ImageReference[] {
+  const out: ImageReference[] = [];
+  for (const d of unit.destinations) {
+    if (d.kind === 'registry' && !out.some((ref) => sameRepository(ref, d.image))) out.push({ registry: d.image.registry, repository: d.image.repository });
+  }
+  return out;
+}
+
+const sameRepository = (a: ImageReference, b: ImageReference): boolean => a.registry === b.registry && a.repository === b.repository;
