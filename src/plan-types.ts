@@ -61,6 +61,8 @@ export interface Plan {
   /** The configured signers that do not run, each with the reason (job type, repository), in config order. */
   skippedSigners: SkippedSigner[];
   imagesToSign: string[];
+  /** --oidc-token (a secret flag, masked wherever shown; never in the dry-run): keyless signers' identity outside GitHub Actions. */
+  oidcToken?: string;
   /** Files the run writes besides the logs: --build-report-path and --tags-output-file, as given. */
   outputs: { buildReportPath?: string; tagsOutputFile?: string };
 }

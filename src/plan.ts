@@ -124,6 +124,7 @@ export function buildPlan(input: PlanInput): Plan {
     signers: selectSigners(config, gitState),
     skippedSigners: skippedSigners(config, gitState),
     imagesToSign: o.imagesToSign,
+    oidcToken: o.oidcToken,
     outputs: { tagsOutputFile: o.tagsOutputFile, buildReportPath: o.buildReportPath },
   };
   if (mode === 'build') {
