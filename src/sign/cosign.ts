@@ -87,10 +87,15 @@ function keylessSigning(signer: CosignSignerConfig, readFile: (path: string) => 
   const where = `sign-config signer "${signer.name}"`;
   const service = keylessService(signer.config, readFile, where);
   const token = run.identityToken;
-  return async (payload) => {
+  const signedNow = new Set<string>();
+  return async (payload, existing) => {
     // Never without a token: prepareSigning reports a missing one (exit 2) before anything is built.
     if (!token) throw new Error(`${where}: no identity token`);
+    // Tags of one digest share the payload: signed once per run, not once per tag.
+    const digest = sha256(payload);
+    if (signedNow.has(digest) && hasSignature(existing, digest, () => true)) return undefined;
     const keyless = await signKeyless(payload, service, token);
+    signedNow.add(digest);
     return signatureLayer(payload, keyless.signature, keyless);
   };
 }
