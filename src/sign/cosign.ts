@@ -82,7 +82,7 @@ function keySigning(signer: CosignSignerConfig, ctx: Pick<RunContext, 'env' | 'l
   };
 }
 
-/** Keyless: every signature is new (a new certificate), as with `cosign sign` without a key. */
+/** Keyless: a new certificate for each signature, as `cosign sign` without a key; an earlier run's is never taken for it. */
 function keylessSigning(signer: CosignSignerConfig, readFile: (path: string) => string, run: CosignRun): SignPayload {
   const where = `sign-config signer "${signer.name}"`;
   const service = keylessService(signer.config, readFile, where);
