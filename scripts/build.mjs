@@ -22,15 +22,27 @@ const zodEnglishOnly = {
  * Dependencies only some modes use are required at run time, outside the start-up bundle (V8 drops
  * the import() callback of code-cached scripts, so they must be require()d, not imported).
  */
-const LAZY = { execa: "require('node:path').join(__dirname, 'execa.cjs')", 'azure-devops-node-api': "'azure-devops-node-api'" };
+const SIGSTORE = "require('node:path').join(__dirname, 'sigstore.cjs')";
+/** Each name's file to require (an expression, so that esbuild leaves it alone) and, for a shared bundle, the export. */
+const LAZY = {
+  execa: ["require('node:path').join(__dirname, 'execa.cjs')"],
+  'azure-devops-node-api': ["'azure-devops-node-api'"],
+  // Keyless signing only: sigstore's libraries, bundled apart (dist/sigstore.cjs) so that start-up does not parse them.
+  '@sigstore/sign': [SIGSTORE, 'sign'],
+  '@sigstore/sign/dist/signer/fulcio/ca.js': [SIGSTORE, 'fulcio'],
+  '@sigstore/verify': [SIGSTORE, 'verify'],
+  '@sigstore/protobuf-specs': [SIGSTORE, 'specs'],
+};
+/** The LAZY names as one regular expression of exact names. */
+const lazyNames = new RegExp(`^(${Object.keys(LAZY).map((name) => name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$`);
 const lazyDependencies = {
   name: 'lazy-dependencies',
   setup(b) {
-    b.onResolve({ filter: new RegExp(`^(${Object.keys(LAZY).join('|')})$`) }, (args) =>
+    b.onResolve({ filter: lazyNames }, (args) =>
       args.namespace === 'file' && args.importer.includes('/src/') ? { path: args.path, namespace: 'lazy' } : undefined,
     );
     b.onLoad({ filter: /.*/, namespace: 'lazy' }, (args) => ({
-      contents: `const id = ${LAZY[args.path]};\nmodule.exports = require(id);`,
+      contents: `const id = ${LAZY[args.path][0]};\nmodule.exports = require(id)${LAZY[args.path][1] ? `.${LAZY[args.path][1]}` : ''};`,
       loader: 'js',
     }));
   },
@@ -65,6 +77,21 @@ await Promise.all([
     ...common,
     stdin: { contents: "export { processLog } from './src/backends/ado/logs.ts';\nexport { Secrets } from './src/support/secrets.ts';", resolveDir: process.cwd(), loader: 'ts' },
     outfile: 'dist/ado-logs.cjs',
+    format: 'cjs',
+  }),
+  build({
+    ...common,
+    stdin: {
+      contents: [
+        "export * as sign from '@sigstore/sign';",
+        "export * as fulcio from '@sigstore/sign/dist/signer/fulcio/ca.js';",
+        "export * as verify from '@sigstore/verify';",
+        "export * as specs from '@sigstore/protobuf-specs';",
+      ].join('\n'),
+      resolveDir: process.cwd(),
+      loader: 'js',
+    },
+    outfile: 'dist/sigstore.cjs',
     format: 'cjs',
   }),
   build({ ...common, entryPoints: ['execa'], outfile: 'dist/execa.cjs', format: 'cjs', define: { 'import.meta.url': '__importMetaUrl' }, banner: { js: "var __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" } }),

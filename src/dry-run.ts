@@ -1,5 +1,6 @@
 import type { Env } from './ci/gitstate.js';
 import type { Plan } from './plan-types.js';
+import type { Signer } from './config/schema.js';
 import { maskArgs } from './output/redact.js';
 import { backendNamed } from './backends/index.js';
 import { provenancePreview } from './sign/provenance-run.js';
@@ -28,10 +29,17 @@ export function dryRunReport(plan: Plan, env: Env, version = ''): Record<string,
     reuse: building ? plan.reuse : undefined,
     ...description?.fields,
     builds: masked.builds.map((unit, i) => ({ ...unit, destinations: unit.destinations.map((d) => d.reference), commands: description?.commands?.[i] })),
-    signers: plan.signers.map((s) => ({ name: s.name, type: s.type, ...(s.type === 'notary' ? { endpoint: s.config.endpoint, secretType: s.config.secret.type } : {}) })),
+    signers: plan.signers.map((s) => ({ name: s.name, type: s.type, ...signerFields(s) })),
     skippedSigners: plan.skippedSigners.length > 0 ? plan.skippedSigners : undefined,
     provenance: provenancePreview(masked, env, version),
     imagesToSign: plan.mode === 'sign-only' ? plan.imagesToSign : undefined,
     outputs: { ...plan.outputs, logDir: plan.logDir },
   };
+}
+
+/** What a signer's line of the dry-run says besides its name and type: where it signs, never a secret. */
+function signerFields(s: Signer): Record<string, unknown> {
+  if (s.type === 'notary') return { endpoint: s.config.endpoint, secretType: s.config.secret.type };
+  const where = s.config.keyless ? { fulcioUrl: s.config['fulcio-url'], rekorUrl: s.config['rekor-url'] } : {};
+  return { keyless: s.config.keyless, ...where, recursive: s.config.recursive };
 }

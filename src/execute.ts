@@ -6,7 +6,7 @@ import { writeActionOutputs } from './output/github.js';
 import { writeFileCreatingDirs } from './output/json.js';
 import { localRunReport } from './output/report.js';
 import type { RunContext } from './support/context.js';
-import { prepareSigning, signImages, signingError, signPushed } from './sign/run.js';
+import { prepareSigning, signImages, signingError, signingRun, signPushed } from './sign/run.js';
 import { attestPushed, startProvenance } from './sign/provenance-run.js';
 
 /** The effectful modes: build (then sign) and sign-only. Returns the exit code; the edge writes every result. */
@@ -21,7 +21,7 @@ export async function execute(plan: Plan, ctx: RunContext): Promise<number> {
   // Before building: a signer that cannot work must stop the run before an image goes out unsigned.
   const signing = backend.capabilities.signsItself
     ? undefined
-    : prepareSigning(plan.signers, ctx, undefined, { buildNumber: plan.gitState.buildNumber, skipped: plan.skippedSigners });
+    : await prepareSigning(plan.signers, ctx, undefined, signingRun(plan));
   const provenance = signing && startProvenance(plan, signing, ctx);
   const result = await backend.run(plan, ctx);
   if (result.stdout) ctx.stdout.write(result.stdout);

@@ -75,6 +75,8 @@ export interface Plan {
   imagesToSign: string[];
   /** Attach signed SLSA provenance to each pushed image (cosign signers); --provenance=false turns it off. */
   provenance: boolean;
+  /** --oidc-token (a secret flag, masked wherever shown; never in the dry-run): keyless signers' identity outside GitHub Actions. */
+  oidcToken?: string;
   /** Files the run writes besides the logs: --build-report-path and --tags-output-file, as given. */
   outputs: { buildReportPath?: string; tagsOutputFile?: string };
 }

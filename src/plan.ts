@@ -139,6 +139,7 @@ export function buildPlan(input: PlanInput): Plan {
     skippedSigners: skippedSigners(config, gitState),
     imagesToSign: o.imagesToSign,
     provenance: o.provenance,
+    oidcToken: o.oidcToken,
     outputs: { tagsOutputFile: o.tagsOutputFile, buildReportPath: o.buildReportPath },
   };
   if (mode === 'build') {

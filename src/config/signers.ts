@@ -27,11 +27,20 @@ const notaryConfig = z.object({
     .meta({ description: 'how to authenticate to the signing service; leave it out to sign without authentication' }),
 });
 
+/** The public sigstore instance, where keyless signatures go unless fulcio-url and rekor-url say otherwise. */
+export const PUBLIC_FULCIO_URL = 'https://fulcio.sigstore.dev';
+export const PUBLIC_REKOR_URL = 'https://rekor.sigstore.dev';
+
 const cosignConfig = z
   .object({
-    key: z.string().min(1).meta({ description: 'path of the cosign private key' }),
+    key: z.string().min(1).optional().meta({ description: 'path of the cosign private key; leave it out with keyless: true' }),
     'password-env': z.string().min(1).optional().meta({ description: 'environment variable holding the key password' }),
     'password-file': z.string().min(1).optional().meta({ description: 'file holding the key password' }),
+    keyless: z.boolean().default(false).meta({ description: "sign with a short-lived Fulcio certificate for the CI's OIDC identity, recorded in Rekor" }),
+    'fulcio-url': httpUrl().default(PUBLIC_FULCIO_URL).meta({ description: 'Fulcio (certificate authority) of a keyless signer' }),
+    'rekor-url': httpUrl().default(PUBLIC_REKOR_URL).meta({ description: 'Rekor (transparency log) of a keyless signer' }),
+    'trusted-root': z.string().min(1).optional().meta({ description: 'sigstore trusted-root JSON of a private instance; each keyless signature is verified against it' }),
+    recursive: z.boolean().default(false).meta({ description: 'also sign each platform manifest of an image index' }),
     repository: z.string().min(1).optional().meta({ description: 'repository to store signatures in (COSIGN_REPOSITORY)' }),
     'docker-media-types': z.boolean().default(false),
     annotations: z.record(z.string(), z.string()).optional(),
@@ -39,6 +48,14 @@ const cosignConfig = z
   .superRefine((config, ctx) => {
     if (config['password-env'] !== undefined && config['password-file'] !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['password-file'], message: 'give either password-env or password-file, not both' });
+    }
+    if (config.keyless) {
+      for (const field of ['key', 'password-env', 'password-file'] as const) {
+        if (config[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `a keyless signer has no ${field}; remove it (or remove keyless: true, to sign with the key)` });
+      }
+    } else {
+      if (config.key === undefined) ctx.addIssue({ code: 'custom', path: ['key'], message: 'missing; give the path of the cosign private key, or keyless: true' });
+      if (config['trusted-root'] !== undefined) ctx.addIssue({ code: 'custom', path: ['trusted-root'], message: 'is for keyless signing; add keyless: true or remove it' });
     }
   });
 

@@ -7,6 +7,10 @@ import { isRecord } from '../support/json.js';
 
 export const SIMPLE_SIGNING_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
 export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
+/** What a keyless signature's layer carries besides the signature (cosign `pkg/oci/static`). */
+export const CERTIFICATE_ANNOTATION = 'dev.sigstore.cosign/certificate';
+export const CHAIN_ANNOTATION = 'dev.sigstore.cosign/chain';
+export const BUNDLE_ANNOTATION = 'dev.sigstore.cosign/bundle';
 export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
 export const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
 export const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
@@ -74,9 +78,11 @@ export function signatureTag(digest: string): string {
   return `${digest.replace(':', '-')}.sig`;
 }
 
-/** The layer of one signature: the payload's descriptor with the base64 signature annotation. */
-export function signatureLayer(payload: Buffer, signature: string): SignatureLayer {
-  return { mediaType: SIMPLE_SIGNING_TYPE, size: payload.length, digest: sha256(payload), annotations: { [SIGNATURE_ANNOTATION]: signature } };
+/** The layer of one signature: the payload's descriptor with the base64 signature annotation (and a keyless one's certificate, chain, bundle). */
+export function signatureLayer(payload: Buffer, signature: string, keyless?: { certificate: string; chain: string; bundle: string }): SignatureLayer {
+  const annotations = { [SIGNATURE_ANNOTATION]: signature };
+  if (keyless) Object.assign(annotations, { [CERTIFICATE_ANNOTATION]: keyless.certificate, [CHAIN_ANNOTATION]: keyless.chain, [BUNDLE_ANNOTATION]: keyless.bundle });
+  return { mediaType: SIMPLE_SIGNING_TYPE, size: payload.length, digest: sha256(payload), annotations };
 }
 
 /** True when a layer holds this payload with a signature `verifies` accepts (cosign's duplicate check). */

@@ -153,12 +153,14 @@ export function readPassword(config: CosignSignerConfig['config'], env: Env, rea
 export function loadSignerKey(signer: CosignSignerConfig, env: Env, readFile: (path: string) => string, secrets: Secrets): CosignKey {
   const { name, config } = signer;
   const where = `sign-config signer "${name}"`;
+  const keyFile = config.key;
+  if (keyFile === undefined) throw new InputError(`${where}: key: missing; give the path of the cosign private key, or keyless: true`);
   let text: string;
   try {
-    text = readFile(config.key);
+    text = readFile(keyFile);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(`${where}: key file ${config.key} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`}; mount the key or fix config.key`);
+    throw new InputError(`${where}: key file ${keyFile} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? 'error'})`}; mount the key or fix config.key`);
   }
   secrets.add(text, ...text.split(/\r?\n/).filter((line) => line.length >= 16 && !line.startsWith('-----')));
   const password = (): string => {
@@ -172,6 +174,6 @@ export function loadSignerKey(signer: CosignSignerConfig, env: Env, readFile: (p
     if (!(err instanceof KeyProblem)) throw err;
     const hint = err.message === 'wrong password' ? ` (from ${passwordOrigin(config, env)}); give the password the key was created with` : '';
     const prefix = err.message.startsWith('is ') || err.message.startsWith('holds ') ? '' : 'cannot be opened: ';
-    throw new InputError(`${where}: key file ${config.key} ${prefix}${err.message}${hint}`);
+    throw new InputError(`${where}: key file ${keyFile} ${prefix}${err.message}${hint}`);
   }
 }

@@ -1,7 +1,7 @@
 import { sign, verify, type KeyObject } from 'node:crypto';
 import { InputError } from '../errors.js';
 import { parseReference, type ImageReference } from '../reference.js';
-import { DOCKER_MANIFEST, imageName, OCI_MANIFEST, RegistryError, type RegistryClient } from '../registry/client.js';
+import { DOCKER_MANIFEST, imageName, isIndex, OCI_MANIFEST, RegistryError, type RegistryClient } from '../registry/client.js';
 import type { Logger } from '../output/logger.js';
 import type { RunContext } from '../support/context.js';
 import { sha256 } from '../support/digest.js';
@@ -14,9 +14,12 @@ import {
   signatureTag,
   simpleSigningPayload,
   type ExistingSignatures,
+  type SignatureLayer,
 } from './cosign-format.js';
 import { loadSignerKey, type CosignKey, type CosignSignerConfig } from './cosign-key.js';
 import { attestImages } from './attestation.js';
+import { keylessService, signKeyless } from './keyless.js';
+import type { IdentityToken } from './oidc.js';
 import type { ImageSigner, SignResult } from './signer.js';
 
 /** Every request for a `.sig` manifest asks for push too: one token per repository. */
@@ -28,18 +31,27 @@ export interface CosignRun {
   buildNumber?: string;
   /** The run's start, for the buildTimestamp annotation. */
   now: Date;
+  /** The CI's identity token, read before the build when a signer is keyless. */
+  identityToken?: IdentityToken;
 }
+
+/** How a signer signs a payload: a layer to add, or undefined when a layer already holds this signature. */
+type SignPayload = (payload: Buffer, existing: ExistingSignatures | undefined) => Promise<SignatureLayer | undefined>;
 
 /**
  * The cosign signer (kpack's way): the key is opened now (its secrets registered in ctx.log.secrets), so a bad key or
  * password is an InputError before anything is built; each image's manifest digest is signed and the signature
- * appended to its `sha256-<hex>.sig` manifest.
+ * appended to its `sha256-<hex>.sig` manifest. A keyless signer signs with a Fulcio certificate for the run's
+ * identity token instead; with `recursive`, each platform manifest of an index is signed too.
  */
 export function cosignSigner(signer: CosignSignerConfig, ctx: Pick<RunContext, 'env' | 'log'>, readFile: (path: string) => string, run: CosignRun): ImageSigner {
   const { name, config } = signer;
   const target = config.repository === undefined ? undefined : signatureRepository(config.repository, name);
-  const key = loadSignerKey(signer, ctx.env, readFile, ctx.log.secrets);
+  // Keyless signers sign images only; provenance is attested with a key.
+  const key = config.keyless ? undefined : loadSignerKey(signer, ctx.env, readFile, ctx.log.secrets);
+  const signPayload = key ? keySigning(key) : keylessSigning(signer, readFile, run);
   const annotations = signatureAnnotations(config.annotations, run);
+  const options: SignOptions = { signPayload, annotations, target, dockerMediaTypes: config['docker-media-types'] };
   return {
     name,
     async sign(images, registry, { log, signal }): Promise<SignResult> {
@@ -48,8 +60,9 @@ export function cosignSigner(signer: CosignSignerConfig, ctx: Pick<RunContext, '
       // One image after the other: tags of one digest share a .sig manifest, which must not be written concurrently.
       for (const image of images) {
         try {
-          const line = await signImage(image, { key, annotations, target, dockerMediaTypes: config['docker-media-types'] }, registry, log);
-          log.info(`${name}: ${line}`);
+          for (const manifest of await manifestsToSign(image, registry, config.recursive)) {
+            log.info(`${name}: ${await signImage(manifest, options, registry, log)}`);
+          }
           signed.push(image);
         } catch (err) {
           if (signal.aborted) throw err;
@@ -60,8 +73,35 @@ export function cosignSigner(signer: CosignSignerConfig, ctx: Pick<RunContext, '
       const count = `${problems.length} of ${images.length} ${images.length === 1 ? 'image' : 'images'}`;
       return { signer: name, ok: false, signed, error: `${count} not signed:\n    ${problems.join('\n    ')}` };
     },
-    attest: (attestations, registry, runCtx) =>
-      attestImages(name, attestations, { key, target, dockerMediaTypes: config['docker-media-types'] }, registry, readSignatures, runCtx),
+    ...(key
+      ? { attest: (attestations, registry, runCtx) => attestImages(name, attestations, { key, target, dockerMediaTypes: config['docker-media-types'] }, registry, readSignatures, runCtx) }
+      : {}),
+  } satisfies ImageSigner;
+}
+
+/** With a key: cosign's duplicate check first (this payload already signed by this key: nothing added). */
+function keySigning(key: CosignKey): SignPayload {
+  return (payload, existing) => {
+    if (hasSignature(existing, sha256(payload), (signature) => verifies(payload, signature, key.publicKey))) return Promise.resolve(undefined);
+    return Promise.resolve(signatureLayer(payload, sign('sha256', payload, key.privateKey).toString('base64')));
+  };
+}
+
+/** Keyless: a new certificate for each signature, as `cosign sign` without a key; an earlier run's is never taken for it. */
+function keylessSigning(signer: CosignSignerConfig, readFile: (path: string) => string, run: CosignRun): SignPayload {
+  const where = `sign-config signer "${signer.name}"`;
+  const service = keylessService(signer.config, readFile, where);
+  const token = run.identityToken;
+  const signedNow = new Set<string>();
+  return async (payload, existing) => {
+    // Never without a token: prepareSigning reports a missing one (exit 2) before anything is built.
+    if (!token) throw new Error(`${where}: no identity token`);
+    // Tags of one digest share the payload: signed once per run, not once per tag.
+    const digest = sha256(payload);
+    if (signedNow.has(digest) && hasSignature(existing, digest, () => true)) return undefined;
+    const keyless = await signKeyless(payload, service, token);
+    signedNow.add(digest);
+    return signatureLayer(payload, keyless.signature, keyless);
   };
 }
 
@@ -75,27 +115,42 @@ export function signatureRepository(text: string, signer: string): Pick<ImageRef
 }
 
 interface SignOptions {
-  key: CosignKey;
+  signPayload: SignPayload;
   annotations: Record<string, string>;
   target?: Pick<ImageReference, 'registry' | 'repository'>;
   dockerMediaTypes: boolean;
 }
 
-/** Resolves the image's digest, signs cosign's payload for it, and adds the signature unless it is there already. */
-async function signImage(image: string, options: SignOptions, registry: RegistryClient, log: Logger): Promise<string> {
+/** One manifest to sign: where it is, its digest, and how lines name it. */
+interface ManifestToSign {
+  ref: ImageReference;
+  digest: string;
+  named: string;
+}
+
+/** The image's manifest by digest; with `recursive` and an index, each of its manifests after it (cosign sign --recursive). */
+async function manifestsToSign(image: string, registry: RegistryClient, recursive: boolean): Promise<ManifestToSign[]> {
   const ref = parseReference(image);
   if (!ref) throw new Error(`${image}: not a valid image reference; write registry/path:tag`);
-  const { digest } = await registry.getManifest(ref);
+  const manifest = await registry.getManifest(ref);
+  const top = { ref, digest: manifest.digest, named: ref.digest ? image : `${image} (${manifest.digest})` };
+  if (!recursive || !isIndex(manifest)) return [top];
+  const children = (manifest.parsed.manifests ?? []).map((child) => {
+    const platform = child.platform ? ` (${[child.platform.os, child.platform.architecture, child.platform.variant].filter(Boolean).join('/')})` : '';
+    return { ref: { ...ref, tag: undefined, digest: child.digest }, digest: child.digest, named: `${imageName({ ...ref, tag: undefined, digest: child.digest })}${platform}` };
+  });
+  return [top, ...children];
+}
+
+/** Signs cosign's payload for the manifest's digest, and adds the signature unless it is there already. */
+async function signImage({ ref, digest, named }: ManifestToSign, options: SignOptions, registry: RegistryClient, log: Logger): Promise<string> {
   const payload = simpleSigningPayload(dockerReference(ref), digest, options.annotations);
-  log.debug(`cosign payload for ${image}: ${payload.toString('utf8')}`);
+  log.debug(`cosign payload for ${named}: ${payload.toString('utf8')}`);
   const sigRef: ImageReference = { ...(options.target ?? { registry: ref.registry, repository: ref.repository }), tag: signatureTag(digest) };
   const where = imageName(sigRef);
-  const named = ref.digest ? image : `${image} (${digest})`;
   const existing = await readSignatures(registry, sigRef);
-  if (hasSignature(existing, sha256(payload), (signature) => verifies(payload, signature, options.key.publicKey))) {
-    return `${named} already has this signature in ${where}; nothing pushed`;
-  }
-  const layer = signatureLayer(payload, sign('sha256', payload, options.key.privateKey).toString('base64'));
+  const layer = await options.signPayload(payload, existing);
+  if (!layer) return `${named} already has this signature in ${where}; nothing pushed`;
   const next = appendSignature(existing, layer, options.dockerMediaTypes);
   await registry.pushBlob(sigRef, payload);
   await registry.pushBlob(sigRef, next.config);

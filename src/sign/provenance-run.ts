@@ -131,7 +131,9 @@ export async function attestPushed(run: ProvenanceRun, plan: Plan, signing: Sign
 
 /** --dry-run: the statements a run would sign, digests and times as placeholders (no network). */
 export function provenancePreview(plan: Plan, env: Env, version: string, readFile: ReadFile = readText): Record<string, unknown> | undefined {
-  if (!attestsProvenance(plan, plan.signers.map((signer) => signer.type))) return undefined;
+  // Keyless cosign signers sign images only: provenance is attested by a signer with a key.
+  const attesting = plan.signers.filter((signer) => signer.type !== 'cosign' || !signer.config.keyless).map((signer) => signer.type);
+  if (!attestsProvenance(plan, attesting)) return undefined;
   const names = baseImageNames(plan, readFile);
   const facts = { plan, env, version, startedOn: '<start of the build>', finishedOn: '<end of the push>' };
   const statements = plan.builds.flatMap((unit, i) => {

@@ -2,13 +2,14 @@ import { readFileSync } from 'node:fs';
 import type { BuildResult } from '../backends/backend.js';
 import { parseDestination } from '../reference.js';
 import type { Signer } from '../config/schema.js';
-import { Problems, WorkError } from '../errors.js';
+import { InputError, Problems, WorkError } from '../errors.js';
 import type { Plan } from '../plan-types.js';
 import { loadCredentials } from '../registry/auth.js';
 import { RegistryClient } from '../registry/client.js';
 import type { RunContext } from '../support/context.js';
 import { cosignSigner } from './cosign.js';
 import { notarySigner } from './notary.js';
+import { readIdentityToken, type IdentityToken } from './oidc.js';
 import { describeSkip, type SkippedSigner } from './select.js';
 import type { ImageSigner } from './signer.js';
 
@@ -28,21 +29,25 @@ export interface SigningRun {
   buildNumber?: string;
   /** The plan's skipped signers, to be named when signing happens. */
   skipped?: SkippedSigner[];
+  /** --oidc-token: the identity token of keyless signers outside GitHub Actions. */
+  oidcToken?: string;
 }
 
 /**
  * Prepares every selected signer before anything is built or sent: a missing or malformed secret, a bad endpoint,
- * an unreadable cosign key or a wrong key password, or a broken credentials file is an InputError listing them all.
+ * an unreadable cosign key or a wrong key password, a missing or expired identity token for keyless signing, or a
+ * broken credentials file is an InputError listing them all.
  */
-export function prepareSigning(
+export async function prepareSigning(
   configs: Signer[],
   ctx: Pick<RunContext, 'env' | 'log' | 'signal' | 'now' | 'sleep'>,
   readFile = (path: string) => readFileSync(path, 'utf8'),
   run: SigningRun = {},
-): Signing {
+): Promise<Signing> {
   const problems = new Problems();
   const secrets = ctx.log.secrets;
-  const cosignRun = { buildNumber: run.buildNumber, now: ctx.now() };
+  const identityToken = await keylessToken(configs, ctx, run.oidcToken, problems);
+  const cosignRun = { buildNumber: run.buildNumber, now: ctx.now(), identityToken };
   const signers = configs.flatMap((config) => {
     const signer = problems.collect(() => (config.type === 'notary' ? notarySigner(config, readFile, secrets) : cosignSigner(config, ctx, readFile, cosignRun)));
     return signer ? [signer] : [];
@@ -59,6 +64,19 @@ export function prepareSigning(
     sleep: ctx.sleep,
   });
   return { signers, skipped: run.skipped ?? [], registry };
+}
+
+/** The identity token, read once for all keyless signers; a problem with it joins the others. */
+async function keylessToken(configs: Signer[], ctx: Pick<RunContext, 'env' | 'log' | 'signal' | 'now'>, flagToken: string | undefined, problems: Problems): Promise<IdentityToken | undefined> {
+  const keyless = configs.filter((config) => config.type === 'cosign' && config.config.keyless).map((config) => `"${config.name}"`);
+  if (keyless.length === 0) return undefined;
+  try {
+    return await readIdentityToken(ctx.env, flagToken, ctx, `sign-config ${keyless.length === 1 ? 'signer' : 'signers'} ${keyless.join(', ')}`);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    for (const problem of err.problems) problems.add(problem);
+    return undefined;
+  }
 }
 
 /** Runs every signer on the images, each one even when another failed; returns one line per failed signer. */
@@ -89,7 +107,12 @@ export async function runSigners(signing: Signing, images: string[], ctx: Pick<R
 
 /** Sign-only mode: the plan's signers on the given images. */
 export async function signImages(plan: Plan, images: string[], ctx: Pick<RunContext, 'env' | 'log' | 'signal' | 'now' | 'sleep'>): Promise<string[]> {
-  return runSigners(prepareSigning(plan.signers, ctx, undefined, { buildNumber: plan.gitState.buildNumber, skipped: plan.skippedSigners }), images, ctx);
+  return runSigners(await prepareSigning(plan.signers, ctx, undefined, signingRun(plan)), images, ctx);
+}
+
+/** What the plan tells the signers about the run. */
+export function signingRun(plan: Plan): SigningRun {
+  return { buildNumber: plan.gitState.buildNumber, skipped: plan.skippedSigners, oidcToken: plan.oidcToken };
 }
 
 /**

@@ -74,7 +74,7 @@ describe('configJsonSchema describes what people write', () => {
     expect(at(notary, 'config', 'secret')?.required).toEqual(['path', 'type']);
     expect(at(notary, 'config', 'timeout')).toMatchObject({ type: 'string', default: '5m' });
     expect(Object.keys(at(cosign, 'config')?.properties ?? {})).toEqual([
-      'key', 'password-env', 'password-file', 'repository', 'docker-media-types', 'annotations',
+      'key', 'password-env', 'password-file', 'keyless', 'fulcio-url', 'rekor-url', 'trusted-root', 'recursive', 'repository', 'docker-media-types', 'annotations',
     ]);
   });
 

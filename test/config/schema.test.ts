@@ -124,7 +124,16 @@ sign-config:
         {
           name: 'repo-cosign',
           type: 'cosign',
-          config: { key: '/k.pem', 'password-env': 'COSIGN_PASSWORD', 'docker-media-types': false, annotations: { team: 'x', 'odd key': 'y' } },
+          config: {
+            key: '/k.pem',
+            'password-env': 'COSIGN_PASSWORD',
+            keyless: false,
+            'fulcio-url': 'https://fulcio.sigstore.dev',
+            'rekor-url': 'https://rekor.sigstore.dev',
+            recursive: false,
+            'docker-media-types': false,
+            annotations: { team: 'x', 'odd key': 'y' },
+          },
         },
       ],
     });
@@ -262,7 +271,29 @@ describe('sign-config errors', () => {
       signers('[{name: c, type: cosign, config: {key: k, password-env: E, password-file: /f}}]'),
       ['config.yaml: sign-config.signers[0].config.password-file: give either password-env or password-file, not both'],
     ],
-    ['a cosign signer without key', signers('[{name: c, type: cosign, config: {}}]'), ['config.yaml: sign-config.signers[0].config.key: missing: expected a string']],
+    ['a cosign signer without key', signers('[{name: c, type: cosign, config: {}}]'), ['config.yaml: sign-config.signers[0].config.key: missing; give the path of the cosign private key, or keyless: true']],
+    [
+      'a keyless signer with a key and a password',
+      signers('[{name: c, type: cosign, config: {keyless: true, key: k, password-env: P}}]'),
+      [
+        'config.yaml: sign-config.signers[0].config.key: a keyless signer has no key; remove it (or remove keyless: true, to sign with the key)',
+        'config.yaml: sign-config.signers[0].config.password-env: a keyless signer has no password-env; remove it (or remove keyless: true, to sign with the key)',
+      ],
+    ],
+    [
+      'a trusted root for a signer with a key',
+      signers('[{name: c, type: cosign, config: {key: k, trusted-root: /root.json}}]'),
+      ['config.yaml: sign-config.signers[0].config.trusted-root: is for keyless signing; add keyless: true or remove it'],
+    ],
+    [
+      'keyless service URLs that are not http(s), recursive that is not a boolean',
+      signers('[{name: c, type: cosign, config: {keyless: true, fulcio-url: "ftp://f", rekor-url: rekor, recursive: "yes"}}]'),
+      [
+        'config.yaml: sign-config.signers[0].config.fulcio-url: expected an http(s) URL, got "ftp://f"',
+        'config.yaml: sign-config.signers[0].config.rekor-url: expected an http(s) URL, got "rekor"',
+        'config.yaml: sign-config.signers[0].config.recursive: expected a boolean (true or false), got string',
+      ],
+    ],
     [
       'duplicate signer names',
       signers(`[{name: a, type: notary, ${NOTARY}}, {name: a, type: cosign, config: {key: k}}]`),

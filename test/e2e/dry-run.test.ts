@@ -129,6 +129,18 @@ describe('--dry-run through the real CLI', () => {
     expect(r.stdout + r.stderr).not.toMatch(/supersecret/);
   });
 
+  it('a keyless cosign signer: where it would sign, and no identity token needed (nothing is signed)', async () => {
+    const config = writeConfig(
+      'registry: 127.0.0.1:5999/prod\nsign-config:\n  enabled-signers: {"*": [keyless]}\n  signers:\n' +
+        '    - {name: keyless, type: cosign, config: {keyless: true, recursive: true, rekor-url: "https://rekor.internal.example"}}\n',
+    );
+    const r = await runCli(['--dry-run', `--config=${config}`, '--sign-only', '--images-to-sign=127.0.0.1:5999/prod/a:v1', '--repo=org/repo'], { env: baseEnv() });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).signers).toEqual([
+      { name: 'keyless', type: 'cosign', keyless: true, fulcioUrl: 'https://fulcio.sigstore.dev', rekorUrl: 'https://rekor.internal.example', recursive: true },
+    ]);
+  });
+
   it.each([
     { what: 'kaniko with --platform', args: ['--platform=linux/arm64'], env: {}, message: /kaniko/ },
     { what: 'an unknown variant', args: ['--variant=nope'], env: {}, message: /--variant "nope"/ },

@@ -41,7 +41,7 @@ describe.skipIf(!ready)('attestPushed: the run step that signs and attaches prov
     const lines: string[] = [];
     const log = new Logger(new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) }), false);
     const ctx = testContext({ log, sleep: async () => {} });
-    const signing = prepareSigning([signer], ctx);
+    const signing = await prepareSigning([signer], ctx);
     const run = startProvenance(plan, signing, ctx);
     const results: BuildResult[] = [{ ok: true, pushed: [{ reference: `${repository}/team/app:v1`, digest: image.digest }], logFile: '' }];
     const failures = run ? await attestPushed(run, plan, signing, results, ctx) : undefined;

@@ -84,9 +84,9 @@ describe('prepareSigning with cosign signers: every key problem before anything 
     return text;
   };
   const cosign = (name: string, config: Record<string, unknown>): Signer => ({ name, type: 'cosign', config: { 'docker-media-types': false, ...config } }) as Signer;
-  const problems = (signers: Signer[], env: Record<string, string> = {}): string[] => {
+  const problems = async (signers: Signer[], env: Record<string, string> = {}): Promise<string[]> => {
     try {
-      prepareSigning(signers, io(env), readFile);
+      await prepareSigning(signers, io(env), readFile);
     } catch (err) {
       expect(err).toBeInstanceOf(InputError);
       return (err as InputError).problems;
@@ -99,13 +99,13 @@ describe('prepareSigning with cosign signers: every key problem before anything 
     ['COSIGN_PASSWORD when no source is configured, as cosign reads it', { key: '/keys/cosign.key' }, { COSIGN_PASSWORD: PASSWORD }],
     ['password-file (its trailing newline is not part of the password)', { key: '/keys/cosign.key', 'password-file': '/keys/password' }, {}],
     ['an unencrypted key needs no password', { key: '/keys/plain.key', 'password-env': 'UNSET_VARIABLE' }, {}],
-  ])('opens the key with %s', (_, config, env) => {
-    expect(prepareSigning([cosign('kpack', config)], io(env), readFile).signers.map((s) => s.name)).toEqual(['kpack']);
+  ])('opens the key with %s', async (_, config, env) => {
+    expect((await prepareSigning([cosign('kpack', config)], io(env), readFile)).signers.map((s) => s.name)).toEqual(['kpack']);
   });
 
-  it('lists every broken signer: missing key, unset variable, wrong password (naming its source), bad repository', () => {
+  it('lists every broken signer: missing key, unset variable, wrong password (naming its source), bad repository', async () => {
     expect(
-      problems(
+      await problems(
         [
           cosign('missing', { key: '/keys/none.key' }),
           cosign('unset', { key: '/keys/cosign.key', 'password-env': 'KEY_PASSWORD' }),
@@ -126,9 +126,9 @@ describe('prepareSigning with cosign signers: every key problem before anything 
     ]);
   });
 
-  it('the key file, its lines, the password and the decrypted key are masked in every log line', () => {
+  it('the key file, its lines, the password and the decrypted key are masked in every log line', async () => {
     const signing = io({ P: PASSWORD });
-    expect(prepareSigning([cosign('kpack', { key: '/keys/cosign.key', 'password-env': 'P' })], signing, readFile).signers).toHaveLength(1);
+    expect((await prepareSigning([cosign('kpack', { key: '/keys/cosign.key', 'password-env': 'P' })], signing, readFile)).signers).toHaveLength(1);
     const keyLine = (files['/keys/cosign.key'] ?? '').split('\n')[1] ?? '';
     signing.log.info(`leak? ${PASSWORD} ${keyLine} ${key.derBase64} ${files['/keys/cosign.key']}`);
     const printed = output.join('');

@@ -27,7 +27,7 @@ async function signWith(keys: Array<{ name: string; key: TestKey; config?: Recor
   const lines: string[] = [];
   const stream = new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) });
   const io = testContext({ env: { HOME: dir, ...env }, log: new Logger(stream, false), now: () => NOW });
-  const failures = await runSigners(prepareSigning(signers, io, undefined, { buildNumber: '42' }), images, io);
+  const failures = await runSigners(await prepareSigning(signers, io, undefined, { buildNumber: '42' }), images, io);
   return { failures, log: lines.join('') };
 }
 

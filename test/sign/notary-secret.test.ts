@@ -113,36 +113,32 @@ describe('prepareSigning: every problem before anything starts', () => {
     return text;
   };
 
-  it('lists every broken signer in one InputError', () => {
+  it('lists every broken signer in one InputError', async () => {
     const signers: Signer[] = [notary('token', 'https://s.example/', 'ok'), notary('token', 'http://remote.example/', 'plain'), notary('signify', 'https://s.example/', 'gone')];
-    const attempt = () => prepareSigning(signers, io(), readFile);
-    expect(attempt).toThrow(InputError);
-    try {
-      attempt();
-    } catch (err) {
-      expect((err as InputError).problems).toEqual([
-        'sign-config signer "plain": endpoint: http://remote.example is not https (plain http is allowed only for loopback hosts); use an https:// endpoint',
-        'sign-config signer "gone": secret file /secret/gone does not exist; mount the secret or fix secret.path',
-      ]);
-    }
+    const err: unknown = await prepareSigning(signers, io(), readFile).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).problems).toEqual([
+      'sign-config signer "plain": endpoint: http://remote.example is not https (plain http is allowed only for loopback hosts); use an https:// endpoint',
+      'sign-config signer "gone": secret file /secret/gone does not exist; mount the secret or fix secret.path',
+    ]);
   });
 
-  it('a cosign signer whose key is missing is an InputError like the others', () => {
-    const cosign: Signer = { name: 'kpack', type: 'cosign', config: { key: '/k', 'docker-media-types': false } };
-    expect(() => prepareSigning([notary('token', 'https://s.example/', 'ok'), cosign], io(), readFile)).toThrow(InputError);
-    expect(() => prepareSigning([cosign], io(), readFile)).toThrow('sign-config signer "kpack": key file /k does not exist; mount the key or fix config.key');
+  it('a cosign signer whose key is missing is an InputError like the others', async () => {
+    const cosign = { name: 'kpack', type: 'cosign', config: { key: '/k', 'docker-media-types': false } } as Signer;
+    await expect(prepareSigning([notary('token', 'https://s.example/', 'ok'), cosign], io(), readFile)).rejects.toThrow(InputError);
+    await expect(prepareSigning([cosign], io(), readFile)).rejects.toThrow('sign-config signer "kpack": key file /k does not exist; mount the key or fix config.key');
   });
 
-  it('a notary signer without secret reads no secret file; its endpoint is still checked', () => {
+  it('a notary signer without secret reads no secret file; its endpoint is still checked', async () => {
     const readFile = (path: string) => {
       if (path.endsWith('config.json')) throw Object.assign(new Error('missing'), { code: 'ENOENT' });
       return expect.unreachable(`no secret file is read (read ${path})`);
     };
-    expect(prepareSigning([notary('none', 'http://127.0.0.1:9/sign')], io(), readFile).signers.map((s) => s.name)).toEqual(['n']);
-    expect(() => prepareSigning([notary('none', 'http://remote.example/sign')], io(), readFile)).toThrow('sign-config signer "n": endpoint: http://remote.example is not https');
+    expect((await prepareSigning([notary('none', 'http://127.0.0.1:9/sign')], io(), readFile)).signers.map((s) => s.name)).toEqual(['n']);
+    await expect(prepareSigning([notary('none', 'http://remote.example/sign')], io(), readFile)).rejects.toThrow('sign-config signer "n": endpoint: http://remote.example is not https');
   });
 
-  it('no signers: nothing read', () => {
-    expect(prepareSigning([], io(), () => expect.unreachable('no file is read')).signers).toEqual([]);
+  it('no signers: nothing read', async () => {
+    expect((await prepareSigning([], io(), () => expect.unreachable('no file is read'))).signers).toEqual([]);
   });
 });

@@ -21,7 +21,7 @@ async function signWith(signerYaml: string, images: string[], run: Pick<RunConte
   const lines: string[] = [];
   const stream = new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) });
   const io = testContext({ env: { HOME: tempDir('home') }, log: new Logger(stream, true), ...run });
-  const failures = await runSigners(prepareSigning(config['sign-config']?.signers ?? [], io), images, io);
+  const failures = await runSigners(await prepareSigning(config['sign-config']?.signers ?? [], io), images, io);
   return { failures, log: lines.join('') };
 }
 

@@ -10,7 +10,7 @@ async function logOf(skipped: SkippedSigner[] | undefined): Promise<string> {
   const lines: string[] = [];
   const stream = new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) });
   const io = testContext({ log: new Logger(stream, false) });
-  const signing = prepareSigning([], io, () => expect.unreachable('nothing is read'), { skipped });
+  const signing = await prepareSigning([], io, () => expect.unreachable('nothing is read'), { skipped });
   expect(await runSigners(signing, ['r.example/app:v1'], io)).toEqual([]);
   return lines.join('');
 }
