@@ -20,7 +20,7 @@ describe('the registry of backends', () => {
 
   it('every backend declares all capabilities', () => {
     for (const backend of allBackends()) {
-      expect(Object.keys(backend.capabilities).sort(), backend.name).toEqual(['diskDestinations', 'localInputs', 'needsRegistry', 'platforms', 'signsItself', 'variants']);
+      expect(Object.keys(backend.capabilities).sort(), backend.name).toEqual(['diskDestinations', 'localInputs', 'needsRegistry', 'platforms', 'reuse', 'signsItself', 'variants']);
     }
   });
 });

@@ -257,7 +257,7 @@ describe('reuse in --dry-run and with a backend that cannot reuse (no network)',
     const plan = JSON.parse(r.stdout);
     expect(plan.reuse).toMatchObject({ enabled: false, decidedBy: '--reuse' });
     expect(plan.builds[0].inputs).toBeUndefined();
-    expect(plan.builds[0].commands[0].join(' ')).not.toContain('--label');
+    expect(plan.builds[0].commands[0].join(' ')).not.toContain('io.image-builder.inputs');
   });
 
   const ado = 'ado-config: {ado-organization-url: "https://dev.azure.com/o", ado-project-name: p, ado-pipeline-id: 1}\n';

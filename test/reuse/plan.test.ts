@@ -73,7 +73,7 @@ describe('the plan with reuse on: each unit has its inputs and the inputs label;
     expect(p.builds.map((b) => b.inputs?.buildArgs)).toEqual([{ FLAVOUR: 'blue' }, { FLAVOUR: 'green' }]);
     for (const unit of p.builds) {
       expect(unit.inputs).toMatchObject({ files: 2, bytes: dockerfile.length + 2, baseImages: [{ name: 'r.io/base:1' }], resolved: false });
-      expect(unit.labels).toEqual({ [INPUTS_LABEL]: unit.inputs?.digest });
+      expect(unit.labels[INPUTS_LABEL]).toBe(unit.inputs?.digest);
       expect(unit.buildArgs.COMMIT_SHA).toBe(BASE); // passed to the build, but no input: the Dockerfile does not declare it
     }
     expect(p.inputsScan?.context.entries.map((e) => e.path)).toEqual(['Dockerfile', 'a.txt']);
@@ -90,7 +90,7 @@ describe('the plan with reuse on: each unit has its inputs and the inputs label;
     const p = await plan({ reuse: false });
     expect(p.reuse.enabled).toBe(false);
     expect(p.inputsScan).toBeUndefined();
-    expect(p.builds.map((b) => [b.inputs, b.labels])).toEqual([[undefined, undefined], [undefined, undefined]]);
+    expect(p.builds.map((b) => [b.inputs, b.labels[INPUTS_LABEL]])).toEqual([[undefined, undefined], [undefined, undefined]]);
   });
 });
 
