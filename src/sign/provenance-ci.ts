@@ -32,6 +32,8 @@ export function publicUrl(text: string | undefined): string | undefined {
 
 /** The repository's URL; Prow, ADO and local runs name GitHub repositories by owner/name only. */
 function sourceUrl(git: GitState, env: Env): string | undefined {
+  // The CI context's own URL first: the image's source label names the same repository.
+  if (git.repositoryUrl) return git.repositoryUrl;
   const repo = git.repositoryOwner && git.repositoryName ? `${git.repositoryOwner}/${git.repositoryName}` : undefined;
   if (git.ciSystem === 'jenkins') {
     // GIT_URL may be scp-like (git@host:org/repo.git) or carry a token: only the https form, credentials dropped.

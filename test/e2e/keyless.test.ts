@@ -3,8 +3,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, runCliCollecting, writeConfig } from '../support/cli.js';
-import { generateTestKey, readStoredSignatures, verifiedBy, type StoredSignatures } from '../support/cosign.js';
-import { getManifest, startRegistry, type TestRegistry } from '../support/registry.js';
+import { generateTestKey, readStoredSignatures, verifiedBy, verifiedStatement, type StoredSignatures } from '../support/cosign.js';
+import { getImageConfig, getManifest, startRegistry, type TestRegistry } from '../support/registry.js';
 import { githubStyleToken, startGithubTokenEndpoint, startMockSigstore, verifyKeyless, type MockSigstore, type Served } from '../support/sigstore.js';
 import { removeTempDirs, requireTool, tempDir } from '../support/tools.js';
 
@@ -144,7 +144,7 @@ describe.skipIf(!ready)('keyless cosign signing through the real CLI in a simula
     expect((await fetch(`${registry.url}/v2/never/team/app/tags/list`)).status).toBe(404);
   });
 
-  it('build mode, two platforms, recursive: buildah pushes an index; a keyless and a key signer each sign the index and both platform manifests', async () => {
+  it('build mode, two platforms, recursive: buildah pushes an index; a keyless and a key signer each sign the index and both platform manifests; the images name their commit and the provenance verifies', async () => {
     const file = config(`${registry.host}/multi`, [
       { name: 'keyless', config: keyless(', recursive: true') },
       { name: 'with-key', config: `key: ${path.join(keyDir, 'cosign.key')}, recursive: true` },
@@ -160,6 +160,17 @@ describe.skipIf(!ready)('keyless cosign signing through the real CLI in a simula
       expect(verifyStored(signatures[0]!).identity?.subjectAlternativeName).toBe(IDENTITY);
       expect(verifiedBy(signatures[1]!, key.publicKey)).toBe(true);
     }
+    // Issue 13's whole promise in one build: labels that name the commit, provenance the key verifies, keyless signatures (above).
+    // The repository is the event payload's (kyma-project/test-infra in the push fixture), in the labels and the provenance alike.
+    const source = 'https://github.com/kyma-project/test-infra';
+    for (const child of children) {
+      const labels = (await getImageConfig(registry, 'multi/team/app', child.digest)).config?.Labels;
+      expect(labels).toMatchObject({ 'org.opencontainers.image.revision': SHA, 'org.opencontainers.image.source': source });
+    }
+    const attestations = await readStoredSignatures(registry.url, 'multi/team/app', index.digest, {}, '.att');
+    const statement = verifiedStatement(attestations!.signatures[0]!.payload, key.publicPem) as { subject: unknown; predicate: { buildDefinition: { resolvedDependencies: unknown[] } } } | undefined;
+    expect(statement?.subject).toEqual([{ name: `${registry.host}/multi/team/app`, digest: { sha256: index.digest.slice(7) } }]);
+    expect(statement?.predicate.buildDefinition.resolvedDependencies).toContainEqual({ uri: `git+${source}`, digest: { gitCommit: SHA } });
     // The default tag names the same index: nothing signed twice.
     expect(r.stderr).toMatch(new RegExp(`keyless: \\S+/multi/team/app:v\\d{8}-616082eb@${index.digest} already has this signature`));
     for (const child of children) {
