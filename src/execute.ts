@@ -1,7 +1,7 @@
 import { WorkError } from './errors.js';
 import type { Plan } from './plan-types.js';
 import { backendNamed } from './backends/index.js';
-import type { BuildResult, RunReport, RunResult } from './backends/backend.js';
+import type { RunReport } from './backends/backend.js';
 import { writeActionOutputs } from './output/github.js';
 import { writeFileCreatingDirs } from './output/json.js';
 import { localRunReport } from './output/report.js';
@@ -44,5 +44,3 @@ function writeReport(plan: Plan, ctx: RunContext, report: RunReport): void {
     ctx.log.warn(`could not write the build report or outputs: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
-
-export type { BuildResult, RunResult };
