@@ -35,11 +35,7 @@ export class Problems {
     try {
       return fn();
     } catch (err) {
-      if (err instanceof InputError) {
-        this.found.push(...err.problems);
-        return undefined;
-      }
-      throw err;
+      return this.absorb(err);
     }
   }
 
@@ -48,17 +44,15 @@ export class Problems {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof InputError) {
-        this.found.push(...err.problems);
-        return undefined;
-      }
-      throw err;
+      return this.absorb(err);
     }
   }
 
-  /** The problems found so far, for a caller that merges them into its own. */
-  list(): string[] {
-    return [...this.found];
+  /** Records an InputError's problems; rethrows anything else. */
+  private absorb(err: unknown): undefined {
+    if (!(err instanceof InputError)) throw err;
+    this.found.push(...err.problems);
+    return undefined;
   }
 
   get size(): number {
