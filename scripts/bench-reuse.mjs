@@ -1,26 +1,16 @@
 // Prints the wall time of a whole CLI build with --reuse (buildah, a real registry on 127.0.0.1) of a Dockerfile whose
 // RUN step takes 5 s and which COPYs a context of 1,000 files (10 MB), then of the same run again with nothing changed
 // (target: at most 10 % of the first), and the time to compute the inputs digest of that context (target: under 300 ms).
-import { build } from 'esbuild';
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { median, timeInputs, writeSourceFiles } from './bench-support.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const bin = join(root, 'bin/image-builder');
-const FILES = 1000;
-const FILE_BYTES = 10 * 1024;
 const DIGEST_RUNS = Number(process.env.BENCH_RUNS ?? 5);
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 function need(tool) {
   if (spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0) return true;
@@ -73,11 +63,7 @@ function pushShellImage(work, host) {
 /** 1,000 files of 10 KiB in 20 folders, and a Dockerfile that sleeps 5 s, then copies them. */
 function makeContext(work, base) {
   const context = join(work, 'context');
-  for (let i = 0; i < FILES; i++) {
-    const dir = join(context, `pkg${i % 20}`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `file${i}.go`), randomBytes(FILE_BYTES));
-  }
+  writeSourceFiles(context);
   writeFileSync(join(context, 'Dockerfile'), `FROM ${base}\nRUN sleep 5\nCOPY . /app\n`);
   return context;
 }
@@ -99,22 +85,8 @@ function runCli(args, env) {
 }
 
 async function inputsDigestTime(context) {
-  const bundle = join(tmpdir(), `ib-bench-reuse-inputs-${process.pid}.cjs`);
-  await build({ entryPoints: [join(root, 'src/inputs/index.ts')], bundle: true, platform: 'node', target: 'node20', format: 'cjs', outfile: bundle, logLevel: 'warning' });
-  try {
-    const { computeInputs } = createRequire(import.meta.url)(bundle);
-    const unit = { contextDir: context, dockerfilePath: 'Dockerfile', buildArgs: {}, platforms: [] };
-    await computeInputs(unit);
-    const times = [];
-    for (let i = 0; i < DIGEST_RUNS; i++) {
-      const t0 = process.hrtime.bigint();
-      await computeInputs(unit);
-      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    }
-    return median(times);
-  } finally {
-    rmSync(bundle, { force: true });
-  }
+  const { times } = await timeInputs({ contextDir: context, dockerfilePath: 'Dockerfile', buildArgs: {}, platforms: [] }, DIGEST_RUNS);
+  return median(times);
 }
 
 if (need('buildah') && need('docker-registry') && need('busybox')) {

@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, cpSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { median } from './bench-support.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const bin = join(root, 'bin/image-builder');
@@ -18,12 +19,6 @@ function wall(args, extraEnv = {}) {
   wall.lastStderr = r.stderr;
   return ms;
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 function startup(runs) {
   const cli = [bin, '--parse-tags-only', `--config=${join(root, 'config.yaml')}`, '--tag', 'latest'];

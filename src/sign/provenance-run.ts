@@ -5,12 +5,13 @@ import type { BaseImage } from '../inputs/digest.js';
 import { analyseDockerfile } from '../inputs/dockerfile.js';
 import type { Logger } from '../output/logger.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
-import { parseDestination, parseReference } from '../reference.js';
+import { parseDestination } from '../reference.js';
+import { baseImageReference } from '../registry/base-image.js';
 import type { RegistryClient } from '../registry/client.js';
 import { findImage } from '../registry/lookup.js';
 import type { RunContext } from '../support/context.js';
 import { ciRun } from './provenance-ci.js';
-import { canonicalImage, provenanceStatement, type ProvenanceStatement } from './provenance.js';
+import { provenanceStatement, type ProvenanceStatement } from './provenance.js';
 import type { Signing } from './run.js';
 import type { Attestation } from './signer.js';
 
@@ -62,12 +63,12 @@ export function baseImageNames(plan: Plan, readFile: ReadFile, log?: Pick<Logger
 async function resolveBaseImage(name: string, registry: RegistryClient, log: Pick<Logger, 'warn'>): Promise<BaseImage> {
   const pinned = pinnedDigest(name);
   if (pinned) return { name, digest: pinned };
-  const ref = parseReference(canonicalImage(name));
-  if (!ref) {
+  const ref = baseImageReference(name);
+  if (typeof ref === 'string') {
     log.warn(`provenance: base image ${name} is not an image reference; listed without a digest`);
     return { name };
   }
-  const found = await findImage(registry, ref.tag ? ref : { ...ref, tag: 'latest' });
+  const found = await findImage(registry, ref);
   if (found.status === 'found') return { name, digest: found.digest };
   log.warn(`provenance: base image ${name} not resolved (${found.status === 'failed' ? found.message : found.detail}); listed without a digest`);
   return { name };

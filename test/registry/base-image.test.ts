@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { baseImageReference } from '../../src/reuse/base-images.js';
+import { baseImageReference } from '../../src/registry/base-image.js';
 
 describe('baseImageReference: what Docker pulls for a FROM name', () => {
   const D = `sha256:${'a'.repeat(64)}`;
