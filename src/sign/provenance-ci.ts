@@ -1,5 +1,5 @@
 import type { Env, GitState } from '../ci/gitstate.js';
-import { envValue } from '../ci/vars.js';
+import { envValue, GITHUB_SERVER, repositoryUrl } from '../ci/vars.js';
 
 /** Where provenance URIs of ours start; stable: verifiers pin buildType and builder ids made from it. */
 export const IMAGE_BUILDER_URI = 'https://github.com/kyma-project/test-infra/image-builder';
@@ -30,19 +30,9 @@ export function publicUrl(text: string | undefined): string | undefined {
   return url.toString();
 }
 
-/** The repository's URL; Prow, ADO and local runs name GitHub repositories by owner/name only. */
-function sourceUrl(git: GitState, env: Env): string | undefined {
-  // The CI context's own URL first: the image's source label names the same repository.
-  if (git.repositoryUrl) return git.repositoryUrl;
-  const repo = git.repositoryOwner && git.repositoryName ? `${git.repositoryOwner}/${git.repositoryName}` : undefined;
-  if (git.ciSystem === 'jenkins') {
-    // GIT_URL may be scp-like (git@host:org/repo.git) or carry a token: only the https form, credentials dropped.
-    const url = publicUrl(envValue(env, 'GIT_URL'));
-    if (url) return url.replace(/\.git\/?$/, '');
-  }
-  if (!repo) return undefined;
-  const server = git.ciSystem === 'github-actions' ? (publicUrl(envValue(env, 'GITHUB_SERVER_URL')) ?? 'https://github.com/') : 'https://github.com/';
-  return `${server.replace(/\/+$/, '')}/${repo}`;
+/** The repository's URL: the CI context's own, as the image's source label; a local run's --repo names one on GitHub. */
+function sourceUrl(git: GitState): string | undefined {
+  return git.repositoryUrl ?? repositoryUrl(GITHUB_SERVER, git.repositoryOwner, git.repositoryName);
 }
 
 function jobUrl(git: GitState, env: Env): string | undefined {
@@ -79,7 +69,7 @@ const INVOCATION_VARIABLES: Record<GitState['ciSystem'], string[]> = {
 /** Builder id, invocation id and repository URL of this run. */
 export function ciRun(git: GitState, env: Env): CiRun {
   const invocationId = INVOCATION_VARIABLES[git.ciSystem].map((name) => envValue(env, name)).find((value) => value !== undefined);
-  const source = sourceUrl(git, env);
+  const source = sourceUrl(git);
   return {
     builderId: jobUrl(git, env) ?? `${IMAGE_BUILDER_URI}/ci/${git.ciSystem}`,
     ...(invocationId !== undefined ? { invocationId } : {}),

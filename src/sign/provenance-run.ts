@@ -29,11 +29,6 @@ export interface ProvenanceRun {
   baseImages: string[][];
 }
 
-/** Whether this run attaches provenance: a build with --provenance (the default) and a signer that attests. */
-export function attestsProvenance(plan: Plan, signerTypes: readonly string[]): boolean {
-  return plan.mode === 'build' && plan.provenance && signerTypes.includes('cosign');
-}
-
 /** Called before the build: its start time, and the Dockerfile as it was built (undefined when no signer attests). */
 export function startProvenance(plan: Plan, signing: Signing, ctx: Pick<RunContext, 'log' | 'now'>, readFile: ReadFile = readText): ProvenanceRun | undefined {
   if (!plan.provenance || !signing.signers.some((signer) => signer.attest)) return undefined;
@@ -132,9 +127,9 @@ export async function attestPushed(run: ProvenanceRun, plan: Plan, signing: Sign
 
 /** --dry-run: the statements a run would sign, digests and times as placeholders (no network). */
 export function provenancePreview(plan: Plan, env: Env, version: string, readFile: ReadFile = readText): Record<string, unknown> | undefined {
-  // Keyless cosign signers sign images only: provenance is attested by a signer with a key.
-  const attesting = plan.signers.filter((signer) => signer.type !== 'cosign' || !signer.config.keyless).map((signer) => signer.type);
-  if (!attestsProvenance(plan, attesting)) return undefined;
+  // A build with --provenance (the default) and a signer that attests: cosign with a key (keyless signs images only).
+  const attests = plan.signers.some((signer) => signer.type === 'cosign' && !signer.config.keyless);
+  if (plan.mode !== 'build' || !plan.provenance || !attests) return undefined;
   const names = baseImageNames(plan, readFile);
   const facts = { plan, env, version, startedOn: '<start of the build>', finishedOn: '<end of the push>' };
   const statements = plan.builds.flatMap((unit, i) => {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { GitState } from '../ci/gitstate.js';
 import type { BaseImage } from '../inputs/digest.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
+import { registryHost } from '../reference.js';
 import { IMAGE_BUILDER_URI, type CiRun } from './provenance-ci.js';
 
 /** SLSA v1 provenance as an in-toto Statement v1, pure from the plan, the pushed digest and the run's facts. */
@@ -68,10 +69,8 @@ export function builtCommit(git: GitState): string | undefined {
 
 /** `docker.io/library/alpine:3` for `alpine:3`: Docker's rules, so that each dependency names one repository. */
 export function canonicalImage(name: string): string {
-  const slash = name.indexOf('/');
-  const first = slash < 0 ? '' : name.slice(0, slash);
-  if (first.includes('.') || first.includes(':') || first === 'localhost') return name;
-  return `docker.io/${slash < 0 ? `library/${name}` : name}`;
+  if (name.startsWith(`${registryHost(name)}/`)) return name;
+  return `docker.io/${name.includes('/') ? name : `library/${name}`}`;
 }
 
 function sourceDependency(git: GitState, ci: CiRun): ResourceDescriptor[] {
