@@ -3,8 +3,10 @@ import { parseReference, type ImageReference } from '../reference.js';
 import { imageName, type RegistryClient } from '../registry/client.js';
 import type { RunContext } from '../support/context.js';
 import { sha256 } from '../support/digest.js';
-import { appendSignature, SIGNATURE_ANNOTATION, type ExistingSignatures, type SignatureLayer } from './cosign-format.js';
+import { appendSignature, BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION, CHAIN_ANNOTATION, SIGNATURE_ANNOTATION, type ExistingSignatures, type SignatureLayer } from './cosign-format.js';
 import type { CosignKey } from './cosign-key.js';
+import { signDsseKeyless, type KeylessMaterial, type KeylessService } from './keyless.js';
+import type { IdentityToken } from './oidc.js';
 import type { Attestation, SignResult } from './signer.js';
 
 /** cosign's attestation format (`cosign attest`: DSSE envelope, static.NewAttestation, `.att` tag), as data and one effect. */
@@ -18,16 +20,51 @@ export function pae(payloadType: string, payload: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `), type, Buffer.from(` ${payload.length} `), payload]);
 }
 
-/** The DSSE envelope of an in-toto statement, signed by `signPae` (ECDSA-SHA256 DER with a cosign key). */
-export function dsseEnvelope(statement: Buffer, signPae: (bytes: Buffer) => Buffer): Buffer {
-  const signature = signPae(pae(INTOTO_PAYLOAD_TYPE, statement));
-  const envelope = { payloadType: INTOTO_PAYLOAD_TYPE, payload: statement.toString('base64'), signatures: [{ keyid: '', sig: signature.toString('base64') }] };
+/** A DSSE envelope's JSON, one signature without key id, as cosign stores it. */
+export function envelopeJson(payloadType: string, payload: Buffer, signature: Buffer): Buffer {
+  const envelope = { payloadType, payload: payload.toString('base64'), signatures: [{ keyid: '', sig: signature.toString('base64') }] };
   return Buffer.from(JSON.stringify(envelope), 'utf8');
 }
 
-/** The layer of one attestation, as cosign writes it: an empty signature annotation and the predicate type. */
-export function attestationLayer(envelope: Buffer, predicateType: string): SignatureLayer {
-  return { mediaType: DSSE_ENVELOPE_TYPE, size: envelope.length, digest: sha256(envelope), annotations: { [SIGNATURE_ANNOTATION]: '', predicateType } };
+/** The DSSE envelope of an in-toto statement, signed by `signPae` (ECDSA-SHA256 DER with a cosign key). */
+export function dsseEnvelope(statement: Buffer, signPae: (bytes: Buffer) => Buffer): Buffer {
+  return envelopeJson(INTOTO_PAYLOAD_TYPE, statement, signPae(pae(INTOTO_PAYLOAD_TYPE, statement)));
+}
+
+/**
+ * The layer of one attestation, as cosign writes it: an empty signature annotation and the predicate type; a keyless
+ * one's certificate, chain and Rekor bundle as on a keyless signature.
+ */
+export function attestationLayer(envelope: Buffer, predicateType: string, keyless?: KeylessMaterial): SignatureLayer {
+  const annotations = { [SIGNATURE_ANNOTATION]: '', predicateType };
+  if (keyless) Object.assign(annotations, { [CERTIFICATE_ANNOTATION]: keyless.certificate, [CHAIN_ANNOTATION]: keyless.chain, [BUNDLE_ANNOTATION]: keyless.bundle });
+  return { mediaType: DSSE_ENVELOPE_TYPE, size: envelope.length, digest: sha256(envelope), annotations };
+}
+
+/** One statement signed: the envelope (the layer's blob) and its layer. */
+export interface SignedStatement {
+  envelope: Buffer;
+  layer: SignatureLayer;
+}
+
+/** How a signer signs a statement (its JSON text) of a predicate type. */
+export type SignStatement = (statement: Buffer, predicateType: string) => Promise<SignedStatement>;
+
+/** With a cosign key: ECDSA-SHA256 over the envelope's PAE, as `cosign attest --key`. */
+export function keyAttesting(key: CosignKey): SignStatement {
+  return (statement, predicateType) => {
+    const envelope = dsseEnvelope(statement, (bytes) => sign('sha256', bytes, key.privateKey));
+    return Promise.resolve({ envelope, layer: attestationLayer(envelope, predicateType) });
+  };
+}
+
+/** Keyless, as `cosign attest` without a key: a Fulcio certificate and a Rekor entry for each envelope. */
+export function keylessAttesting(service: KeylessService, token: IdentityToken): SignStatement {
+  return async (statement, predicateType) => {
+    const signed = await signDsseKeyless(INTOTO_PAYLOAD_TYPE, statement, service, token);
+    const envelope = envelopeJson(signed.payloadType, signed.payload, signed.sig);
+    return { envelope, layer: attestationLayer(envelope, predicateType, signed) };
+  };
 }
 
 /** `sha256-<hex>.att`: the tag cosign stores an image's attestations under. */
@@ -36,7 +73,7 @@ export function attestationTag(digest: string): string {
 }
 
 export interface AttestOptions {
-  key: CosignKey;
+  signStatement: SignStatement;
   /** Another repository for signatures and attestations (the signer's `repository`, COSIGN_REPOSITORY). */
   target?: Pick<ImageReference, 'registry' | 'repository'>;
   dockerMediaTypes: boolean;
@@ -75,10 +112,10 @@ export async function attestImages(
 async function attachOne(attestation: Attestation, options: AttestOptions, registry: RegistryClient, readExisting: ReadExisting): Promise<string> {
   const ref = parseReference(attestation.image);
   if (!ref?.digest) throw new Error(`${attestation.image}: not an image reference with a digest`);
-  const statement = Buffer.from(JSON.stringify(attestation.statement), 'utf8');
-  const envelope = dsseEnvelope(statement, (bytes) => sign('sha256', bytes, options.key.privateKey));
   const attRef: ImageReference = { ...(options.target ?? { registry: ref.registry, repository: ref.repository }), tag: attestationTag(ref.digest) };
-  const next = appendSignature(await readExisting(registry, attRef), attestationLayer(envelope, attestation.statement.predicateType), options.dockerMediaTypes);
+  const existing = await readExisting(registry, attRef);
+  const { envelope, layer } = await options.signStatement(Buffer.from(JSON.stringify(attestation.statement), 'utf8'), attestation.statement.predicateType);
+  const next = appendSignature(existing, layer, options.dockerMediaTypes);
   await registry.pushBlob(attRef, envelope);
   await registry.pushBlob(attRef, next.config);
   await registry.putManifest(attRef, next.manifest, next.mediaType);

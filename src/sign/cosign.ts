@@ -17,8 +17,8 @@ import {
   type SignatureLayer,
 } from './cosign-format.js';
 import { loadSignerKey, type CosignKey, type CosignSignerConfig } from './cosign-key.js';
-import { attestImages } from './attestation.js';
-import { keylessService, signKeyless } from './keyless.js';
+import { attestImages, keyAttesting, keylessAttesting, type SignStatement } from './attestation.js';
+import { keylessService, signKeyless, type KeylessService } from './keyless.js';
 import type { IdentityToken } from './oidc.js';
 import type { ImageSigner, SignResult } from './signer.js';
 
@@ -41,15 +41,15 @@ type SignPayload = (payload: Buffer, existing: ExistingSignatures | undefined) =
 /**
  * The cosign signer (kpack's way): the key is opened now (its secrets registered in ctx.log.secrets), so a bad key or
  * password is an InputError before anything is built; each image's manifest digest is signed and the signature
- * appended to its `sha256-<hex>.sig` manifest. A keyless signer signs with a Fulcio certificate for the run's
- * identity token instead; with `recursive`, each platform manifest of an index is signed too.
+ * appended to its `sha256-<hex>.sig` manifest, and each provenance statement attested in its `.att` manifest. A
+ * keyless signer signs both with Fulcio certificates for the run's identity token instead; with `recursive`, each
+ * platform manifest of an index is signed too.
  */
 export function cosignSigner(signer: CosignSignerConfig, ctx: Pick<RunContext, 'env' | 'log'>, readFile: (path: string) => string, run: CosignRun): ImageSigner {
   const { name, config } = signer;
   const target = config.repository === undefined ? undefined : signatureRepository(config.repository, name);
-  // Keyless signers sign images only; provenance is attested with a key.
   const key = config.keyless ? undefined : loadSignerKey(signer, ctx.env, readFile, ctx.log.secrets);
-  const signPayload = key ? keySigning(key) : keylessSigning(signer, readFile, run);
+  const { signPayload, signStatement } = key ? { signPayload: keySigning(key), signStatement: keyAttesting(key) } : keylessMethods(signer, readFile, run);
   const annotations = signatureAnnotations(config.annotations, run);
   const options: SignOptions = { signPayload, annotations, target, dockerMediaTypes: config['docker-media-types'] };
   return {
@@ -73,9 +73,9 @@ export function cosignSigner(signer: CosignSignerConfig, ctx: Pick<RunContext, '
       const count = `${problems.length} of ${images.length} ${images.length === 1 ? 'image' : 'images'}`;
       return { signer: name, ok: false, signed, error: `${count} not signed:\n    ${problems.join('\n    ')}` };
     },
-    ...(key
-      ? { attest: (attestations, registry, runCtx) => attestImages(name, attestations, { key, target, dockerMediaTypes: config['docker-media-types'] }, registry, readSignatures, runCtx) }
-      : {}),
+    attest: (attestations, registry, runCtx) => attestImages(name, attestations, { signStatement, target, dockerMediaTypes: config['docker-media-types'] }, registry, readSignatures, runCtx),
+    // What this run's key attests is trusted by reuse, where this signer stores it.
+    ...(key ? { trustKey: { publicKey: key.publicKey, ...(target ? { repository: target } : {}) } } : {}),
   } satisfies ImageSigner;
 }
 
@@ -87,15 +87,19 @@ function keySigning(key: CosignKey): SignPayload {
   };
 }
 
-/** Keyless: a new certificate for each signature, as `cosign sign` without a key; an earlier run's is never taken for it. */
-function keylessSigning(signer: CosignSignerConfig, readFile: (path: string) => string, run: CosignRun): SignPayload {
+/** A keyless signer's ways to sign, its services checked (URLs, trusted root read) now, with the run's identity token. */
+function keylessMethods(signer: CosignSignerConfig, readFile: (path: string) => string, run: CosignRun): { signPayload: SignPayload; signStatement: SignStatement } {
   const where = `sign-config signer "${signer.name}"`;
   const service = keylessService(signer.config, readFile, where);
-  const token = run.identityToken;
+  // Never without a token: prepareSigning reports a missing one (exit 2) before anything is built.
+  const token = run.identityToken ?? { origin: where, current: () => Promise.reject(new Error(`${where}: no identity token`)) };
+  return { signPayload: keylessSigning(service, token), signStatement: keylessAttesting(service, token) };
+}
+
+/** Keyless: a new certificate for each signature, as `cosign sign` without a key; an earlier run's is never taken for it. */
+function keylessSigning(service: KeylessService, token: IdentityToken): SignPayload {
   const signedNow = new Set<string>();
   return async (payload, existing) => {
-    // Never without a token: prepareSigning reports a missing one (exit 2) before anything is built.
-    if (!token) throw new Error(`${where}: no identity token`);
     // Tags of one digest share the payload: signed once per run, not once per tag.
     const digest = sha256(payload);
     if (signedNow.has(digest) && hasSignature(existing, digest, () => true)) return undefined;

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { MessageSignatureBundleBuilder, RekorWitness, type Bundle, type Signature, type Signer } from '@sigstore/sign';
+import { DSSEBundleBuilder, MessageSignatureBundleBuilder, RekorWitness, type Bundle, type BundleBuilderOptions, type Signature, type Signer } from '@sigstore/sign';
 // The Fulcio client of @sigstore/sign (pinned): FulcioSigner keeps only the leaf, cosign also stores the chain.
 import { CAClient } from '@sigstore/sign/dist/signer/fulcio/ca.js';
 import { toSignedEntity, toTrustMaterial, Verifier, type TrustMaterial } from '@sigstore/verify';
@@ -61,30 +61,66 @@ export function readTrustedRoot(file: string, readFile: (path: string) => string
   }
 }
 
+/** What a keyless signature's layer carries besides the signature: certificate, chain and Rekor bundle. */
+export type KeylessMaterial = Omit<KeylessSignature, 'signature'>;
+
+/** What a keyless DSSE signature gives: the envelope's parts, and the certificate, chain and bundle as for a signature. */
+export interface KeylessEnvelope extends KeylessMaterial {
+  payloadType: string;
+  payload: Buffer;
+  /** The DER ECDSA signature over the envelope's pre-authentication encoding. */
+  sig: Buffer;
+}
+
 /**
  * Signs the payload as `cosign sign` does without a key: an ephemeral P-256 key, a Fulcio certificate for the
  * identity token, a hashedrekord entry in Rekor; verified against the trusted root when there is one.
  */
 export async function signKeyless(payload: Buffer, service: KeylessService, token: IdentityToken): Promise<KeylessSignature> {
+  const { bundle, material } = await signWitnessed(service, token, 'signature', (options) => new MessageSignatureBundleBuilder(options).create({ data: payload }), payload);
+  if (bundle.content.$case !== 'messageSignature') throw new Error('keyless signing returned no message signature');
+  return { signature: bundle.content.messageSignature.signature.toString('base64'), ...material };
+}
+
+/**
+ * Signs the payload as a DSSE envelope as `cosign attest` does without a key: a Fulcio certificate for the identity
+ * token, the envelope in Rekor as an intoto entry; verified against the trusted root when there is one.
+ */
+export async function signDsseKeyless(payloadType: string, payload: Buffer, service: KeylessService, token: IdentityToken): Promise<KeylessEnvelope> {
+  const { bundle, material } = await signWitnessed(service, token, 'attestation', (options) => new DSSEBundleBuilder(options).create({ data: payload, type: payloadType }));
+  const envelope = bundle.content.$case === 'dsseEnvelope' ? bundle.content.dsseEnvelope : undefined;
+  const sig = envelope?.signatures[0]?.sig;
+  if (!envelope || !sig) throw new Error('keyless signing returned no DSSE envelope signature');
+  return { payloadType: envelope.payloadType, payload: envelope.payload, sig, ...material };
+}
+
+/** One certificate, one Rekor entry (its SignedEntryTimestamp required), the bundle verified against trusted-root if any. */
+async function signWitnessed(
+  service: KeylessService,
+  token: IdentityToken,
+  what: string,
+  create: (options: BundleBuilderOptions) => Promise<Bundle>,
+  artifact?: Buffer,
+): Promise<{ bundle: Bundle; material: KeylessMaterial }> {
   const signer = new FulcioChainSigner(service.fulcioUrl, token);
-  const witness = new RekorWitness({ rekorBaseURL: service.rekorUrl, ...FETCH });
+  // An envelope is logged as intoto 0.0.2, as `cosign attest` does; the library's dsse kind fails @sigstore/verify against the mock log, which stores entries as proposed.
+  const witness = new RekorWitness({ rekorBaseURL: service.rekorUrl, entryType: 'intoto', ...FETCH });
   let bundle: Bundle;
   try {
-    bundle = await new MessageSignatureBundleBuilder({ signer, witnesses: [witness] }).create({ data: payload });
+    bundle = await create({ signer, witnesses: [witness] });
   } catch (err) {
     throw new Error(`keyless signing failed: ${describeError(err)}`);
   }
   if (service.trustMaterial) {
     try {
-      new Verifier(service.trustMaterial).verify(toSignedEntity(bundle, payload));
+      new Verifier(service.trustMaterial).verify(toSignedEntity(bundle, artifact));
     } catch (err) {
-      throw new Error(`the keyless signature does not verify against trusted-root (${describeError(err)}); check fulcio-url and rekor-url`);
+      throw new Error(`the keyless ${what} does not verify against trusted-root (${describeError(err)}); check fulcio-url and rekor-url`);
     }
   }
   const entry = bundle.verificationMaterial.tlogEntries[0];
-  if (bundle.content.$case !== 'messageSignature' || !entry?.inclusionPromise || !entry.logId) throw new Error(`${service.rekorUrl} returned no signed entry timestamp`);
-  return {
-    signature: bundle.content.messageSignature.signature.toString('base64'),
+  if (!entry?.inclusionPromise || !entry.logId) throw new Error(`${service.rekorUrl} returned no signed entry timestamp`);
+  const material = {
     certificate: signer.chain[0] ?? '',
     chain: signer.chain.slice(1).join(''),
     bundle: rekorBundle({
@@ -95,6 +131,7 @@ export async function signKeyless(payload: Buffer, service: KeylessService, toke
       logId: entry.logId.keyId,
     }),
   };
+  return { bundle, material };
 }
 
 /** cosign's `dev.sigstore.cosign/bundle` (pkg/cosign/bundle RekorBundle), in Go's field order. */

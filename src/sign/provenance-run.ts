@@ -127,8 +127,8 @@ export async function attestPushed(run: ProvenanceRun, plan: Plan, signing: Sign
 
 /** --dry-run: the statements a run would sign, digests and times as placeholders (no network). */
 export function provenancePreview(plan: Plan, env: Env, version: string, readFile: ReadFile = readText): Record<string, unknown> | undefined {
-  // A build with --provenance (the default) and a signer that attests: cosign with a key (keyless signs images only).
-  const attests = plan.signers.some((signer) => signer.type === 'cosign' && !signer.config.keyless);
+  // A build with --provenance (the default) and a signer that attests: any cosign signer, with a key or keyless.
+  const attests = plan.signers.some((signer) => signer.type === 'cosign');
   if (plan.mode !== 'build' || !plan.provenance || !attests) return undefined;
   const names = baseImageNames(plan, readFile);
   const facts = { plan, env, version, startedOn: '<start of the build>', finishedOn: '<end of the push>' };
@@ -138,7 +138,7 @@ export function provenancePreview(plan: Plan, env: Env, version: string, readFil
     return repositories.map((name) => statementFor(facts, unit, { name, digest: PUSHED_DIGEST_PLACEHOLDER }, baseImages));
   });
   return {
-    note: 'signed and attached by each cosign signer after the push; digests and times are placeholders until the build runs',
+    note: 'signed and attached by each cosign signer (with a key or keyless) after the push; digests and times are placeholders until the build runs',
     statements,
   };
 }

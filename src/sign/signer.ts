@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { RegistryClient } from '../registry/client.js';
 import type { RunContext } from '../support/context.js';
 
@@ -28,4 +29,9 @@ export interface ImageSigner {
   sign(images: string[], registry: RegistryClient, ctx: Pick<RunContext, 'log' | 'signal' | 'sleep'>): Promise<SignResult>;
   /** Signers that attach attestations (cosign): signs each statement and stores it beside its image. */
   attest?(attestations: readonly Attestation[], registry: RegistryClient, ctx: Pick<RunContext, 'log' | 'signal'>): Promise<SignResult>;
+  /**
+   * Signers with a key (cosign): its public key, and the repository it stores signatures and attestations in when not
+   * beside the image; reuse trusts what the run's own key attested.
+   */
+  trustKey?: { publicKey: KeyObject; repository?: { registry: string; repository: string } };
 }

@@ -1,9 +1,11 @@
+import { X509Certificate } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { toSignedEntity, type Signer, type Verifier } from '@sigstore/verify';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, runCliCollecting, writeConfig } from '../support/cli.js';
-import { generateTestKey, readStoredSignatures, verifiedBy, verifiedStatement, type StoredSignatures } from '../support/cosign.js';
+import { generateTestKey, readStoredSignatures, verifiedBy, verifiedStatement, type DsseEnvelope, type StoredSignatures } from '../support/cosign.js';
 import { getImageConfig, getManifest, startRegistry, type TestRegistry } from '../support/registry.js';
 import { githubStyleToken, startGithubTokenEndpoint, startMockSigstore, verifyKeyless, type MockSigstore, type Served } from '../support/sigstore.js';
 import { removeTempDirs, requireTool, tempDir } from '../support/tools.js';
@@ -26,6 +28,45 @@ const key = generateTestKey();
 const keyDir = tempDir('keyless-keys');
 
 afterAll(removeTempDirs);
+
+/**
+ * Verifies a keyless attestation from nothing but the `.att` layer's blob (the DSSE envelope) and its annotations,
+ * as `cosign verify-attestation` does: a sigstore bundle is assembled from them (certificate, the envelope, the Rekor
+ * entry of the bundle annotation with its SignedEntryTimestamp) and checked with @sigstore/verify. Returns the
+ * certificate's identity and the statement.
+ */
+function verifyKeylessAttestation(verifier: Verifier, blob: Buffer, annotations: Record<string, string>): { signer: Signer; statement: Record<string, unknown> } {
+  const envelope = JSON.parse(blob.toString('utf8')) as DsseEnvelope;
+  const rekor = JSON.parse(annotations['dev.sigstore.cosign/bundle'] ?? '') as {
+    SignedEntryTimestamp: string;
+    Payload: { body: string; integratedTime: number; logIndex: number; logID: string };
+  };
+  const body = JSON.parse(Buffer.from(rekor.Payload.body, 'base64').toString('utf8')) as { kind: string; apiVersion: string };
+  const payload = Buffer.from(envelope.payload, 'base64');
+  const bundle = {
+    mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
+    verificationMaterial: {
+      content: { $case: 'x509CertificateChain' as const, x509CertificateChain: { certificates: [{ rawBytes: new X509Certificate(annotations['dev.sigstore.cosign/certificate'] ?? '').raw }] } },
+      tlogEntries: [
+        {
+          logIndex: String(rekor.Payload.logIndex),
+          logId: { keyId: Buffer.from(rekor.Payload.logID, 'hex') },
+          kindVersion: { kind: body.kind, version: body.apiVersion },
+          integratedTime: String(rekor.Payload.integratedTime),
+          inclusionPromise: { signedEntryTimestamp: Buffer.from(rekor.SignedEntryTimestamp, 'base64') },
+          inclusionProof: undefined,
+          canonicalizedBody: Buffer.from(rekor.Payload.body, 'base64'),
+        },
+      ],
+      timestampVerificationData: { rfc3161Timestamps: [] },
+    },
+    content: {
+      $case: 'dsseEnvelope' as const,
+      dsseEnvelope: { payloadType: envelope.payloadType, payload, signatures: envelope.signatures.map((s) => ({ keyid: s.keyid, sig: Buffer.from(s.sig, 'base64') })) },
+    },
+  };
+  return { signer: verifier.verify(toSignedEntity(bundle)), statement: JSON.parse(payload.toString('utf8')) as Record<string, unknown> };
+}
 
 describe.skipIf(!ready)('keyless cosign signing through the real CLI in a simulated GitHub Actions job, against @sigstore/mock Fulcio and Rekor', () => {
   let registry: TestRegistry;
@@ -144,7 +185,45 @@ describe.skipIf(!ready)('keyless cosign signing through the real CLI in a simula
     expect((await fetch(`${registry.url}/v2/never/team/app/tags/list`)).status).toBe(404);
   });
 
-  it('build mode, two platforms, recursive: buildah pushes an index; a keyless and a key signer each sign the index and both platform manifests; the images name their commit and the provenance verifies', async () => {
+  it('build mode with only a keyless signer: the image gets provenance, stored as cosign attest stores it without a key, verified with @sigstore/verify for the workflow identity', async () => {
+    const file = config(`${registry.host}/solo`, [{ name: 'keyless', config: keyless() }]);
+    const fulcioCalls = sigstore.fulcio.requests.length;
+    const tokenCalls = endpoint.requests.length;
+    const r = await cli(buildArgs(project('attested keylessly\n'), logDir(), file, ['--tag=solo-1']), github());
+    expect(r.code).toBe(0);
+    const pushed = (await getManifest(registry, 'solo/team/app', 'solo-1')).digest;
+    expect(r.stderr).toContain(`keyless: attached provenance of ${registry.host}/solo/team/app@${pushed} → ${registry.host}/solo/team/app:sha256-${pushed.slice(7)}.att (1 attestation)`);
+    // One identity token for the run (read before the build); one certificate for the signature, one for the envelope.
+    expect(endpoint.requests.length - tokenCalls).toBe(1);
+    expect(sigstore.fulcio.requests.length - fulcioCalls).toBe(2);
+    const attestations = await readStoredSignatures(registry.url, 'solo/team/app', pushed, {}, '.att');
+    const [attestation, ...more] = attestations?.signatures ?? [];
+    expect(more).toEqual([]);
+    expect(attestation?.layer).toMatchObject({ mediaType: 'application/vnd.dsse.envelope.v1+json', annotations: { 'dev.cosignproject.cosign/signature': '', predicateType: 'https://slsa.dev/provenance/v1' } });
+    expect(Object.keys(attestation?.layer.annotations ?? {}).sort()).toEqual([
+      'dev.cosignproject.cosign/signature',
+      'dev.sigstore.cosign/bundle',
+      'dev.sigstore.cosign/certificate',
+      'dev.sigstore.cosign/chain',
+      'predicateType',
+    ]);
+    expect(attestation?.parsed).toMatchObject({ payloadType: 'application/vnd.in-toto+json', signatures: [{ keyid: '', sig: expect.any(String) }] });
+    const { signer, statement } = verifyKeylessAttestation(sigstore.verifier, attestation!.payload, attestation!.layer.annotations);
+    expect(signer.identity).toMatchObject({ subjectAlternativeName: IDENTITY, extensions: { issuer: ISSUER } });
+    expect(statement).toMatchObject({ _type: 'https://in-toto.io/Statement/v1', predicateType: 'https://slsa.dev/provenance/v1' });
+    expect(statement.subject).toEqual([{ name: `${registry.host}/solo/team/app`, digest: { sha256: pushed.slice(7) } }]);
+    // Anything else fails: another trust root, or a statement swapped in the envelope.
+    const other = await startMockSigstore();
+    try {
+      expect(() => verifyKeylessAttestation(other.verifier, attestation!.payload, attestation!.layer.annotations)).toThrow();
+    } finally {
+      await other.stop();
+    }
+    const swapped = Buffer.from(JSON.stringify({ ...JSON.parse(attestation!.payload.toString()), payload: Buffer.from('{"subject":[]}').toString('base64') }));
+    expect(() => verifyKeylessAttestation(sigstore.verifier, swapped, attestation!.layer.annotations)).toThrow();
+  }, 300_000);
+
+  it('build mode, two platforms, recursive: buildah pushes an index; a keyless and a key signer each sign the index and both platform manifests; the images name their commit and both attest provenance that verifies', async () => {
     const file = config(`${registry.host}/multi`, [
       { name: 'keyless', config: keyless(', recursive: true') },
       { name: 'with-key', config: `key: ${path.join(keyDir, 'cosign.key')}, recursive: true` },
@@ -167,10 +246,19 @@ describe.skipIf(!ready)('keyless cosign signing through the real CLI in a simula
       const labels = (await getImageConfig(registry, 'multi/team/app', child.digest)).config?.Labels;
       expect(labels).toMatchObject({ 'org.opencontainers.image.revision': SHA, 'org.opencontainers.image.source': source });
     }
+    // Both signers attest, in their order: the keyless one's envelope verifies for the workflow identity, the other's with the key.
     const attestations = await readStoredSignatures(registry.url, 'multi/team/app', index.digest, {}, '.att');
-    const statement = verifiedStatement(attestations!.signatures[0]!.payload, key.publicPem) as { subject: unknown; predicate: { buildDefinition: { resolvedDependencies: unknown[] } } } | undefined;
+    const [keylessLayer, keyLayer, ...moreLayers] = attestations?.signatures ?? [];
+    expect(moreLayers).toEqual([]);
+    const statement = verifiedStatement(keyLayer!.payload, key.publicPem) as { subject: unknown; predicate: { buildDefinition: { resolvedDependencies: unknown[] } } } | undefined;
     expect(statement?.subject).toEqual([{ name: `${registry.host}/multi/team/app`, digest: { sha256: index.digest.slice(7) } }]);
     expect(statement?.predicate.buildDefinition.resolvedDependencies).toContainEqual({ uri: `git+${source}`, digest: { gitCommit: SHA } });
+    expect(keyLayer?.layer.annotations['dev.sigstore.cosign/certificate']).toBeUndefined();
+    const keylessAttestation = verifyKeylessAttestation(sigstore.verifier, keylessLayer!.payload, keylessLayer!.layer.annotations);
+    expect(keylessAttestation.signer.identity?.subjectAlternativeName).toBe(IDENTITY);
+    expect(keylessAttestation.statement).toMatchObject({ subject: statement?.subject, predicate: { buildDefinition: { resolvedDependencies: statement?.predicate.buildDefinition.resolvedDependencies } } });
+    expect(r.stderr).toContain(`keyless: attached provenance of ${registry.host}/multi/team/app@${index.digest} → ${registry.host}/multi/team/app:sha256-${index.digest.slice(7)}.att (1 attestation)`);
+    expect(r.stderr).toContain(`with-key: attached provenance of ${registry.host}/multi/team/app@${index.digest} → ${registry.host}/multi/team/app:sha256-${index.digest.slice(7)}.att (2 attestations)`);
     // The default tag names the same index: nothing signed twice.
     expect(r.stderr).toMatch(new RegExp(`keyless: \\S+/multi/team/app:v\\d{8}-616082eb@${index.digest} already has this signature`));
     for (const child of children) {

@@ -8,6 +8,7 @@ import { parseReference } from '../../src/reference.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { prepareSigning, runSigners } from '../../src/sign/run.js';
 import { generateTestKey, readStoredSignatures, verifiedBy, type TestKey } from '../support/cosign.js';
+import { githubStyleToken } from '../support/sigstore.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { pushTestImage, pushTestIndex, startTokenRegistry, type PushedTestImage, type TokenRegistry } from '../support/token-registry.js';
 import { removeTempDirs, requireTool, tempDir, testContext } from '../support/tools.js';
@@ -111,6 +112,34 @@ describe.skipIf(!ready)('cosign signer against a real registry, checked with nod
     const { failures } = await signWith([{ name: 'kpack', key }], [`${registry.host}/team/partial:missing`, `${registry.host}/team/partial:v1`]);
     expect(failures).toEqual([`kpack: 1 of 2 images not signed:\n    ${registry.host}/team/partial:missing: not found in the registry (HTTP 404 MANIFEST_UNKNOWN)`]);
     expect((await readStoredSignatures(registry.url, 'team/partial', fresh.digest))?.signatures).toHaveLength(1);
+  });
+});
+
+describe('what cosign signers offer besides signing', () => {
+  it('every cosign signer attests, keyless too; one with a key exposes its public key and its repository (trustKey), a keyless one nothing', async () => {
+    const dir = tempDir('cosign-trust');
+    const key = generateTestKey();
+    const file = path.join(dir, 'cosign.key');
+    writeFileSync(file, key.pkcs8);
+    const keyless = { 'fulcio-url': 'https://fulcio.example', 'rekor-url': 'https://rekor.example', keyless: true };
+    const configs = [
+      { name: 'plain', type: 'cosign', config: { key: file, 'docker-media-types': false } },
+      { name: 'relocated', type: 'cosign', config: { key: file, 'docker-media-types': false, repository: '127.0.0.1:5000/signatures/store' } },
+      { name: 'keyless', type: 'cosign', config: { ...keyless, 'docker-media-types': false } },
+    ] as Signer[];
+    const io = testContext({ env: { HOME: dir, SIGSTORE_ID_TOKEN: githubStyleToken() } });
+    const { signers } = await prepareSigning(configs, io);
+    expect(signers.map((s) => [s.name, typeof s.attest])).toEqual([
+      ['plain', 'function'],
+      ['relocated', 'function'],
+      ['keyless', 'function'],
+    ]);
+    const [plain, relocated, keylessSigner] = signers;
+    expect(plain?.trustKey?.publicKey.equals(key.publicKey)).toBe(true);
+    expect(plain?.trustKey?.repository).toBeUndefined();
+    expect(relocated?.trustKey?.publicKey.equals(key.publicKey)).toBe(true);
+    expect(relocated?.trustKey?.repository).toEqual({ registry: '127.0.0.1:5000', repository: 'signatures/store' });
+    expect(keylessSigner?.trustKey).toBeUndefined();
   });
 });
 

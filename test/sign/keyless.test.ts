@@ -1,7 +1,8 @@
+import { createHash, verify, X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keylessService, readTrustedRoot, rekorBundle, signKeyless } from '../../src/sign/keyless.js';
+import { keylessService, readTrustedRoot, rekorBundle, signDsseKeyless, signKeyless } from '../../src/sign/keyless.js';
 import type { IdentityToken } from '../../src/sign/oidc.js';
 import { githubStyleToken, startMockSigstore, verifyKeyless, type MockSigstore } from '../support/sigstore.js';
 import { removeTempDirs, tempDir } from '../support/tools.js';
@@ -52,6 +53,25 @@ describe('signKeyless against @sigstore/mock Fulcio and Rekor on 127.0.0.1', () 
   it('a signature that does not verify against trusted-root (another instance) is refused, naming the URLs to check', async () => {
     await expect(signKeyless(PAYLOAD, service(other.trustedRootJson), given(githubStyleToken()))).rejects.toThrow(
       /^the keyless signature does not verify against trusted-root \(.+\); check fulcio-url and rekor-url$/,
+    );
+  });
+
+  it('signs a DSSE envelope: verified against trusted-root, the certificate key signs its PAE, an intoto entry names its payload and signature', async () => {
+    const statement = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', predicateType: 'https://slsa.dev/provenance/v1' }));
+    const signed = await signDsseKeyless('application/vnd.in-toto+json', statement, service(sigstore.trustedRootJson), given(githubStyleToken()));
+    expect(signed.payloadType).toBe('application/vnd.in-toto+json');
+    expect(signed.payload).toEqual(statement);
+    const pae = Buffer.concat([Buffer.from(`DSSEv1 28 application/vnd.in-toto+json ${statement.length} `), statement]);
+    expect(verify('sha256', pae, new X509Certificate(signed.certificate).publicKey, signed.sig)).toBe(true);
+    expect(new X509Certificate(signed.certificate).subjectAltName).toContain('repo:org/repo:ref:refs/heads/main');
+    expect(signed.chain).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]+-----END CERTIFICATE-----\n$/);
+    const rekor = JSON.parse(signed.bundle) as { SignedEntryTimestamp: string; Payload: { body: string } };
+    const body = JSON.parse(Buffer.from(rekor.Payload.body, 'base64').toString()) as { kind: string; apiVersion: string; spec: { content: { payloadHash: { value: string }; envelope: { signatures: Array<{ sig: string }> } } } };
+    expect([body.kind, body.apiVersion]).toEqual(['intoto', '0.0.2']);
+    expect(body.spec.content.payloadHash.value).toBe(createHash('sha256').update(statement).digest('hex'));
+    expect(Buffer.from(Buffer.from(body.spec.content.envelope.signatures[0]?.sig ?? '', 'base64').toString(), 'base64')).toEqual(signed.sig);
+    await expect(signDsseKeyless('application/vnd.in-toto+json', statement, service(other.trustedRootJson), given(githubStyleToken()))).rejects.toThrow(
+      /^the keyless attestation does not verify against trusted-root \(.+\); check fulcio-url and rekor-url$/,
     );
   });
 
