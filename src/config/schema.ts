@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { TagTemplate } from '../tags/tag.js';
 import { isRecord } from '../support/json.js';
+import { validationMatches } from '../tags/rules.js';
 import { duration, httpUrl, kindOf, stringOrList, tagTemplateObject, tagTemplateStringOrObject } from './fields.js';
 import { signConfigSchema } from './signers.js';
 
@@ -19,8 +20,46 @@ const cacheSchema = z
     }
   });
 
+/** RE2 (as Go's regexp, linear in time) that must match the whole certificate identity. */
+const identityPattern = z
+  .string()
+  .min(1)
+  .superRefine((source, ctx) => {
+    const refused = validationMatches(source, '');
+    if (typeof refused === 'string') ctx.addIssue({ code: 'custom', message: `not a valid RE2 regular expression (the syntax of Go's regexp): ${refused}` });
+  })
+  .meta({ description: "RE2 regular expression (Go's syntax) the WHOLE certificate identity (SAN URI or email) must match" });
+
+const trustedKeyless = z.object({
+  issuer: z.string().min(1).meta({ description: 'OIDC issuer the certificate must name, e.g. https://token.actions.githubusercontent.com' }),
+  identity: identityPattern,
+  'trusted-root': z.string().min(1).optional().meta({ description: 'sigstore trusted-root JSON of the Fulcio and Rekor that signed (for the public sigstore instance, its trusted_root.json: none is built in)' }),
+});
+
+/** One signer whose attestations make an image reusable: exactly one of a cosign public key or a keyless identity. */
+const trustedEntry = z
+  .object({
+    key: z.string().min(1).optional().meta({ description: 'path of a cosign public key (PEM, ECDSA P-256)' }),
+    keyless: trustedKeyless.optional().meta({ description: 'a keyless identity: Fulcio certificate for this OIDC issuer and identity' }),
+  })
+  .transform(({ key, keyless }, ctx) => {
+    if (key !== undefined && keyless !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['keyless'], message: 'give either key or keyless, not both: write each signer as its own entry' });
+      return z.NEVER;
+    }
+    if (key !== undefined) return { key };
+    if (keyless !== undefined) return { keyless };
+    ctx.addIssue({ code: 'custom', message: 'missing: give key (a cosign public key file) or keyless ({issuer, identity})' });
+    return z.NEVER;
+  })
+  .meta({ description: 'exactly one of key or keyless' });
+
 const reuseSchema = z.object({
   enabled: z.boolean().default(false).meta({ description: 'reuse the image already built from the same inputs instead of building it again (not with the ado backend)' }),
+  trusted: z
+    .array(trustedEntry)
+    .default([])
+    .meta({ description: 'signers whose provenance attestation makes an image found under inputs-<digest> reusable; nothing found is reused without one' }),
 });
 
 const pipelineId = z.union(

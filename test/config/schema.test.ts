@@ -9,7 +9,7 @@ const DEFAULTS = {
   'dev-registry': [],
   reproducible: false,
   cache: { enabled: false, 'cache-run-layers': false, 'cache-copy-layers': false },
-  reuse: { enabled: false },
+  reuse: { enabled: false, trusted: [] },
 };
 
 function configOf(text: string): Config {
@@ -59,8 +59,22 @@ describe('valid configs and their normalised output', () => {
       'cache: {enabled: true, cache-repo: r.example/cache, cache-run-layers: true}',
       { cache: { enabled: true, 'cache-repo': 'r.example/cache', 'cache-run-layers': true, 'cache-copy-layers': false } },
     ],
-    ['reuse enabled', 'reuse: {enabled: true}', { reuse: { enabled: true } }],
-    ['reuse: {} is off', 'reuse: {}', { reuse: { enabled: false } }],
+    ['reuse enabled', 'reuse: {enabled: true}', { reuse: { enabled: true, trusted: [] } }],
+    ['reuse: {} is off', 'reuse: {}', { reuse: { enabled: false, trusted: [] } }],
+    [
+      'reuse.trusted: a key and a keyless identity, trusted-root optional',
+      'reuse:\n  enabled: true\n  trusted:\n    - key: keys/merge-queue.pub\n    - keyless: {issuer: "https://token.actions.githubusercontent.com", identity: "^https://github\\\\.com/o/r/.+@refs/heads/main$", trusted-root: sigstore/root.json}\n    - keyless: {issuer: "https://accounts.google.com", identity: "ci@example\\\\.com"}',
+      {
+        reuse: {
+          enabled: true,
+          trusted: [
+            { key: 'keys/merge-queue.pub' },
+            { keyless: { issuer: 'https://token.actions.githubusercontent.com', identity: '^https://github\\.com/o/r/.+@refs/heads/main$', 'trusted-root': 'sigstore/root.json' } },
+            { keyless: { issuer: 'https://accounts.google.com', identity: 'ci@example\\.com' } },
+          ],
+        },
+      },
+    ],
     [
       'ado-config with defaults',
       `${ADO}}`,
@@ -193,6 +207,33 @@ describe('errors name the key path and what was expected', () => {
     ],
     ['reuse.enabled not a boolean', 'reuse: {enabled: "yes"}', ['config.yaml: reuse.enabled: expected a boolean (true or false), got string']],
     ['reuse as a boolean', 'reuse: true', ['config.yaml: reuse: expected a mapping, got boolean']],
+    ['reuse.trusted not a list', 'reuse: {trusted: keys/a.pub}', ['config.yaml: reuse.trusted: expected a list, got string']],
+    [
+      'a trusted entry with neither key nor keyless',
+      'reuse: {trusted: [{}]}',
+      ['config.yaml: reuse.trusted[0]: missing: give key (a cosign public key file) or keyless ({issuer, identity})'],
+    ],
+    [
+      'a trusted entry with both key and keyless',
+      'reuse: {trusted: [{key: a.pub}, {key: b.pub, keyless: {issuer: "https://i.example", identity: x}}]}',
+      ['config.yaml: reuse.trusted[1].keyless: give either key or keyless, not both: write each signer as its own entry'],
+    ],
+    ['an empty trusted key path', 'reuse: {trusted: [{key: ""}]}', ['config.yaml: reuse.trusted[0].key: must not be empty']],
+    [
+      'a keyless identity without issuer and identity',
+      'reuse: {trusted: [{keyless: {trusted-root: r.json}}]}',
+      ['config.yaml: reuse.trusted[0].keyless.issuer: missing: expected a string', 'config.yaml: reuse.trusted[0].keyless.identity: missing: expected a string'],
+    ],
+    [
+      'a keyless identity that is not RE2 (a lookbehind)',
+      'reuse: {trusted: [{key: a.pub}, {keyless: {issuer: "https://i.example", identity: "(?<=x)y"}}]}',
+      [expect.stringMatching(/^config\.yaml: reuse\.trusted\[1\]\.keyless\.identity: not a valid RE2 regular expression \(the syntax of Go's regexp\): .*\(\?<=x\)y/) as unknown as string],
+    ],
+    [
+      'a keyless identity with an unclosed group',
+      'reuse: {trusted: [{keyless: {issuer: "https://i.example", identity: "^https://(a|b$"}}]}',
+      ["config.yaml: reuse.trusted[0].keyless.identity: not a valid RE2 regular expression (the syntax of Go's regexp): missing closing ): `^https://(a|b$`"],
+    ],
     ['reproducible not a boolean', 'reproducible: yes', ['config.yaml: reproducible: expected a boolean (true or false), got string']],
     ['an unknown log-format', 'log-format: xml', ['config.yaml: log-format: expected one of "text", "color", "json", got "xml"']],
     ['cache enabled without repo', 'cache: {enabled: true}', ['config.yaml: cache.cache-repo: missing: required when cache.enabled is true']],
