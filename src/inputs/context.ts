@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import type { IgnoreRules } from './ignore.js';
+import { SnapshotError, type Snapshot, type Times } from './snapshot.js';
+import { readXattrs, type Xattrs } from './xattr.js';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'fifo' | 'char' | 'block';
 
@@ -19,6 +21,10 @@ export interface ContextEntry {
   sha256?: string;
   /** Symlinks: the link text, never followed. */
   target?: string;
+  /** Regular files sharing an inode with an earlier (sorted) path of the context: that path. Content, mode and xattrs are its. */
+  hardlink?: string;
+  /** Extended attributes (all but security.selinux): name → lowercase hex value; absent when none. */
+  xattrs?: Xattrs;
 }
 
 /** Something in the context that is not sent, and why. */
@@ -42,11 +48,16 @@ const SLICE_MS = 20;
  * Walks the context as Docker sends it: ignored paths left out (an ignored directory's subtree too, unless a
  * `!` rule may re-include something in it), symlinks read as links, each regular file read once, in chunks.
  * Sockets are skipped (Docker skips them too); fifos and devices are listed by type and mode, never opened.
+ * Extended attributes come from getfattr, one process per batch of paths, while the files are hashed.
+ * With a snapshot, every entry is copied into it as it is read: what is built is what was hashed.
  */
-export async function scanContext(contextDir: string, rules: IgnoreRules): Promise<ContextScan> {
+export async function scanContext(contextDir: string, rules: IgnoreRules, snapshot?: Snapshot): Promise<ContextScan> {
   const included = new Map<string, ContextEntry>();
   const ignoredDirs = new Map<string, ContextEntry>();
   const skipped: SkippedEntry[] = [];
+  /** dev:ino of regular files with more than one link → their paths. */
+  const inodes = new Map<string, string[]>();
+  const times = new Map<string, Times>();
   const pause = pauser();
   const attempt = <T>(rel: string, fn: () => T): T => {
     try {
@@ -73,6 +84,7 @@ export async function scanContext(contextDir: string, rules: IgnoreRules): Promi
       const stats = attempt(rel, () => lstatSync(path.join(contextDir, rel)));
       const ignored = rules.ignores(rel);
       const type = entryType(stats);
+      if (snapshot && type !== 'file') times.set(rel, [stats.atimeMs, stats.mtimeMs]);
       if (type === 'dir') {
         (ignored ? ignoredDirs : included).set(rel, { path: rel, type, mode: modeOf(stats) });
         if (!ignored || rules.hasExceptions) pending.push({ dir: rel, ignored });
@@ -84,6 +96,10 @@ export async function scanContext(contextDir: string, rules: IgnoreRules): Promi
         included.set(rel, { path: rel, type, mode: '0777', target: attempt(rel, () => readlinkSync(path.join(contextDir, rel))) });
       } else {
         included.set(rel, { path: rel, type, mode: modeOf(stats) });
+        if (type === 'file' && stats.nlink > 1) {
+          const key = `${stats.dev}:${stats.ino}`;
+          inodes.set(key, [...(inodes.get(key) ?? []), rel]);
+        }
       }
     }
   }
@@ -97,17 +113,58 @@ export async function scanContext(contextDir: string, rules: IgnoreRules): Promi
   }
 
   const entries = [...included.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  // The first path (sorted) of each inode is the file; the others are links to it.
+  for (const group of inodes.values()) {
+    const linked = group.filter((rel) => included.has(rel)).sort();
+    for (const rel of linked.slice(1)) (included.get(rel) as ContextEntry).hardlink = linked[0];
+  }
+  if (snapshot) refuseDevices(contextDir, entries);
+
+  // getfattr runs while the files are hashed; a rejection waits for the await below.
+  const xattrsRead = readXattrs(contextDir, entries.map((e) => e.path));
+  xattrsRead.catch(() => undefined);
   const buffer = Buffer.allocUnsafe(CHUNK);
   for (const entry of entries) {
-    if (entry.type !== 'file') continue;
-    try {
-      await hashFile(path.join(contextDir, entry.path), entry, buffer, pause);
-    } catch (err) {
-      throw unreadable(contextDir, entry.path, err);
+    await pause();
+    if (entry.hardlink !== undefined) {
+      const first = included.get(entry.hardlink) as ContextEntry;
+      Object.assign(entry, { mode: first.mode, size: first.size, sha256: first.sha256 });
+      snapshot?.hardlink(entry.path, first.path);
+    } else if (entry.type === 'file') {
+      try {
+        await hashFile(contextDir, entry, buffer, pause, snapshot, times);
+      } catch (err) {
+        if (err instanceof SnapshotError) throw err;
+        throw unreadable(contextDir, entry.path, err);
+      }
+    } else if (snapshot && entry.type === 'dir') {
+      snapshot.directory(entry.path);
+    } else if (snapshot && entry.type === 'symlink') {
+      snapshot.symlink(entry.path, entry.target as string);
+    } else if (snapshot && entry.type === 'fifo') {
+      snapshot.fifo(entry.path);
     }
   }
+  const xattrs = await xattrsRead;
+  for (const entry of entries) {
+    const own = xattrs.get(entry.hardlink ?? entry.path);
+    if (own) entry.xattrs = own;
+  }
+  await snapshot?.finish(entries, times);
   skipped.sort((a, b) => (a.path < b.path ? -1 : 1));
   return { entries, skipped };
+}
+
+/** A snapshot cannot hold a device (nor would a builder send one usefully): refused, before anything is written. */
+function refuseDevices(contextDir: string, entries: readonly ContextEntry[]): void {
+  const devices = entries.filter((e) => e.type === 'char' || e.type === 'block');
+  if (devices.length === 0) return;
+  throw new InputError(
+    devices.map(
+      (e) =>
+        `${e.path} in the build context ${contextDir} is a ${e.type === 'char' ? 'character' : 'block'} device, which reuse cannot copy into its snapshot of the context: exclude it in .dockerignore, or turn reuse off with --no-reuse`,
+    ),
+  );
 }
 
 /** Resolves at once, or after letting the event loop run when the last slice took SLICE_MS. */
@@ -136,17 +193,31 @@ function entryType(stats: Stats): EntryType | undefined {
 
 const modeOf = (stats: Stats): string => (stats.mode & 0o7777).toString(8).padStart(4, '0');
 
-async function hashFile(file: string, entry: ContextEntry, buffer: Buffer, pause: () => Promise<void> | undefined): Promise<void> {
-  await pause();
+async function hashFile(
+  contextDir: string,
+  entry: ContextEntry,
+  buffer: Buffer,
+  pause: () => Promise<void> | undefined,
+  snapshot: Snapshot | undefined,
+  times: Map<string, Times>,
+): Promise<void> {
   // O_NOFOLLOW and O_NONBLOCK: a file swapped for a symlink or a fifo after the walk must not be followed or hang us.
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  const fd = openSync(path.join(contextDir, entry.path), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  let copy: number | undefined;
   try {
+    if (snapshot) {
+      const stats = fstatSync(fd);
+      times.set(entry.path, [stats.atimeMs, stats.mtimeMs]);
+      copy = snapshot.openFile(entry.path);
+    }
     const hash = createHash('sha256');
     let size = 0;
     for (;;) {
       if (size > 0) await pause();
       const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
-      hash.update(buffer.subarray(0, bytesRead));
+      const chunk = buffer.subarray(0, bytesRead);
+      hash.update(chunk);
+      if (copy !== undefined) snapshot?.write(copy, chunk, entry.path);
       size += bytesRead;
       if (bytesRead < buffer.length) break;
     }
@@ -154,6 +225,7 @@ async function hashFile(file: string, entry: ContextEntry, buffer: Buffer, pause
     entry.sha256 = `sha256:${hash.digest('hex')}`;
   } finally {
     closeSync(fd);
+    if (copy !== undefined) snapshot?.close(copy, entry.path);
   }
 }
 

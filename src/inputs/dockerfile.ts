@@ -1,4 +1,4 @@
-import { Arg, DockerfileParser, From, Label, ModifiableInstruction, type Instruction } from 'dockerfile-ast';
+import { Add, Arg, DockerfileParser, From, Label, ModifiableInstruction, type Instruction } from 'dockerfile-ast';
 import { expandWord, type ExpandOptions } from './expand.js';
 
 /** What a build unit gives the Dockerfile. */
@@ -6,6 +6,10 @@ export interface BuildSettings {
   buildArgs: Readonly<Record<string, string>>;
   target?: string;
   platforms: readonly string[];
+  /** The user's --label values (not the ones this tool adds): they are part of the image. */
+  labels?: Readonly<Record<string, string>>;
+  /** The user's --annotation values. */
+  annotations?: Readonly<Record<string, string>>;
 }
 
 /** What the Dockerfile makes of them. */
@@ -19,7 +23,12 @@ export interface DockerfileInputs {
   buildArgs: Record<string, string | null>;
   /** Images the build pulls: each FROM after ARG substitution, COPY --from and RUN --mount from= images; sorted, unique. */
   baseImages: string[];
+  /** Set when a built stage fetches what no digest covers (ADD of a URL or git repository): why, in one line. */
+  notReusable?: string;
 }
+
+/** Docker passes these to RUN when given, declared or not (they are left out of the image's history). */
+export const PROXY_ARGS: readonly string[] = ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'].flatMap((name) => [name, name.toLowerCase()]);
 
 /** Automatic platform ARGs that depend on the machine that builds, not on the inputs: left unexpanded. */
 const MACHINE_ARGS = ['BUILDPLATFORM', 'BUILDOS', 'BUILDARCH', 'BUILDVARIANT'];
@@ -55,11 +64,20 @@ export function analyseDockerfile(text: string, settings: BuildSettings): Docker
     }
   });
 
-  const images = new Set<string>();
-  for (const platform of settings.platforms.length > 0 ? settings.platforms : [undefined]) {
-    for (const image of pulledImages(globals, built, stages, given, platform, escapeChar)) images.add(image);
+  for (const name of PROXY_ARGS) {
+    const value = given(name);
+    if (value !== undefined && !declared.some(([, declaredName]) => declaredName === name)) declared.push(['global', name, value]);
   }
-  return { buildArgs: argsRecord(declared), baseImages: [...images].sort() };
+
+  const images = new Set<string>();
+  const remote: RemoteAdd[] = [];
+  for (const platform of settings.platforms.length > 0 ? settings.platforms : [undefined]) {
+    const pulled = pulledImages(globals, built, stages, given, platform, escapeChar);
+    for (const image of pulled.images) images.add(image);
+    remote.push(...pulled.remote);
+  }
+  const first = remote.sort((a, b) => a.line - b.line)[0];
+  return { buildArgs: argsRecord(declared), baseImages: [...images].sort(), ...(first ? { notReusable: notReusableReason(first) } : {}) };
 }
 
 /**
@@ -121,7 +139,7 @@ function argsRecord(declared: [string, string, string | null][]): Record<string,
   return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-/** The images one platform's build pulls: FROM lines (global scope), COPY --from and RUN --mount from= (stage scope). */
+/** The images one platform's build pulls: FROM lines (global scope), COPY --from and RUN --mount from= (stage scope); and what its ADDs fetch. */
 function pulledImages(
   globals: Arg[],
   built: Stage[],
@@ -129,7 +147,7 @@ function pulledImages(
   given: (name: string) => string | undefined,
   platform: string | undefined,
   escapeChar: string,
-): string[] {
+): { images: string[]; remote: RemoteAdd[] } {
   const automatic = platformArgs(platform);
   const opaque = new Set([...MACHINE_ARGS, ...(platform ? [] : TARGET_ARGS)]);
   const lenient: ExpandOptions = { unknown: 'empty', opaque, escapeChar };
@@ -141,6 +159,7 @@ function pulledImages(
   }
   const stageNames = new Set(all.flatMap((stage) => (stage.name ? [stage.name] : [])));
   const images: string[] = [];
+  const remote: RemoteAdd[] = [];
   built.forEach((stage, i) => {
     const earlier = new Set(all.slice(0, i).flatMap((s) => (s.name ? [s.name] : [])));
     const raw = stage.from.getArguments()[0]?.getValue();
@@ -161,9 +180,10 @@ function pulledImages(
         const image = expandWord(ref, stageScope, { unknown: 'abandon', escapeChar }) ?? ref;
         if (!/^\d+$/.test(image) && !stageNames.has(image.toLowerCase())) images.push(image);
       }
+      if (instruction instanceof Add) remote.push(...remoteSources(instruction, stageScope, escapeChar));
     }
   });
-  return images.filter((image) => image.toLowerCase() !== 'scratch' && image !== '');
+  return { images: images.filter((image) => image.toLowerCase() !== 'scratch' && image !== ''), remote };
 }
 
 /** `COPY --from=<ref>` and `RUN --mount=…,from=<ref>`: a stage name, a stage index or an image. */
@@ -191,4 +211,46 @@ function platformArgs(platform: string | undefined): Map<string, string> {
     ['TARGETARCH', arch],
     ['TARGETVARIANT', variant],
   ]);
+}
+
+/** An ADD source fetched from the network: its content is no input we can hash. */
+interface RemoteAdd {
+  /** 1-based. */
+  line: number;
+  source: string;
+  kind: 'url' | 'git' | 'unknown';
+}
+
+/** The sources (every argument but the last) of an ADD that are URLs or git repositories, after ARG expansion. */
+function remoteSources(add: Add, scope: Map<string, string | undefined>, escapeChar: string): RemoteAdd[] {
+  const json = add.getJSONStrings().map((s) => s.getJSONValue());
+  const words = json.length > 0 ? json : add.getArguments().map((a) => a.getValue());
+  const line = add.getRange().start.line + 1;
+  const found: RemoteAdd[] = [];
+  for (const raw of words.slice(0, -1)) {
+    const expanded = json.length > 0 ? raw : expandWord(raw, scope, { unknown: 'abandon', escapeChar });
+    const source = expanded ?? raw;
+    const kind = sourceKind(source);
+    if (kind) found.push({ line, source, kind });
+    // A variable we cannot resolve (ENV, the machine's) that starts the source may hold a whole URL.
+    else if (expanded === undefined && /^["']?\$/.test(raw)) found.push({ line, source: raw, kind: 'unknown' });
+  }
+  return found;
+}
+
+/** As BuildKit tells them apart: a git repository, a URL, or (undefined) a path in the context. */
+function sourceKind(source: string): RemoteAdd['kind'] | undefined {
+  if (/^(git@|git:\/\/|ssh:\/\/|github\.com\/)/i.test(source)) return 'git';
+  if (/^https?:\/\//i.test(source)) return /\.git(#.*)?$/i.test(source) ? 'git' : 'url';
+  return undefined;
+}
+
+function notReusableReason({ line, source, kind }: RemoteAdd): string {
+  const what =
+    kind === 'git'
+      ? 'clones the git repository'
+      : kind === 'url'
+        ? 'downloads'
+        : 'fetches a source named by a variable we cannot resolve, possibly a URL:';
+  return `line ${line} of the Dockerfile: ADD ${what} ${source}, whose content the inputs digest cannot cover: not reused, built every time`;
 }

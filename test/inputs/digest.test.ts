@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, chmodSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, chmodSync, linkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { computeInputs, type InputsUnit } from '../../src/inputs/index.js';
-import { removeTempDirs } from '../support/tools.js';
-import { makeContext, type Spec } from './fixture.js';
+import { findExecutable, removeTempDirs } from '../support/tools.js';
+import { isRoot, makeContext, setXattr, xattrsSupported, type Spec } from './fixture.js';
 
 afterAll(removeTempDirs);
 
@@ -36,6 +37,8 @@ const SETTINGS: Omit<InputsUnit, 'contextDir'> = {
 
 interface Case {
   name: string;
+  /** Sets the context up on disk before the first digest. */
+  prepare?: (dir: string) => void;
   /** Changes the context on disk. */
   change?: (dir: string) => void;
   /** What the unit gives, before (default SETTINGS) and after (default: as before). */
@@ -81,16 +84,96 @@ const cases: Case[] = [
   { name: 'a new base image under the same tag', digests: [{ [GOLANG]: D1 }, { [GOLANG]: D2 }], expected: 'different' },
   { name: 'a base image resolved vs unresolved', digests: [undefined, { [GOLANG]: D1 }], expected: 'different' },
   { name: 'a digest given for an image the build does not pull', digests: [undefined, { 'alpine:3': D1 }], expected: 'same' },
+  {
+    name: 'two equal copies become hard links of each other',
+    prepare: (d) => writeFileSync(path.join(d, 'copy.go'), 'package main\n'),
+    change: (d) => (unlinkSync(path.join(d, 'copy.go')), linkSync(path.join(d, 'main.go'), path.join(d, 'copy.go'))),
+    expected: 'different',
+  },
+  {
+    name: 'a hard link to an ignored file is a plain file',
+    prepare: (d) => writeFileSync(path.join(d, 'copy.go'), 'noise\n'),
+    change: (d) => (unlinkSync(path.join(d, 'copy.go')), linkSync(path.join(d, 'app.log'), path.join(d, 'copy.go'))),
+    expected: 'same',
+  },
+  { name: 'a --label given', settings: { labels: { 'org.example.team': 'blue' } }, expected: 'different' },
+  { name: 'a --label value changed', initial: { labels: { 'org.example.team': 'blue' } }, settings: { labels: { 'org.example.team': 'red' } }, expected: 'different' },
+  { name: 'the same --labels in another order', initial: { labels: { a: '1', b: '2' } }, settings: { labels: { b: '2', a: '1' } }, expected: 'same' },
+  { name: 'an --annotation value changed', initial: { annotations: { 'org.opencontainers.image.url': 'a' } }, settings: { annotations: { 'org.opencontainers.image.url': 'b' } }, expected: 'different' },
+  { name: 'a label turned into an annotation', initial: { labels: { k: 'v' } }, settings: { annotations: { k: 'v' } }, expected: 'different' },
+  { name: 'HTTP_PROXY given, though undeclared', settings: { buildArgs: { COMMIT_SHA: 'abc', HTTP_PROXY: 'http://proxy:3128' } }, expected: 'different' },
+  { name: 'http_proxy given, though undeclared', settings: { buildArgs: { COMMIT_SHA: 'abc', http_proxy: 'http://proxy:3128' } }, expected: 'different' },
+  {
+    name: 'HTTP_PROXY vs http_proxy',
+    initial: { buildArgs: { COMMIT_SHA: 'abc', HTTP_PROXY: 'http://proxy:3128' } },
+    settings: { buildArgs: { COMMIT_SHA: 'abc', http_proxy: 'http://proxy:3128' } },
+    expected: 'different',
+  },
+  { name: 'NO_PROXY changed', initial: { buildArgs: { COMMIT_SHA: 'abc', NO_PROXY: 'a' } }, settings: { buildArgs: { COMMIT_SHA: 'abc', NO_PROXY: 'b' } }, expected: 'different' },
+  { name: 'another platform', initial: { platforms: ['linux/amd64'] }, settings: { platforms: ['linux/arm64'] }, expected: 'different' },
+  { name: 'arm variants differ', initial: { platforms: ['linux/arm/v6'] }, settings: { platforms: ['linux/arm/v7'] }, expected: 'different' },
 ];
 
+const userXattrs = xattrsSupported('user.probe');
+const xattrCases: Case[] = [
+  { name: 'a user.x xattr added to a file', change: (d) => setXattr(path.join(d, 'main.go'), 'user.x', '1'), expected: 'different' },
+  {
+    name: 'a user.x xattr changed',
+    prepare: (d) => setXattr(path.join(d, 'main.go'), 'user.x', '1'),
+    change: (d) => setXattr(path.join(d, 'main.go'), 'user.x', '2'),
+    expected: 'different',
+  },
+  { name: 'a user.x xattr set again to its value', prepare: (d) => setXattr(path.join(d, 'main.go'), 'user.x', '1'), change: (d) => setXattr(path.join(d, 'main.go'), 'user.x', '1'), expected: 'same' },
+  { name: 'an empty user.x xattr added', change: (d) => setXattr(path.join(d, 'main.go'), 'user.x', ''), expected: 'different' },
+  { name: 'a user.x xattr added to a directory', change: (d) => setXattr(path.join(d, 'lib'), 'user.x', '1'), expected: 'different' },
+  { name: 'a user.x xattr on a .dockerignored file', change: (d) => setXattr(path.join(d, 'app.log'), 'user.x', '1'), expected: 'same' },
+  {
+    name: 'an xattr moved to another file',
+    prepare: (d) => setXattr(path.join(d, 'main.go'), 'user.x', '1'),
+    change: (d) => (execFileSync('setfattr', ['-x', 'user.x', path.join(d, 'main.go')]), setXattr(path.join(d, 'lib/util.go'), 'user.x', '1')),
+    expected: 'different',
+  },
+];
+
+const CAP_NET_RAW = '0x0100000200200000000000000000000000000000';
+const rootCases: Case[] = [
+  { name: 'setcap cap_net_raw+ep on a file', change: (d) => execFileSync('setcap', ['cap_net_raw+ep', path.join(d, 'main.go')]), expected: 'different' },
+  { name: 'security.capability written by setfattr', change: (d) => setXattr(path.join(d, 'main.go'), 'security.capability', CAP_NET_RAW), expected: 'different' },
+  { name: 'a security.selinux label (the machine’s) is ignored', change: (d) => setXattr(path.join(d, 'main.go'), 'security.selinux', 'system_u:object_r:container_file_t:s0'), expected: 'same' },
+  { name: 'a trusted.* xattr on a symlink itself', change: (d) => setXattr(path.join(d, 'link'), 'trusted.x', '1'), expected: 'different' },
+  {
+    name: 'a POSIX ACL (system.posix_acl_access)',
+    // user::rw-, user:nobody:r--, group::r--, mask::r--, other::r--
+    change: (d) => setXattr(path.join(d, 'main.go'), 'system.posix_acl_access', '0x0200000001000600ffffffff02000400fe00000004000400ffffffff10000400ffffffff20000400ffffffff'),
+    expected: 'different',
+  },
+];
+
+async function digestChange({ prepare, change, initial, settings, digests }: Case): Promise<'same' | 'different'> {
+  const dir = makeContext(CONTEXT);
+  writeFileSync(path.join(dir, '../outside.txt'), 'outside');
+  prepare?.(dir);
+  const before = await computeInputs({ contextDir: dir, ...SETTINGS, ...initial }, { baseImageDigests: digests?.[0] });
+  change?.(dir);
+  const after = await computeInputs({ contextDir: dir, ...SETTINGS, ...initial, ...settings }, { baseImageDigests: digests?.[1] });
+  return after.digest === before.digest ? 'same' : 'different';
+}
+
+describe.skipIf(!userXattrs)('inputs digest: extended attributes', () => {
+  it.each(xattrCases)('$name → $expected', async (c) => {
+    expect(await digestChange(c)).toBe(c.expected);
+  });
+});
+
+describe.skipIf(!isRoot || !userXattrs || !findExecutable('setcap'))('inputs digest: extended attributes only root may set', () => {
+  it.each(rootCases)('$name → $expected', async (c) => {
+    expect(await digestChange(c)).toBe(c.expected);
+  });
+});
+
 describe('inputs digest: what changes it', () => {
-  it.each(cases)('$name → $expected', async ({ change, initial, settings, digests, expected }) => {
-    const dir = makeContext(CONTEXT);
-    writeFileSync(path.join(dir, '../outside.txt'), 'outside');
-    const before = await computeInputs({ contextDir: dir, ...SETTINGS, ...initial }, { baseImageDigests: digests?.[0] });
-    change?.(dir);
-    const after = await computeInputs({ contextDir: dir, ...SETTINGS, ...initial, ...settings }, { baseImageDigests: digests?.[1] });
-    expect(after.digest === before.digest ? 'same' : 'different').toBe(expected);
+  it.each(cases)('$name → $expected', async (c) => {
+    expect(await digestChange(c)).toBe(c.expected);
   });
 });
 
@@ -108,7 +191,7 @@ describe('inputs digest: determinism', () => {
     const inputs = await computeInputs({ contextDir: dir, ...SETTINGS, buildArgs: { COMMIT_SHA: 'abc', TAG_x: 'y' } });
     expect(JSON.parse(JSON.stringify(inputs))).toEqual(inputs);
     expect(inputs).toMatchObject({
-      version: 1,
+      version: 2,
       files: 6, // Dockerfile, .dockerignore, main.go, lib/util.go, link, outside-link
       directories: 2, // lib, empty
       bytes: DOCKERFILE.length + '*.log\nsecret/\n'.length + 'package main\n'.length + 'package lib\n'.length,
@@ -116,8 +199,10 @@ describe('inputs digest: determinism', () => {
       platforms: ['linux/amd64', 'linux/arm64'],
       baseImages: [{ name: 'golang:1.22' }],
       resolved: false,
+      reusable: true,
       ignoreFile: '.dockerignore',
     });
+    expect(inputs.reason).toBeUndefined();
     expect(inputs.entries).toBeUndefined();
     expect(inputs.dockerfile).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
@@ -143,6 +228,29 @@ describe('inputs digest: determinism', () => {
       { path: 'd', type: 'dir', mode: '0750' },
       { path: 'l', type: 'symlink', mode: '0777', target: 'a.sh' },
     ]);
+  });
+
+  it('an ADD of a URL: not reusable, and says why', async () => {
+    const dir = makeContext({ Dockerfile: 'FROM alpine:3\nADD https://example.com/a.tgz /a\n' });
+    const inputs = await computeInputs({ contextDir: dir, dockerfilePath: 'Dockerfile', buildArgs: {}, platforms: [] });
+    expect(inputs).toMatchObject({
+      reusable: false,
+      reason: 'line 2 of the Dockerfile: ADD downloads https://example.com/a.tgz, whose content the inputs digest cannot cover: not reused, built every time',
+    });
+  });
+
+  it('carries the labels, annotations and proxy arguments it hashed', async () => {
+    const dir = makeContext({ Dockerfile: 'FROM scratch\n' });
+    const inputs = await computeInputs({
+      contextDir: dir,
+      dockerfilePath: 'Dockerfile',
+      buildArgs: { https_proxy: 'http://p', OTHER: 'x' },
+      platforms: [],
+      labels: { b: '2', a: '1' },
+      annotations: { c: '3' },
+    });
+    expect(inputs).toMatchObject({ buildArgs: { https_proxy: 'http://p' }, labels: { a: '1', b: '2' }, annotations: { c: '3' }, reusable: true });
+    expect(Object.keys(inputs.labels ?? {})).toEqual(['a', 'b']);
   });
 
   it('rejects a digest that is not one', async () => {

@@ -101,3 +101,42 @@ describe('expandWord', () => {
     expect(expandWord('${OTHER}', scope, { unknown: 'empty', opaque: new Set(['OTHER']) })).toBeUndefined();
   });
 });
+
+describe('predefined proxy arguments', () => {
+  it.each<[string, string, Record<string, string>, Record<string, string | null>]>([
+    ['HTTP_PROXY given, not declared: an input (Docker passes it to RUN)', 'FROM scratch\n', { HTTP_PROXY: 'http://p:3128' }, { HTTP_PROXY: 'http://p:3128' }],
+    ['every proxy name, both cases', 'FROM scratch\n', { https_proxy: 'a', FTP_PROXY: 'b', no_proxy: 'c', ALL_PROXY: 'd' }, { ALL_PROXY: 'd', FTP_PROXY: 'b', https_proxy: 'a', no_proxy: 'c' }],
+    ['declared with a default: the given value', 'FROM scratch\nARG HTTP_PROXY=x\n', { HTTP_PROXY: 'y' }, { HTTP_PROXY: 'y' }],
+    ['declared, not given: as any ARG', 'FROM scratch\nARG http_proxy\n', {}, { http_proxy: null }],
+    ['not given: absent', 'FROM scratch\n', {}, {}],
+    ['another undeclared argument is still no input', 'FROM scratch\n', { HTTP_PROXY_X: 'a', PROXY: 'b' }, {}],
+  ])('%s', (_, text, given, expected) => {
+    expect(args(text, { buildArgs: given })).toEqual(expected);
+  });
+});
+
+describe('ADD from the network: not reusable', () => {
+  const reason = (text: string, extra: Partial<BuildSettings> = {}): string | undefined => analyseDockerfile(text, settings(extra)).notReusable;
+  const tail = 'whose content the inputs digest cannot cover: not reused, built every time';
+  it.each<[string, string, Partial<BuildSettings>, string | undefined]>([
+    ['an https URL', 'FROM alpine:3\nADD https://example.com/app.tar.gz /app/\n', {}, `line 2 of the Dockerfile: ADD downloads https://example.com/app.tar.gz, ${tail}`],
+    ['an http URL with --checksum', 'FROM alpine:3\nRUN true\nADD --checksum=sha256:0123 http://example.com/a /a\n', {}, `line 3 of the Dockerfile: ADD downloads http://example.com/a, ${tail}`],
+    ['a git@ repository', 'FROM alpine:3\nADD git@github.com:moby/buildkit.git /src\n', {}, `line 2 of the Dockerfile: ADD clones the git repository git@github.com:moby/buildkit.git, ${tail}`],
+    ['an https .git repository with a ref', 'FROM alpine:3\nADD --keep-git-dir https://github.com/moby/buildkit.git#v0.10.1 /src\n', {}, `line 2 of the Dockerfile: ADD clones the git repository https://github.com/moby/buildkit.git#v0.10.1, ${tail}`],
+    ['a git:// repository', 'FROM alpine:3\nADD git://example.com/r /src\n', {}, `line 2 of the Dockerfile: ADD clones the git repository git://example.com/r, ${tail}`],
+    ['the JSON form', 'FROM alpine:3\nADD ["https://example.com/a", "/a"]\n', {}, `line 2 of the Dockerfile: ADD downloads https://example.com/a, ${tail}`],
+    ['one local and one remote source', 'FROM alpine:3\nADD local.txt https://example.com/b /dst/\n', {}, `line 2 of the Dockerfile: ADD downloads https://example.com/b, ${tail}`],
+    ['a URL from a stage ARG default', 'FROM alpine:3\nARG URL=https://example.com/x\nADD ${URL} /x\n', {}, `line 3 of the Dockerfile: ADD downloads https://example.com/x, ${tail}`],
+    ['a URL from a given build arg', 'FROM alpine:3\nARG SRC=local.txt\nADD $SRC /x\n', { buildArgs: { SRC: 'https://example.com/y' } }, `line 3 of the Dockerfile: ADD downloads https://example.com/y, ${tail}`],
+    ['a variable we cannot resolve, starting the source', 'FROM alpine:3\nENV SRC=x\nADD ${SRC} /x\n', {}, `line 3 of the Dockerfile: ADD fetches a source named by a variable we cannot resolve, possibly a URL: \${SRC}, ${tail}`],
+    ['the first of several, by line', 'FROM alpine:3\nADD https://a.example/1 /1\nADD https://b.example/2 /2\n', {}, `line 2 of the Dockerfile: ADD downloads https://a.example/1, ${tail}`],
+    ['a local file: reusable', 'FROM alpine:3\nADD app.tar.gz /app/\n', {}, undefined],
+    ['a local file from an ARG: reusable', 'FROM alpine:3\nARG F=app.tar.gz\nADD ${F} /app/\n', {}, undefined],
+    ['a URL as the destination only: reusable', 'FROM alpine:3\nADD a /https://x\n', {}, undefined],
+    ['COPY never fetches: reusable', 'FROM alpine:3\nCOPY https://example.com/a /a\n', {}, undefined],
+    ['in a stage after --target, never built: reusable', 'FROM alpine:3 AS app\nFROM alpine:3 AS fetch\nADD https://example.com/a /a\n', { target: 'app' }, undefined],
+    ['in a builder stage that is built', 'FROM alpine:3 AS fetch\nADD https://example.com/a /a\nFROM alpine:3\n', {}, `line 2 of the Dockerfile: ADD downloads https://example.com/a, ${tail}`],
+  ])('%s', (_, text, extra, expected) => {
+    expect(reason(text, extra)).toBe(expected);
+  });
+});

@@ -1,3 +1,4 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../support/tools.js';
@@ -30,3 +31,24 @@ export function writeEntries(dir: string, entries: Record<string, Spec>): void {
     }
   }
 }
+
+/** Sets an extended attribute on path itself (never a symlink's target); value as setfattr takes it (`0x…` for hex). */
+export function setXattr(file: string, name: string, value: string): void {
+  execFileSync('setfattr', ['-h', '-n', name, '-v', value, '--', file]);
+}
+
+/** The attributes getfattr reads back: name → `0x…`. */
+export function getXattrs(file: string): Record<string, string> {
+  const out = execFileSync('getfattr', ['--absolute-names', '-h', '-d', '-m', '-', '-e', 'hex', '--', file], { encoding: 'utf8' });
+  return Object.fromEntries(out.split('\n').flatMap((line) => (line === '' || line.startsWith('#') ? [] : [line.split('=', 2) as [string, string]])));
+}
+
+/** True when the temp dir's filesystem takes the attribute (as this user). */
+export function xattrsSupported(name: string, value = 'probe'): boolean {
+  const dir = tempDir('xattr-probe');
+  const file = path.join(dir, 'f');
+  writeFileSync(file, '');
+  return spawnSync('setfattr', ['-n', name, '-v', value, file]).status === 0;
+}
+
+export const isRoot = process.getuid?.() === 0;
