@@ -49,6 +49,23 @@ export interface BuildResult {
   error?: string;
   /** Not built: the image of the same inputs copied from here (`registry/repository:inputs-<hex>`). */
   reusedFrom?: string;
+  /** With reuse on: the inputs digest the image was built from (or found by); provenance records it. */
+  inputsDigest?: string;
+  /** Reused: what proved the copied image's origin (provenance of the copy names it). */
+  promotion?: Promotion;
+}
+
+/** The evidence a reused image was copied on: where from, and the attestation that verified. */
+export interface Promotion {
+  /** `registry/repository@sha256:…` the image was copied from. */
+  source: string;
+  digest: string;
+  /** `sha256:<hex>` of the verified DSSE envelope. */
+  attestation: string;
+  /** Which trusted key or identity signed it. */
+  trustedBy: string;
+  /** The verified in-toto statement of the original build. */
+  statement: Record<string, unknown>;
 }
 
 /** What a backend reports for the CI: the build report and the GitHub outputs with their step summary. */
@@ -88,6 +105,8 @@ export interface Backend {
   readonly secretEnv?: readonly string[];
   /** The ignore files this builder reads, first found wins (absolute); undefined: Docker's (`<Dockerfile>.dockerignore`, `.dockerignore`). */
   ignoreFiles?(contextDir: string, dockerfile: string): string[];
+  /** Folders to make private folders in (the context's snapshot) before the system temp folder: where the builder keeps files across its stages. */
+  scratchIn?(env: Env): string[];
   /** Flag rules of this backend; `chosen` tells whether it builds this run (some of its flags need it). */
   optionProblems?(options: Options, chosen: boolean): string[];
   /** Planning: this backend's own inputs (a pipeline's request), stored in the plan; throws InputError with every problem. */
@@ -106,6 +125,7 @@ export interface LocalBuilder {
   readonly capabilities: Capabilities;
   validate?(plan: Plan): string[];
   ignoreFiles?(contextDir: string, dockerfile: string): string[];
+  scratchIn?(env: Env): string[];
   /** Pure: the argvs build() runs for this unit, in order (for --dry-run). */
   commands(plan: Plan, unit: BuildUnit, env: Env): string[][];
   /** Runs the builder for one unit; never throws for a failed build, it returns ok=false. */

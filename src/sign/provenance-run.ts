@@ -11,13 +11,20 @@ import type { RegistryClient } from '../registry/client.js';
 import { findImage } from '../registry/lookup.js';
 import type { RunContext } from '../support/context.js';
 import { ciRun } from './provenance-ci.js';
-import { provenanceStatement, type ProvenanceStatement } from './provenance.js';
+import { promotionStatement, provenanceStatement, type ProvenanceStatement } from './provenance.js';
 import type { Signing } from './run.js';
 import type { Attestation } from './signer.js';
 
 /** What --dry-run shows where a digest or time is known only when the build runs. */
 export const PUSHED_DIGEST_PLACEHOLDER = 'sha256:<digest of the pushed image, known after the push>';
 export const BASE_DIGEST_PLACEHOLDER = 'sha256:<digest the registry resolves the base image to at run time>';
+export const INPUTS_DIGEST_PLACEHOLDER = 'sha256:<inputs digest, once the base images are resolved at run time>';
+
+/** The inputs digest a unit's provenance will record: none when reuse is off or the unit cannot be reused. */
+function previewInputsDigest(unit: BuildUnit): string | undefined {
+  if (!unit.inputs || unit.inputs.reusable === false) return undefined;
+  return unit.inputs.resolved ? unit.inputs.digest : INPUTS_DIGEST_PLACEHOLDER;
+}
 
 type ReadFile = (path: string) => string;
 const readText: ReadFile = (path) => readFileSync(path, 'utf8');
@@ -77,8 +84,8 @@ interface StatementFacts {
   finishedOn: string;
 }
 
-function statementFor(facts: StatementFacts, unit: BuildUnit, subject: { name: string; digest: string }, baseImages: readonly BaseImage[]): ProvenanceStatement {
-  return provenanceStatement({ ...facts, subject, unit, baseImages, ci: ciRun(facts.plan.gitState, facts.env) });
+function statementFor(facts: StatementFacts, unit: BuildUnit, subject: { name: string; digest: string }, baseImages: readonly BaseImage[], inputsDigest?: string): ProvenanceStatement {
+  return provenanceStatement({ ...facts, subject, unit, baseImages, ci: ciRun(facts.plan.gitState, facts.env), ...(inputsDigest ? { inputsDigest } : {}) });
 }
 
 /** `registry/repository` of a registry destination; undefined for one on disk. */
@@ -100,7 +107,13 @@ export function pushedAttestations(facts: StatementFacts, results: readonly Buil
       const name = registryRepository(pushed.reference);
       if (name === undefined || !pushed.digest) continue;
       const image = `${name}@${pushed.digest}`;
-      if (!out.has(image)) out.set(image, { image, statement: statementFor(facts, unit, { name, digest: pushed.digest }, baseImages[index] ?? []) });
+      if (out.has(image)) continue;
+      const subject = { name, digest: pushed.digest };
+      const { promotion } = result;
+      const statement = promotion
+        ? promotionStatement({ subject, original: promotion.statement, source: promotion.source, attestation: promotion.attestation, trustedBy: promotion.trustedBy, ci: ciRun(facts.plan.gitState, facts.env) })
+        : statementFor(facts, unit, subject, baseImages[index] ?? [], result.inputsDigest);
+      out.set(image, { image, statement });
     }
   }
   return [...out.values()];
@@ -135,7 +148,7 @@ export function provenancePreview(plan: Plan, env: Env, version: string, readFil
   const statements = plan.builds.flatMap((unit, i) => {
     const repositories = [...new Set(unit.destinations.flatMap((d) => registryRepository(d.reference) ?? []))];
     const baseImages = (names[i] ?? []).map((name) => ({ name, digest: pinnedDigest(name) ?? BASE_DIGEST_PLACEHOLDER }));
-    return repositories.map((name) => statementFor(facts, unit, { name, digest: PUSHED_DIGEST_PLACEHOLDER }, baseImages));
+    return repositories.map((name) => statementFor(facts, unit, { name, digest: PUSHED_DIGEST_PLACEHOLDER }, baseImages, previewInputsDigest(unit)));
   });
   return {
     note: 'signed and attached by each cosign signer (with a key or keyless) after the push; digests and times are placeholders until the build runs',

@@ -3,6 +3,7 @@ import type { GitState } from '../ci/gitstate.js';
 import type { BaseImage } from '../inputs/digest.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
 import { registryHost } from '../reference.js';
+import { isRecord } from '../support/json.js';
 import { IMAGE_BUILDER_URI, type CiRun } from './provenance-ci.js';
 
 /** SLSA v1 provenance as an in-toto Statement v1, pure from the plan, the pushed digest and the run's facts. */
@@ -12,7 +13,8 @@ export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
 /**
  * Our build type: a Dockerfile built by image-builder. externalParameters: name, dockerfile (relative to the
  * context), context, tags, platforms, target, variant, buildArgs (names only); internalParameters: ciSystem, jobType,
- * backend. A change of these meanings is a new version.
+ * backend, inputsDigest (with reuse on: the digest of every input, what a later run may reuse the image by), and for an
+ * image this run copied instead of building, promotedFrom. A change of these meanings is a new version.
  */
 export const BUILD_TYPE = `${IMAGE_BUILDER_URI}/buildtypes/v1`;
 
@@ -51,6 +53,8 @@ export interface ProvenanceInput {
   baseImages: readonly BaseImage[];
   ci: CiRun;
   version: string;
+  /** With reuse on: the unit's inputs digest (base images resolved). */
+  inputsDigest?: string;
   /** ISO 8601 times (the dry-run shows placeholders). */
   startedOn: string;
   finishedOn: string;
@@ -105,12 +109,56 @@ export function provenanceStatement(input: ProvenanceInput): ProvenanceStatement
       buildDefinition: {
         buildType: BUILD_TYPE,
         externalParameters,
-        internalParameters: { ciSystem: plan.gitState.ciSystem, jobType: plan.gitState.jobType, backend: plan.backend },
+        internalParameters: {
+          ciSystem: plan.gitState.ciSystem,
+          jobType: plan.gitState.jobType,
+          backend: plan.backend,
+          ...(input.inputsDigest ? { inputsDigest: input.inputsDigest } : {}),
+        },
         resolvedDependencies: [...sourceDependency(plan.gitState, ci), ...baseImages],
       },
       runDetails: {
         builder: { id: ci.builderId, version: { 'image-builder': input.version } },
         metadata: { ...(ci.invocationId ? { invocationId: ci.invocationId } : {}), startedOn: input.startedOn, finishedOn: input.finishedOn },
+      },
+    },
+  };
+}
+
+/** What a run that copied an image (reuse) instead of building it knows: the verified original and where it came from. */
+export interface PromotionInput {
+  subject: { name: string; digest: string };
+  /** The original build's verified statement. */
+  original: Record<string, unknown>;
+  source: string;
+  /** `sha256:` digest of the DSSE envelope that verified. */
+  attestation: string;
+  trustedBy: string;
+  ci: CiRun;
+}
+
+/**
+ * Provenance of a copy: the original build's definition and run details, unchanged (its builder, commit and inputs
+ * digest), with `promotedFrom` naming the source, the attestation verified and this run; never a claim that this run built it.
+ */
+export function promotionStatement(input: PromotionInput): ProvenanceStatement {
+  const predicate = (isRecord(input.original.predicate) ? input.original.predicate : {}) as Partial<ProvenanceStatement['predicate']>;
+  const definition = (isRecord(predicate.buildDefinition) ? predicate.buildDefinition : {}) as Partial<ProvenanceStatement['predicate']['buildDefinition']>;
+  const promotedFrom = {
+    source: input.source,
+    attestation: input.attestation,
+    trustedBy: input.trustedBy,
+    by: { builderId: input.ci.builderId, ...(input.ci.invocationId ? { invocationId: input.ci.invocationId } : {}) },
+  };
+  return {
+    _type: STATEMENT_TYPE,
+    subject: [{ name: input.subject.name, digest: digestSet(input.subject.digest) }],
+    predicateType: SLSA_PROVENANCE_V1,
+    predicate: {
+      ...(predicate as ProvenanceStatement['predicate']),
+      buildDefinition: {
+        ...(definition as ProvenanceStatement['predicate']['buildDefinition']),
+        internalParameters: { ...(isRecord(definition.internalParameters) ? definition.internalParameters : {}), promotedFrom },
       },
     },
   };
