@@ -34,7 +34,7 @@ export class Secrets implements Iterable<string> {
 
   /** The values of `NAME=value` entries whose names look secret (SPEC 5's rule): NPM_TOKEN, API_KEY, … */
   addSecretLooking(entries: Iterable<readonly [string, string]>): void {
-    for (const [name, value] of entries) if (isSecretLookingName(name)) this.add(value);
+    for (const [name, value] of entries) if (isSecretLookingName(name) || hasUrlCredentials(value)) this.add(value);
   }
 
   redact(text: string): string {
@@ -111,4 +111,9 @@ export function assignments(texts: Iterable<string>): Array<[string, string]> {
     if (eq > 0) out.push([text.slice(0, eq), text.slice(eq + 1)]);
   }
   return out;
+}
+
+/** A value holding a URL with a user or password in it (a proxy `http://user:pass@proxy:3128`). */
+export function hasUrlCredentials(value: string): boolean {
+  return /[a-z][a-z0-9+.-]*:\/\/[^/\s@]+@/i.test(value);
 }
