@@ -4,6 +4,7 @@ import type { Signer } from './config/schema.js';
 import { maskArgs } from './output/redact.js';
 import { backendNamed } from './backends/index.js';
 import { provenancePreview } from './sign/provenance-run.js';
+import { describeTrusted } from './reuse/trusted.js';
 
 /** The whole plan as printed by --dry-run: no network, no builder, secrets masked. */
 export function dryRunReport(plan: Plan, env: Env, version = ''): Record<string, unknown> {
@@ -12,6 +13,7 @@ export function dryRunReport(plan: Plan, env: Env, version = ''): Record<string,
     builds: plan.builds.map((b) => ({ ...b, buildArgs: maskArgs(b.buildArgs), ...(b.inputs ? { inputs: { ...b.inputs, buildArgs: maskArgs(b.inputs.buildArgs) } } : {}) })),
   };
   const building = plan.mode === 'build';
+  const trusted = building && plan.reuse.enabled ? trustedList(plan) : undefined;
   const description = building ? backendNamed(plan.backend)?.describe(masked, env) : undefined;
   return {
     dryRun: true,
@@ -26,15 +28,26 @@ export function dryRunReport(plan: Plan, env: Env, version = ''): Record<string,
     platforms: plan.platforms,
     target: plan.target,
     cache: plan.cache,
-    reuse: building ? plan.reuse : undefined,
+    reuse: building ? { ...plan.reuse, trusted } : undefined,
     ...description?.fields,
-    builds: masked.builds.map((unit, i) => ({ ...unit, destinations: unit.destinations.map((d) => d.reference), commands: description?.commands?.[i] })),
+    builds: masked.builds.map((unit, i) => ({
+      ...unit,
+      ...(unit.inputs ? { inputs: { ...unit.inputs, trusted } } : {}),
+      destinations: unit.destinations.map((d) => d.reference),
+      commands: description?.commands?.[i],
+    })),
     signers: plan.signers.map((s) => ({ name: s.name, type: s.type, ...signerFields(s) })),
     skippedSigners: plan.skippedSigners.length > 0 ? plan.skippedSigners : undefined,
     provenance: provenancePreview(masked, env, version),
     imagesToSign: plan.mode === 'sign-only' ? plan.imagesToSign : undefined,
     outputs: { ...plan.outputs, logDir: plan.logDir },
   };
+}
+
+/** Who may prove a reused image's origin: reuse.trusted, then each cosign signer of the run with a key (its public key). */
+function trustedList(plan: Plan): Record<string, unknown>[] {
+  const own = plan.signers.flatMap((s) => (s.type === 'cosign' && !s.config.keyless && s.config.key ? [{ trusted: `signer "${s.name}"`, key: s.config.key, publicKey: 'derived from the signing key when the run starts' }] : []));
+  return [...plan.reuse.trusted.map(describeTrusted), ...own];
 }
 
 /** What a signer's line of the dry-run says besides its name and type: where it signs, never a secret. */

@@ -14,7 +14,9 @@ import { dict } from './support/dict.js';
 import { dockerfileLabelKeys } from './inputs/dockerfile.js';
 import { createdTime, originMetadata, parseKeyValues, unitMetadata, type ImageMetadata } from './labels.js';
 import type { InputsScan } from './inputs/index.js';
-import { reuseChoice, reusePlan, withInputs, withoutVariantsFile } from './reuse/plan.js';
+import { reuseChoice, reusePlan, withInputs, type InputsSettings } from './reuse/plan.js';
+import type { Trusted } from './reuse/trusted.js';
+import { hostPlatform } from './inputs/platform.js';
 
 /** File contents the plan needs, read by the caller (the plan itself touches no disk). */
 export interface PlanFiles {
@@ -26,6 +28,8 @@ export interface PlanFiles {
   envFile?: { path: string; text: string };
   /** With reuse on: the Dockerfile and context, read once (scanInputs). */
   inputs?: InputsScan;
+  /** With reuse on: reuse.trusted of config.yaml, its keys and trusted roots read. */
+  trusted?: Trusted[];
 }
 
 export interface PlanInput {
@@ -94,6 +98,8 @@ export function buildPlan(input: PlanInput): Plan {
     return disk ? `${disk.transport}:${resolve(cwd, disk.path)}` : repo;
   });
 
+  // --label and --annotation, parsed once (their problems are reported by the build's planning).
+  const user: ImageMetadata = mode === 'build' ? userMetadata(o, problems) : { labels: {}, annotations: {} };
   let builds: BuildUnit[] = [];
   if (mode === 'build') {
     if (o.name !== undefined && !isImageName(o.name)) {
@@ -102,12 +108,20 @@ export function buildPlan(input: PlanInput): Plan {
     if (repositories.length === 0 && backend.capabilities.needsRegistry) {
       problems.add(`config.yaml: registry is not set; set registry (and dev-registry for pull requests) to where images are pushed`);
     }
-    builds = problems.collect(() => buildUnits(input, gitState, tags, repositories, envFile?.buildArgs ?? {})) ?? [];
+    builds = problems.collect(() => buildUnits(input, gitState, tags, repositories, envFile?.buildArgs ?? {}, user)) ?? [];
   }
-  const reuse = reusePlan(mode === 'build' ? reuseChoice(o, config, backend) : { enabled: false, decidedBy: 'default' }, config, gitState);
+  const settings: InputsSettings = {
+    ...(o.target ? { target: o.target } : {}),
+    platforms: o.platforms.length > 0 ? o.platforms : [hostPlatform()],
+    labels: user.labels,
+    annotations: user.annotations,
+  };
+  const choice = mode === 'build' ? reuseChoice(o, config, backend) : { enabled: false, decidedBy: 'default' as const };
+  const reuse = reusePlan(choice, config, gitState, input.files.trusted ?? [], settings);
   const context = resolve(cwd, o.context);
-  const inputsScan = reuse.enabled && input.files.inputs ? withoutVariantsFile(input.files.inputs, context, input.files.variants?.path) : undefined;
-  if (inputsScan) builds = builds.map((unit) => withInputs(unit, inputsScan, { target: o.target, platforms: o.platforms }));
+  // variants.yaml is an input like any file the context sends: a COPY . ships it.
+  const inputsScan = reuse.enabled ? input.files.inputs : undefined;
+  if (inputsScan) builds = builds.map((unit) => withInputs(unit, inputsScan, settings));
 
   const plan: Plan = {
     mode,
@@ -162,7 +176,11 @@ export function applyEnvFile(file: { path: string; text: string }, env: Env): { 
   return { env: { ...buildArgs, ...env }, buildArgs: { ...buildArgs } };
 }
 
-function buildUnits(input: PlanInput, git: GitState, tags: Tag[], repositories: string[], envFileArgs: Record<string, string>): BuildUnit[] {
+function userMetadata(o: Options, problems: Problems): ImageMetadata {
+  return { labels: parseKeyValues('label', o.labels, problems), annotations: parseKeyValues('annotation', o.annotations, problems) };
+}
+
+function buildUnits(input: PlanInput, git: GitState, tags: Tag[], repositories: string[], envFileArgs: Record<string, string>, user: ImageMetadata): BuildUnit[] {
   const { options: o, files } = input;
   const problems = new Problems();
   const logDir = resolve(input.cwd, o.logDir);
@@ -171,7 +189,6 @@ function buildUnits(input: PlanInput, git: GitState, tags: Tag[], repositories: 
     const entry = problems.collect(() => parseBuildArg(raw));
     if (entry) flagArgs[entry[0]] = entry[1];
   }
-  const user: ImageMetadata = { labels: parseKeyValues('label', o.labels, problems), annotations: parseKeyValues('annotation', o.annotations, problems) };
   const created = problems.collect(() => createdTime(input.env, input.now)) ?? '';
   const variants = files.variants ? problems.collect(() => parseVariants(files.variants!.text, files.variants!.path)) : undefined;
   if (o.variant !== undefined && !variants?.has(o.variant)) {

@@ -61,12 +61,17 @@ async function runLocally(builder: LocalBuilder, plan: Plan, ctx: RunContext): P
   return { units };
 }
 
-/** With reuse on, each unit's image is first looked up by its inputs: the builder runs only for what changed. */
+/**
+ * With reuse on, each unit's image is first looked up by its inputs: the builder runs only for what changed, and reads
+ * the context and Dockerfile from the private snapshot the inputs digest was computed from, never the working tree.
+ */
 function reusing(builder: LocalBuilder, plan: Plan, ctx: RunContext): Pick<LocalBuilder, 'build'> {
   const { inputsScan } = plan;
   if (!plan.reuse.enabled || !inputsScan) return builder;
   const reuse = new Reuse({ ...plan, inputsScan }, ctx);
-  return { build: (p, unit, c) => reuse.buildOrReuse(unit, (u) => builder.build(p, u, c)) };
+  const { snapshot } = inputsScan;
+  const fromSnapshot = (p: Plan): Plan => (snapshot ? { ...p, context: snapshot.context, dockerfile: snapshot.dockerfile } : p);
+  return { build: (p, unit, c) => reuse.buildOrReuse(unit, (u) => builder.build(fromSnapshot(p), u, c)) };
 }
 
 /** Runs every unit of the plan concurrently (bounded); one failure does not stop the others. Results in plan order. */

@@ -17,27 +17,31 @@ const PROBE_BYTES = 16 * 1024;
  * successful push because it could not write one. `bases` are tried before the system temp folder.
  */
 export async function withScratchDir<T>(env: Env, fn: (dir: string | undefined, problem?: string) => Promise<T>, bases: string[] = []): Promise<T> {
-  let dir: string | undefined;
-  let problem: string | undefined;
-  for (const base of [...bases.filter(isDirectory), env.TMPDIR || os.tmpdir()]) {
-    try {
-      dir = await mkdtemp(path.join(base, 'image-builder-'));
-      const probe = path.join(dir, 'probe');
-      await writeFile(probe, Buffer.alloc(PROBE_BYTES), { flag: 'wx' });
-      await unlink(probe);
-      problem = undefined;
-      break;
-    } catch (err) {
-      problem = `cannot use a private folder in ${base}: ${err instanceof Error ? err.message : String(err)}`;
-      if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-      dir = undefined;
-    }
-  }
+  const { dir, problem } = await createScratchDir(env, bases);
   try {
     return await fn(dir, problem);
   } finally {
     if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
+}
+
+/** A private folder (see withScratchDir) that the caller removes; undefined with the reason when none could be made. */
+export async function createScratchDir(env: Env, bases: string[] = []): Promise<{ dir?: string; problem?: string }> {
+  let problem: string | undefined;
+  for (const base of [...bases.filter(isDirectory), env.TMPDIR || os.tmpdir()]) {
+    let dir: string | undefined;
+    try {
+      dir = await mkdtemp(path.join(base, 'image-builder-'));
+      const probe = path.join(dir, 'probe');
+      await writeFile(probe, Buffer.alloc(PROBE_BYTES), { flag: 'wx' });
+      await unlink(probe);
+      return { dir };
+    } catch (err) {
+      problem = `cannot use a private folder in ${base}: ${err instanceof Error ? err.message : String(err)}`;
+      if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+  return { problem };
 }
 
 function isDirectory(dir: string): boolean {

@@ -1,11 +1,11 @@
-/** Planning of reuse (pure): whether it is on, where else the same inputs are looked up, and each unit's inputs. */
-import path from 'node:path';
+/** Planning of reuse (pure): whether it is on, where else the same inputs are looked up, who is trusted, and each unit's inputs. */
 import type { GitState } from '../ci/gitstate.js';
 import type { Config } from '../config/schema.js';
-import { inputsOf, type Inputs, type InputsScan } from '../inputs/index.js';
+import { inputsOf, type BuildSettings, type Inputs, type InputsScan } from '../inputs/index.js';
 import type { Options } from '../options.js';
 import type { BuildUnit } from '../plan-types.js';
 import { diskTransport } from '../reference.js';
+import type { Trusted } from './trusted.js';
 
 /** The label every image built with reuse on carries: the digest of its inputs. */
 export const INPUTS_LABEL = 'io.image-builder.inputs';
@@ -19,6 +19,23 @@ export interface ReusePlan {
   note?: string;
   /** Repositories searched besides the unit's own (the dev registry, for a run that pushes to registry); no image name. */
   alsoFrom: string[];
+  /**
+   * Keys and keyless identities whose attestation proves a candidate's origin: reuse.trusted of config.yaml; the run
+   * adds its own cosign signers' keys before it builds. Nothing else is trusted.
+   */
+  trusted: Trusted[];
+  /** What every unit's inputs digest covers besides the Dockerfile and the files (with reuse on). */
+  settings?: InputsSettings;
+}
+
+/** The run's settings that enter every unit's inputs digest. */
+export interface InputsSettings {
+  target?: string;
+  /** The platforms built: --platform, else the host's (what the builder builds for then). */
+  platforms: string[];
+  /** The user's --label and --annotation values (not the origin labels: a reused image keeps those of its build). */
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
 }
 
 export interface ReuseChoice {
@@ -37,28 +54,41 @@ export function reuseChoice(options: Pick<Options, 'reuse'>, config: Pick<Config
   return { enabled: wanted, decidedBy };
 }
 
-/** A run that pushes to `registry` (a postsubmit) also finds what a pull request pushed to `dev-registry`. */
-export function reusePlan(choice: ReuseChoice, config: Pick<Config, 'dev-registry'>, git: Pick<GitState, 'isPullRequest' | 'jobType'>): ReusePlan {
+/**
+ * A run that pushes to `registry` (a postsubmit) also finds what a pull request or merge group pushed to
+ * `dev-registry`, but takes it only when a trusted attestation proves it (src/reuse/trust.ts).
+ */
+export function reusePlan(
+  choice: ReuseChoice,
+  config: Pick<Config, 'dev-registry'>,
+  git: Pick<GitState, 'isPullRequest' | 'jobType'>,
+  trusted: Trusted[] = [],
+  settings?: InputsSettings,
+): ReusePlan {
   const pushesToDev = git.isPullRequest || git.jobType === 'merge_group';
   const alsoFrom = choice.enabled && !pushesToDev ? config['dev-registry'].filter((repo) => !diskTransport(repo)).map((repo) => repo.replace(/\/+$/, '')) : [];
-  return { enabled: choice.enabled, decidedBy: choice.decidedBy, ...(choice.note ? { note: choice.note } : {}), alsoFrom };
+  return {
+    enabled: choice.enabled,
+    decidedBy: choice.decidedBy,
+    ...(choice.note ? { note: choice.note } : {}),
+    alsoFrom,
+    trusted: choice.enabled ? trusted : [],
+    ...(choice.enabled && settings ? { settings } : {}),
+  };
+}
+
+/** What a unit's inputs are computed from: the unit's build args and the run's settings. */
+export function unitSettings(unit: Pick<BuildUnit, 'buildArgs'>, settings: InputsSettings): BuildSettings {
+  return { buildArgs: unit.buildArgs, target: settings.target, platforms: settings.platforms, labels: settings.labels, annotations: settings.annotations };
 }
 
 /**
- * variants.yaml is no input of its own (a variant's arguments count through the ARGs the Dockerfile declares): left out
- * of the scan when it lies in the context, so that changing one variant leaves the others' inputs as they were.
+ * The unit's inputs as planning knows them (base images unresolved: no network) and the label its image will carry;
+ * a unit that cannot be reused (ADD of a URL) gets no label: its digest does not cover what it downloads.
  */
-export function withoutVariantsFile(scan: InputsScan, contextDir: string, variantsFile: string | undefined): InputsScan {
-  if (variantsFile === undefined) return scan;
-  const rel = path.relative(contextDir, variantsFile).split(path.sep).join('/');
-  if (rel.startsWith('..') || path.isAbsolute(rel)) return scan;
-  return { ...scan, context: { ...scan.context, entries: scan.context.entries.filter((entry) => entry.path !== rel) } };
-}
-
-/** The unit's inputs as planning knows them (base images unresolved: no network) and the label its image will carry. */
-export function withInputs(unit: BuildUnit, scan: InputsScan, settings: { target?: string; platforms: readonly string[] }): BuildUnit {
-  const inputs: Inputs = inputsOf(scan, { buildArgs: unit.buildArgs, target: settings.target, platforms: settings.platforms });
-  return { ...unit, inputs, labels: { ...unit.labels, [INPUTS_LABEL]: inputs.digest } };
+export function withInputs(unit: BuildUnit, scan: InputsScan, settings: InputsSettings): BuildUnit {
+  const inputs: Inputs = inputsOf(scan, unitSettings(unit, settings));
+  return inputs.reusable === false ? { ...unit, inputs } : { ...unit, inputs, labels: { ...unit.labels, [INPUTS_LABEL]: inputs.digest } };
 }
 
 /** The tag an image of these inputs is found by: `inputs-<hex>`. */

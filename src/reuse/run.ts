@@ -1,9 +1,10 @@
 /**
- * Reuse at run time, unit by unit: resolve the base images, compute the inputs digest, look `inputs-<hex>` up and copy
- * the image found to every destination; else build with the inputs label and tag what was pushed `inputs-<hex>`.
- * Nothing here fails a run: a lookup or copy that fails is said, and the unit is built.
+ * Reuse at run time, unit by unit: resolve the base images, compute the inputs digest, look `inputs-<hex>` up, and
+ * copy an image found only when a trusted attestation proves it was built from these inputs (trust.ts); else build
+ * with the inputs label and tag what was pushed `inputs-<hex>`. Nothing here fails a run: a lookup, a check or a copy
+ * that fails is said, and the unit is built.
  */
-import type { BuildResult, PushedImage } from '../backends/backend.js';
+import type { BuildResult, Promotion, PushedImage } from '../backends/backend.js';
 import { inputsOf, type Inputs, type InputsScan } from '../inputs/index.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
 import { parseReference, type ImageReference } from '../reference.js';
@@ -14,15 +15,24 @@ import { findImage, type ImageLookup } from '../registry/lookup.js';
 import type { RunContext } from '../support/context.js';
 import { BaseImages } from './base-images.js';
 import { describeInputs, inputsListing } from './describe.js';
-import { INPUTS_LABEL, inputsTag } from './plan.js';
+import { INPUTS_LABEL, inputsTag, unitSettings } from './plan.js';
+import { verifyCandidate } from './trust.js';
+import type { Trusted } from './trusted.js';
 
-/** Bound of each registry request of a lookup or a copy. */
+/** Bound of each registry request of a lookup, a check or a copy. */
 const REGISTRY_TIMEOUT_MS = 30_000;
 
 type Build = (unit: BuildUnit) => Promise<BuildResult>;
 type Found = Extract<ImageLookup, { status: 'found' }>;
+type Say = (line: string) => void;
 
-/** One run's reuse: one registry client (its tokens shared by every unit) and the base images resolved once. */
+/** A candidate that passed every check: what it is, and what proved it. */
+interface Verified {
+  found: Found;
+  promotion: Omit<Promotion, 'source' | 'digest'>;
+}
+
+/** One run's reuse: one registry client (its tokens shared by every unit), the base images resolved once. */
 export class Reuse {
   private registry?: RegistryClient;
   private readonly bases = new BaseImages(() => this.client());
@@ -30,19 +40,38 @@ export class Reuse {
   constructor(
     private readonly plan: Plan & { inputsScan: InputsScan },
     private readonly ctx: RunContext,
-  ) {}
+  ) {
+    const { trusted } = plan.reuse;
+    if (trusted.length === 0) {
+      ctx.log.warn(
+        'reuse needs a trusted attestation: nothing is trusted (no reuse.trusted in config.yaml, no cosign signer with a key in this run), so no image found is reused: every unit is built and tagged for later runs',
+      );
+    } else {
+      ctx.log.info(`reuse: an image found is reused only with an attestation of its inputs signed by ${trusted.map(trustedName).join(', ')}`);
+    }
+    for (const t of trusted) {
+      if (t.kind === 'keyless' && !t.trustMaterial) {
+        ctx.log.warn(`reuse: ${t.source} has no trusted-root: sigstore's public-good root is not built in, so nothing signed keyless is accepted; give trusted-root (sigstore's trusted_root.json)`);
+      }
+    }
+  }
 
-  /** Copies the image of the same inputs to the unit's destinations, or builds it (then tags it for the next run). */
+  /** Copies the proven image of the same inputs to the unit's destinations, or builds it (then tags it for the next run). */
   async buildOrReuse(unit: BuildUnit, build: Build): Promise<BuildResult> {
     const who = unit.variant === undefined ? 'build' : `variant ${unit.variant}`;
-    const say = (line: string): void => this.ctx.log.info(`reuse (${who}): ${line}`);
+    const say: Say = (line) => this.ctx.log.info(`reuse (${who}): ${line}`);
+    if (unit.inputs?.reusable === false) {
+      say(`not reusable, built every time: ${unit.inputs.reason ?? 'its inputs are not all known'}`);
+      return build(withLabel(unit, undefined));
+    }
     const inputs = await this.resolvedInputs(unit, say);
     if (!inputs) return build(withLabel(unit, undefined));
     for (const line of inputsListing(inputs, this.plan.inputsScan.context.entries)) this.ctx.log.debug(`inputs (${who}): ${line}`);
     const labelled = withLabel(unit, inputs.digest);
+    const built = async (): Promise<BuildResult> => ({ ...(await build(labelled)), inputsDigest: inputs.digest });
     if (unit.destinations.some((d) => d.kind === 'disk')) {
       say(`oci: and oci-archive: destinations cannot be looked up or copied to: building (inputs ${inputs.digest})`);
-      return build(labelled);
+      return built();
     }
     const tag = inputsTag(inputs.digest);
     const own = repositoriesOf(unit);
@@ -52,23 +81,53 @@ export class Reuse {
     const searched = [...own, ...elsewhere];
     const lookups = await Promise.all(searched.map((ref) => findImage(this.client(), { ...ref, tag })));
     for (const failed of lookups.filter((l) => l.status === 'failed')) say(`looking up ${failed.reference} failed, not reused from there: ${failed.message}`);
-    const found = lookups.find((l): l is Found => l.status === 'found');
-    // Repositories of this unit that lack the tag (a failed lookup says nothing: left alone).
-    const untagged = own.filter((_, i) => lookups[i]?.status === 'not-found').map((ref) => ({ ...ref, tag }));
-    const copied = found && (await this.copy(found, unit, untagged, inputs, say));
+    const candidates = lookups.filter((l): l is Found => l.status === 'found');
+    const verified = await this.firstProven(candidates, inputs.digest, say);
+    // This unit's repositories whose tag is missing or names an image that is not proven: tagged with what is pushed now.
+    const unproven = new Set(candidates.filter((c) => c !== verified?.found).map((c) => c.reference));
+    const retag = own.filter((_, i) => {
+      const lookup = lookups[i];
+      return lookup?.status === 'not-found' || (lookup?.status === 'found' && unproven.has(lookup.reference));
+    });
+    const untagged = retag.map((ref) => ({ ...ref, tag }));
+    const copied = verified && (await this.copy(verified, unit, untagged, inputs, say));
     if (copied) return copied;
-    if (!found) {
+    if (candidates.length === 0) {
       const where = searched.filter((_, i) => lookups[i]?.status === 'not-found').map(imageName);
       say(`${where.length > 0 ? `no image tagged ${tag} in ${where.join(', ')}` : 'nothing could be looked up'}: building (label ${INPUTS_LABEL}=${inputs.digest})`);
+    } else if (!verified) {
+      say(`no image tagged ${tag} is proven to be built from these inputs: building (label ${INPUTS_LABEL}=${inputs.digest})`);
     }
-    const result = await build(labelled);
+    const result = await built();
     if (result.ok) await this.tagBuilt(result.pushed, untagged, say);
     return result;
   }
 
+  /** The first candidate, in search order (the unit's own repositories first), whose attestation passes every check. */
+  private async firstProven(candidates: Found[], inputsDigest: string, say: Say): Promise<Verified | undefined> {
+    const { trusted } = this.plan.reuse;
+    for (const found of candidates) {
+      const ref = parseReference(found.reference);
+      if (!ref) continue;
+      if (trusted.length === 0) {
+        say(`found ${found.reference} ${found.digest}, not reused: nothing is trusted to prove its origin`);
+        continue;
+      }
+      const verdict = await verifyCandidate(this.client(), { registry: ref.registry, repository: ref.repository, digest: found.digest }, inputsDigest, trusted);
+      if (!verdict.ok) {
+        say(`found ${found.reference} ${found.digest}, not reused: ${verdict.check}`);
+        continue;
+      }
+      say(`found ${found.reference} ${found.digest}: its attestation ${verdict.attestation} is signed by ${verdict.trustedBy} and records these inputs`);
+      return { found, promotion: { attestation: verdict.attestation, trustedBy: verdict.trustedBy, statement: verdict.statement } };
+    }
+    return undefined;
+  }
+
   /** The inputs with every base image's digest, or undefined (said why) when one cannot be resolved. */
-  private async resolvedInputs(unit: BuildUnit, say: (line: string) => void): Promise<Inputs | undefined> {
-    const settings = { buildArgs: unit.buildArgs, target: this.plan.target, platforms: this.plan.platforms };
+  private async resolvedInputs(unit: BuildUnit, say: Say): Promise<Inputs | undefined> {
+    const { settings } = this.plan.reuse;
+    if (!settings) return undefined;
     const unresolved = (unit.inputs?.baseImages ?? []).filter((b) => b.digest === undefined).map((b) => b.name);
     const digests: Record<string, string> = {};
     for (const name of unresolved) {
@@ -79,14 +138,13 @@ export class Reuse {
       }
       digests[name] = resolution.digest;
     }
-    return inputsOf(this.plan.inputsScan, settings, { baseImageDigests: digests });
+    return inputsOf(this.plan.inputsScan, unitSettings(unit, settings), { baseImageDigests: digests });
   }
 
-  /** The found image copied to every destination and to the unit's repositories without the tag; undefined (said why) to build instead. */
-  private async copy(found: Found, unit: BuildUnit, untagged: ImageReference[], inputs: Inputs, say: (line: string) => void): Promise<BuildResult | undefined> {
+  /** The proven image copied (pinned by digest) to every destination and to the unit's repositories to tag; undefined (said why) to build instead. */
+  private async copy({ found, promotion }: Verified, unit: BuildUnit, untagged: ImageReference[], inputs: Inputs, say: Say): Promise<BuildResult | undefined> {
     const source = parseReference(found.reference);
     if (!source) return undefined;
-    say(`found ${found.reference} ${found.digest}`);
     say(`it matches: ${describeInputs(inputs)}`);
     const destinations = unit.destinations.flatMap((d) => (d.kind === 'registry' ? [d.image] : []));
     const pinned = { registry: source.registry, repository: source.repository, digest: found.digest };
@@ -99,11 +157,19 @@ export class Reuse {
     const tagged = untagged.length > 0 ? `; tagged ${untagged.map(imageName).join(', ')}` : '';
     say(`not built: copied to ${destinations.map((d) => imageName(d)).join(', ')}${tagged}`);
     const pushed: PushedImage[] = unit.destinations.map((d) => ({ reference: d.reference, digest: found.digest }));
-    return { ...(unit.variant === undefined ? {} : { variant: unit.variant }), ok: true, pushed, logFile: unit.logFile, reusedFrom: found.reference };
+    return {
+      ...(unit.variant === undefined ? {} : { variant: unit.variant }),
+      ok: true,
+      pushed,
+      logFile: unit.logFile,
+      reusedFrom: found.reference,
+      inputsDigest: inputs.digest,
+      promotion: { source: imageName(pinned), digest: found.digest, ...promotion },
+    };
   }
 
   /** What a build pushed, tagged inputs-<hex> in each repository of the unit: the next build of these inputs finds it. */
-  private async tagBuilt(pushed: PushedImage[], untagged: ImageReference[], say: (line: string) => void): Promise<void> {
+  private async tagBuilt(pushed: PushedImage[], untagged: ImageReference[], say: Say): Promise<void> {
     const tagged: string[] = [];
     for (const target of untagged) {
       const image = pushed.map((p) => ({ p, ref: parseReference(p.reference) })).find(({ ref }) => ref && sameRepository(ref, target));
@@ -123,6 +189,7 @@ export class Reuse {
       signal: this.ctx.signal,
       onSecret: (secret) => this.ctx.log.secrets.add(secret),
       debug: (line) => this.ctx.log.debug(line),
+      sleep: this.ctx.sleep,
     });
     return this.registry;
   }
@@ -135,6 +202,11 @@ export class Reuse {
       return undefined;
     }
   }
+}
+
+/** How the log names a trusted key or identity. */
+function trustedName(t: Trusted): string {
+  return t.kind === 'key' ? `${t.source} (${t.fingerprint})` : `${t.source} (${t.issuer}, identity ${t.identity})`;
 }
 
 /** The unit with the inputs label set to digest, or without it (a digest that is not known must not be claimed). */

@@ -66,8 +66,8 @@ export function trustedKeyFromPublicKey(publicKey: KeyObject, source: string, re
 
 /** What --dry-run shows of one: the key and its fingerprint, or the keyless issuer, identity and trusted root. */
 export function describeTrusted(t: Trusted): Record<string, string> {
-  if (t.kind === 'key') return { key: t.source, fingerprint: t.fingerprint, ...(t.repository ? { attestations: `${t.repository.registry}/${t.repository.repository}` } : {}) };
-  return { issuer: t.issuer, identity: t.identity, ...(t.trustedRoot === undefined ? {} : { trustedRoot: t.trustedRoot }) };
+  if (t.kind === 'key') return { trusted: t.source, fingerprint: t.fingerprint, ...(t.repository ? { attestations: `${t.repository.registry}/${t.repository.repository}` } : {}) };
+  return { trusted: t.source, issuer: t.issuer, identity: t.identity, ...(t.trustedRoot === undefined ? {} : { trustedRoot: t.trustedRoot }) };
 }
 
 /** A cosign public key file: PEM `PUBLIC KEY`, ECDSA on P-256 (what `cosign generate-key-pair` writes as cosign.pub). */

@@ -4,7 +4,7 @@ import { describeInputs, inputsListing } from '../../src/reuse/describe.js';
 
 const H = (c: string) => `sha256:${c.repeat(64)}`;
 const inputs: Inputs = {
-  version: 1,
+  version: 2,
   digest: H('d'),
   files: 2,
   directories: 0,
@@ -14,6 +14,7 @@ const inputs: Inputs = {
   platforms: ['linux/amd64'],
   baseImages: [{ name: 'r.io/base:1', digest: H('b') }],
   resolved: true,
+  reusable: true,
   ignoreFile: '.dockerignore',
 };
 
@@ -21,7 +22,7 @@ describe('what the log says about inputs', () => {
   it('--debug lists every input with its hash; values of secret-looking args are masked', () => {
     const lines = inputsListing(inputs, [{ path: 'a.txt', type: 'file', mode: '0644', size: 12, sha256: H('a') }]);
     expect(lines).toEqual([
-      'image-builder-inputs 1',
+      'image-builder-inputs 2',
       `dockerfile ${H('f')}`,
       'target null',
       'platform "linux/amd64"',

@@ -6,6 +6,7 @@ import { scanInputs } from '../../src/inputs/index.js';
 import { defaultOptions, type Options } from '../../src/options.js';
 import { buildPlan, type PlanFiles } from '../../src/plan.js';
 import { INPUTS_LABEL, inputsTag, reuseChoice, reusePlan } from '../../src/reuse/plan.js';
+import { hostPlatform } from '../../src/inputs/platform.js';
 import { makeContext } from '../inputs/fixture.js';
 import { removeTempDirs } from '../support/tools.js';
 
@@ -50,11 +51,11 @@ describe('reusePlan: a run that pushes to registry also looks in dev-registry', 
   });
 
   it('off: looks nowhere', () => {
-    expect(reusePlan({ enabled: false, decidedBy: 'default' }, config('registry: r.io/p\ndev-registry: d.io/dev\n'), push)).toEqual({ enabled: false, decidedBy: 'default', alsoFrom: [] });
+    expect(reusePlan({ enabled: false, decidedBy: 'default' }, config('registry: r.io/p\ndev-registry: d.io/dev\n'), push)).toEqual({ enabled: false, decidedBy: 'default', alsoFrom: [], trusted: [] });
   });
 });
 
-describe('the plan with reuse on: each unit has its inputs and the inputs label; variants.yaml is no input', () => {
+describe('the plan with reuse on: each unit has its inputs and the inputs label; variants.yaml is an input when the context sends it', () => {
   const dockerfile = 'FROM r.io/base:1\nARG FLAVOUR\nCOPY . /app\n';
   async function plan(o: Partial<Options>, configText = 'registry: r.io/prod\nreuse: {enabled: true}\n') {
     const context = makeContext({ Dockerfile: dockerfile, 'a.txt': 'a\n', 'variants.yaml': 'blue: {FLAVOUR: blue}\ngreen: {FLAVOUR: green}\n' });
@@ -67,16 +68,18 @@ describe('the plan with reuse on: each unit has its inputs and the inputs label;
     return buildPlan({ options, config: config(configText), gitState: push, backend: backendNamed('buildah')!, env: {}, now: new Date('2026-11-25T10:00:00Z'), cwd: '/', files, readFile: () => '' });
   }
 
-  it('inputs per unit: declared args only, base images unresolved, the Dockerfile and a.txt counted, variants.yaml not', async () => {
+  it('inputs per unit: declared args only, base images unresolved, the Dockerfile, a.txt and variants.yaml counted (COPY . ships it)', async () => {
     const p = await plan({});
-    expect(p.reuse).toEqual({ enabled: true, decidedBy: 'config.yaml reuse.enabled', alsoFrom: [] });
+    expect(p.reuse).toMatchObject({ enabled: true, decidedBy: 'config.yaml reuse.enabled', alsoFrom: [], trusted: [] });
+    expect(p.reuse.settings).toEqual({ platforms: [hostPlatform()], labels: {}, annotations: {} });
     expect(p.builds.map((b) => b.inputs?.buildArgs)).toEqual([{ FLAVOUR: 'blue' }, { FLAVOUR: 'green' }]);
+    const variantsBytes = 'blue: {FLAVOUR: blue}\ngreen: {FLAVOUR: green}\n'.length;
     for (const unit of p.builds) {
-      expect(unit.inputs).toMatchObject({ files: 2, bytes: dockerfile.length + 2, baseImages: [{ name: 'r.io/base:1' }], resolved: false });
+      expect(unit.inputs).toMatchObject({ files: 3, bytes: dockerfile.length + 2 + variantsBytes, baseImages: [{ name: 'r.io/base:1' }], resolved: false, reusable: true, platforms: [hostPlatform()] });
       expect(unit.labels[INPUTS_LABEL]).toBe(unit.inputs?.digest);
       expect(unit.buildArgs.COMMIT_SHA).toBe(BASE); // passed to the build, but no input: the Dockerfile does not declare it
     }
-    expect(p.inputsScan?.context.entries.map((e) => e.path)).toEqual(['Dockerfile', 'a.txt']);
+    expect(p.inputsScan?.context.entries.map((e) => e.path)).toEqual(['Dockerfile', 'a.txt', 'variants.yaml']);
     expect(p.builds[0]?.inputs?.digest).not.toBe(p.builds[1]?.inputs?.digest);
   });
 
@@ -84,6 +87,25 @@ describe('the plan with reuse on: each unit has its inputs and the inputs label;
     const [before, undeclared, declared] = await Promise.all([plan({ variant: 'blue' }), plan({ variant: 'blue', buildArgs: ['OTHER=1'] }), plan({ variant: 'blue', buildArgs: ['FLAVOUR=red'] })]);
     expect(undeclared.builds[0]?.inputs?.digest).toBe(before.builds[0]?.inputs?.digest);
     expect(declared.builds[0]?.inputs?.digest).not.toBe(before.builds[0]?.inputs?.digest);
+  });
+
+  it('--label and --annotation values enter the digest; the origin labels do not', async () => {
+    const [before, label, annotation, later] = await Promise.all([
+      plan({ variant: 'blue' }),
+      plan({ variant: 'blue', labels: ['team=a'] }),
+      plan({ variant: 'blue', annotations: ['team=a'] }),
+      plan({ variant: 'blue', commitSha: 'a'.repeat(40) }),
+    ]);
+    const digest = (p: typeof before) => p.builds[0]?.inputs?.digest;
+    expect(new Set([digest(before), digest(label), digest(annotation)]).size).toBe(3);
+    expect(digest(later)).toBe(digest(before)); // another commit: other origin labels, same inputs
+    expect(later.builds[0]?.labels['org.opencontainers.image.revision']).not.toBe(before.builds[0]?.labels['org.opencontainers.image.revision']);
+  });
+
+  it('the platforms built enter the digest: --platform, else the host\'s', async () => {
+    const [host, explicitHost, other] = await Promise.all([plan({ variant: 'blue' }), plan({ variant: 'blue', platforms: [hostPlatform()] }), plan({ variant: 'blue', platforms: ['linux/s390x'] })]);
+    expect(explicitHost.builds[0]?.inputs?.digest).toBe(host.builds[0]?.inputs?.digest);
+    expect(other.builds[0]?.inputs?.digest).not.toBe(host.builds[0]?.inputs?.digest);
   });
 
   it('reuse off: no inputs, no label, no scan kept', async () => {

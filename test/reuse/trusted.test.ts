@@ -48,7 +48,7 @@ describe('loadTrusted: reuse.trusted read, keys and trusted roots checked now', 
     const [trusted] = load('    - key: keys/merge-queue.pub\n', { 'keys/merge-queue.pub': key.publicPem });
     expect(trusted).toMatchObject({ kind: 'key', source: 'reuse.trusted[0] keys/merge-queue.pub', fingerprint });
     expect(trusted?.kind === 'key' && trusted.publicKey.equals(key.publicKey)).toBe(true);
-    expect(describeTrusted(trusted as Trusted)).toEqual({ key: 'reuse.trusted[0] keys/merge-queue.pub', fingerprint });
+    expect(describeTrusted(trusted as Trusted)).toEqual({ trusted: 'reuse.trusted[0] keys/merge-queue.pub', fingerprint });
   });
 
   it('a keyless identity with its trusted root read; without one, no trust material (the public-good root is not built in)', async () => {
@@ -57,14 +57,14 @@ describe('loadTrusted: reuse.trusted read, keys and trusted roots checked now', 
     expect(withRoot).toMatchObject({ kind: 'keyless', source: 'reuse.trusted[0] keyless', issuer: GITHUB, identity: WORKFLOW, trustedRoot: 'sigstore/root.json' });
     expect(withRoot?.kind === 'keyless' && withRoot.trustMaterial?.certificateAuthorities.length).toBe(1);
     expect(without).toEqual({ kind: 'keyless', source: 'reuse.trusted[1] keyless', issuer: GITHUB, identity: 'x' });
-    expect(describeTrusted(withRoot as Trusted)).toEqual({ issuer: GITHUB, identity: WORKFLOW, trustedRoot: 'sigstore/root.json' });
-    expect(describeTrusted(without as Trusted)).toEqual({ issuer: GITHUB, identity: 'x' });
+    expect(describeTrusted(withRoot as Trusted)).toEqual({ trusted: 'reuse.trusted[0] keyless', issuer: GITHUB, identity: WORKFLOW, trustedRoot: 'sigstore/root.json' });
+    expect(describeTrusted(without as Trusted)).toEqual({ trusted: 'reuse.trusted[1] keyless', issuer: GITHUB, identity: 'x' });
   });
 
   it("trustedKeyFromPublicKey: a run's own signer key, with the repository its attestations go to", () => {
     const trusted = trustedKeyFromPublicKey(key.publicKey, 'signer "cosign-main"', { registry: 'r.example', repository: 'sigs' });
     expect(trusted).toEqual({ kind: 'key', source: 'signer "cosign-main"', publicKey: key.publicKey, fingerprint, repository: { registry: 'r.example', repository: 'sigs' } });
-    expect(describeTrusted(trusted)).toEqual({ key: 'signer "cosign-main"', fingerprint, attestations: 'r.example/sigs' });
+    expect(describeTrusted(trusted)).toEqual({ trusted: 'signer "cosign-main"', fingerprint, attestations: 'r.example/sigs' });
   });
 
   it.each<[string, string, Record<string, string>, string]>([

@@ -46,7 +46,7 @@ export function makePlan(overrides: Partial<Plan> = {}, unit: Parameters<typeof 
     logDir: '/logs/artifacts',
     silent: true,
     builds: [],
-    reuse: { enabled: false, decidedBy: 'default', alsoFrom: [] },
+    reuse: { enabled: false, decidedBy: 'default', alsoFrom: [], trusted: [] },
     signers: [],
     skippedSigners: [],
     imagesToSign: [],
