@@ -20,6 +20,9 @@ const cacheDir = tempDir('reuse-cache');
 
 /** A Prow presubmit (pull request 7): it pushes to dev-registry. */
 const PRESUBMIT = { CI: 'true', PROW_JOB_ID: 'job-1', REPO_OWNER: 'org', REPO_NAME: 'repo', JOB_TYPE: 'presubmit', PULL_NUMBER: '7', PULL_BASE_SHA: SHA, PULL_PULL_SHA: PR_HEAD };
+const MG_HEAD = '1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e';
+/** A Prow merge-group job: it pushes to dev-registry. */
+const MERGE_GROUP = { CI: 'true', PROW_JOB_ID: 'job-2', REPO_OWNER: 'org', REPO_NAME: 'repo', JOB_TYPE: 'merge_group', PULL_BASE_SHA: SHA, PULL_PULL_SHA: MG_HEAD };
 
 interface Run {
   code: number | null;
@@ -55,8 +58,14 @@ describe.skipIf(!haveTools)('reuse of unchanged images, through the real CLI, bu
     return dir;
   }
 
-  /** One CLI run with --reuse into <prod>/<ns>/app (dev: <dev>/<ns>/app); every run logs and reports into fresh files. */
-  async function build(dir: string, ns: string, args: string[] = [], env: Record<string, string> = {}, registry = prod.host, extraConfig = ''): Promise<Run> {
+  /** The key every run here signs and attests with: what a run attested, the next one trusts (a run trusts its own cosign keys). */
+  const runKey = generateTestKey();
+  const runKeyFile = join(tempDir('run-key'), 'cosign.key');
+  writeFileSync(runKeyFile, runKey.pkcs8);
+  const SIGNING = `sign-config:\n  enabled-signers: {"*": [cosign-main]}\n  signers:\n    - {name: cosign-main, type: cosign, config: {key: ${runKeyFile}}}\n`;
+
+  /** One CLI run with --reuse into <prod>/<ns>/app (dev: <dev>/<ns>/app), signing with runKey; every run logs and reports into fresh files. */
+  async function build(dir: string, ns: string, args: string[] = [], env: Record<string, string> = {}, registry = prod.host, extraConfig = SIGNING): Promise<Run> {
     const out = tempDir('reuse-run');
     const config = writeConfig(`registry: ${registry}/${ns}\ndev-registry: ${dev.host}/${ns}\n${extraConfig}`);
     const r = await runCli(['--name=app', `--config=${config}`, `--context=${dir}`, '--backend=buildah', '--reuse', `--log-dir=${join(out, 'logs')}`, `--build-report-path=${join(out, 'report.json')}`, ...args], {
@@ -141,21 +150,23 @@ describe.skipIf(!haveTools)('reuse of unchanged images, through the real CLI, bu
     expect(await build(dir, 'args', ['--build-arg=UNUSED=2', '--build-arg=FLAVOUR=sour'])).toMatchObject({ code: 0, built: true, report: { reused: false } });
   });
 
-  it('dev → prod: a pull request builds into dev, the postsubmit with the same inputs copies across registries, signed', async () => {
+  it('dev → prod: a merge group builds into dev and attests, the postsubmit with the same inputs and a trusted key copies across registries, signed', async () => {
     const dir = project();
-    const pr = await build(dir, 'promote', [], PRESUBMIT);
-    expect(pr).toMatchObject({ code: 0, built: true });
-    const devDigest = await digestOf(dev, 'promote/app', 'PR-7');
+    const mg = await build(dir, 'promote', [], MERGE_GROUP);
+    expect(mg).toMatchObject({ code: 0, built: true });
+    const devDigest = mg.report.digest;
 
     const key = generateTestKey();
     const keyFile = join(tempDir('key'), 'cosign.key');
     writeFileSync(keyFile, key.pkcs8);
-    const signing = `sign-config:\n  enabled-signers: {"*": [cosign-main]}\n  signers:\n    - {name: cosign-main, type: cosign, config: {key: ${keyFile}}}\n`;
+    const publicFile = join(tempDir('key'), 'merge.pub');
+    writeFileSync(publicFile, runKey.publicPem);
+    const signing = `reuse: {trusted: [{key: ${publicFile}}]}\nsign-config:\n  enabled-signers: {"*": [cosign-main]}\n  signers:\n    - {name: cosign-main, type: cosign, config: {key: ${keyFile}}}\n`;
     const post = await build(dir, 'promote', [], {}, prod.host, signing);
 
     expect(post.code).toBe(0);
     expect(post.built).toBe(false);
-    expect(post.stderr).toMatch(new RegExp(`reuse \\(build\\): found ${dev.host}/promote/app:inputs-[0-9a-f]{64} ${devDigest}`));
+    expect(post.stderr).toMatch(new RegExp(`reuse \\(build\\): found ${dev.host}/promote/app:inputs-[0-9a-f]{64} ${devDigest}: its attestation`));
     const prodDigest = await digestOf(prod, 'promote/app', TAG());
     expect(prodDigest).toBe(devDigest);
     expect(post.report).toMatchObject({ reused: true, reusedFrom: expect.stringMatching(new RegExp(`^${dev.host}/promote/app:inputs-`)) });
@@ -186,8 +197,9 @@ describe.skipIf(!haveTools)('reuse of unchanged images, through the real CLI, bu
     }
   });
 
-  it('a variant set where one variant changed rebuilds only that one', async () => {
+  it('a variant set where one variant changed rebuilds only that one (variants.yaml .dockerignored: else it is an input of every variant)', async () => {
     const dir = project({ variants: 'blue: {FLAVOUR: blue}\ngreen: {FLAVOUR: green}\n' });
+    writeFileSync(join(dir, '.dockerignore'), 'notes.md\nvariants.yaml\n');
     const first = await build(dir, 'variants');
     expect(first.code).toBe(0);
     expect(first.report.builds.map((b) => b.reused)).toEqual([false, false]);
@@ -234,7 +246,7 @@ describe('reuse in --dry-run and with a backend that cannot reuse (no network)',
     const r = await runCli(['--name=app', `--config=${config()}`, `--context=${dir}`, '--backend=kaniko', '--reuse', '--dry-run', '--build-arg=NPM_TOKEN=s3cr3t-value', '--build-arg=OTHER=1'], { env });
     expect(r.code).toBe(0);
     const plan = JSON.parse(r.stdout);
-    expect(plan.reuse).toEqual({ enabled: true, decidedBy: '--reuse', alsoFrom: [] });
+    expect(plan.reuse).toMatchObject({ enabled: true, decidedBy: '--reuse', alsoFrom: [], trusted: [] });
     const [unit] = plan.builds;
     expect(unit.inputs).toMatchObject({ files: 2, bytes: 3 + readFileSync(join(dir, 'Dockerfile')).length, buildArgs: { BASE: '127.0.0.1:9/base:1', NPM_TOKEN: '***', FLAVOUR: 'plain' }, baseImages: [{ name: '127.0.0.1:9/base:1' }], resolved: false });
     expect(unit.inputs.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
