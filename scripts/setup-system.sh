@@ -6,6 +6,8 @@ command -v buildah >/dev/null 2>&1 || need+=(buildah)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v getfattr >/dev/null 2>&1 || need+=(attr)
+# setcap, for the tests of file capabilities in the build context.
+command -v setcap >/dev/null 2>&1 || [ -x /usr/sbin/setcap ] || [ -x /sbin/setcap ] || need+=(libcap2-bin)
 # A static shell for test base images that RUN (the tests fall back to the machine's /bin/sh without it).
 [ -x /bin/busybox ] || need+=(busybox-static)
 if [ ${#need[@]} -gt 0 ]; then

@@ -99,7 +99,7 @@ describe.skipIf(!haveTools)('reuse of unchanged images, through the real CLI, bu
     expect(second.built).toBe(false);
     expect(second.stderr).not.toContain('STEP 1/');
     expect(second.stderr).toContain(`reuse (build): found ${prod.host}/same/app:${inputsTag} ${digest}`);
-    expect(second.stderr).toMatch(new RegExp(`reuse \\(build\\): it matches: its tag names the inputs digest of this build, ${label}, over Dockerfile sha256:[0-9a-f]{64}; 3 context files \\(\\d+ bytes, \\.dockerignore applied\\); declared build args FLAVOUR; base ${base}@sha256:`));
+    expect(second.stderr).toMatch(new RegExp(`reuse \\(build\\): it matches: its tag names the inputs digest of this build, ${label}, over Dockerfile sha256:[0-9a-f]{64}; 3 context files \\(\\d+ bytes, \\.dockerignore applied\\); declared build args FLAVOUR; platforms linux/[a-z0-9]+; base ${base}@sha256:`));
     expect(second.stderr).toContain(`reuse (build): not built: copied to ${prod.host}/same/app:again, ${prod.host}/same/app:${TAG()}`);
     expect(second.stderr).toMatch(/done in [\d.]+s: 2 images pushed \(1 of 1 build reused, not built\)/);
     expect(await digestOf(prod, 'same/app', 'again')).toBe(digest);
