@@ -1,12 +1,14 @@
 // Prints the wall time of a whole CLI build with --reuse (buildah, a real registry on 127.0.0.1) of a Dockerfile whose
 // RUN step takes 5 s and which COPYs a context of 1,000 files (10 MB), then of the same run again with nothing changed
-// (target: at most 10 % of the first), and the time to compute the inputs digest of that context (target: under 300 ms).
+// (target: at most 10 % of the first, the attestation's verification and the context's snapshot included), the time to
+// compute the inputs digest of that context (target: under 300 ms), and the cost of the private snapshot a build reads.
 import { spawn, spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { median, timeInputs, writeSourceFiles } from './bench-support.mjs';
+import { median, timeInputs, timeSnapshot, writeSourceFiles } from './bench-support.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const bin = join(root, 'bin/image-builder');
@@ -94,7 +96,13 @@ if (need('buildah') && need('docker-registry') && need('busybox')) {
   const registry = await startRegistry(work);
   try {
     const context = makeContext(work, pushShellImage(work, registry.host));
-    writeFileSync(join(work, 'config.yaml'), `registry: ${registry.host}/bench\n`);
+    // The run signs and attests with a cosign key: the second run trusts what the first attested, as a postsubmit does.
+    const key = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+    writeFileSync(join(work, 'cosign.key'), key);
+    writeFileSync(
+      join(work, 'config.yaml'),
+      `registry: ${registry.host}/bench\nsign-config:\n  enabled-signers: {"*": [bench]}\n  signers:\n    - {name: bench, type: cosign, config: {key: ${join(work, 'cosign.key')}}}\n`,
+    );
     const env = { PATH: process.env.PATH, HOME: process.env.HOME, PULL_BASE_SHA: '0123456789abcdef0123456789abcdef01234567', IMAGE_BUILDER_CACHE_DIR: join(work, 'cache'), TMPDIR: work };
     const args = (run) => ['--name=app', `--config=${join(work, 'config.yaml')}`, `--context=${context}`, '--backend=buildah', '--reuse', '--silent', '--debug', `--log-dir=${join(work, `logs-${run}`)}`];
     const first = await runCli(args(1), env);
@@ -102,13 +110,16 @@ if (need('buildah') && need('docker-registry') && need('busybox')) {
     const second = await runCli(args(2), env);
     if (!/reuse \(build\): not built/.test(second.stderr)) throw new Error(`the second run did not reuse:\n${second.stderr}`);
     const scan = /inputs: read (\d+) files \((\d+) bytes\) of the context \S+ in (\d+) ms/.exec(second.stderr);
+    const snapshotted = /inputs: read the context again into the private snapshot \S+ in (\d+) ms/.exec(first.stderr);
     const digestMs = await inputsDigestTime(context);
+    const snapshotMs = median(await timeSnapshot({ contextDir: context, dockerfilePath: 'Dockerfile' }, DIGEST_RUNS));
     const ratio = second.ms / first.ms;
     console.log(`reuse (buildah, RUN sleep 5, COPY of ${scan?.[1] ?? '?'} files / ${(Number(scan?.[2] ?? 0) / 1e6).toFixed(1)} MB, registry on 127.0.0.1, whole CLI runs)`);
     console.log(`  first run (built, pushed, tagged)    ${(first.ms / 1000).toFixed(2)} s`);
     console.log(`  second run (nothing changed: reused) ${(second.ms / 1000).toFixed(2)} s`);
     console.log(`  ratio                                ${(ratio * 100).toFixed(1)} % (target <= 10 %)`);
-    console.log(`  inputs digest of that context        ${digestMs.toFixed(1)} ms median of ${DIGEST_RUNS} (target < 300 ms); the CLI's own read: ${scan?.[3] ?? '?'} ms`);
+    console.log(`  inputs digest of that context        ${digestMs.toFixed(1)} ms median of ${DIGEST_RUNS} (target < 300 ms)`);
+    console.log(`  the same read writing the snapshot   ${snapshotMs.toFixed(1)} ms median of ${DIGEST_RUNS} (made only when a unit is built: the first run's took ${snapshotted?.[1] ?? '?'} ms, the second run made none)`);
     process.exitCode = ratio <= 0.1 && digestMs < 300 ? 0 : 1;
   } finally {
     registry.stop();

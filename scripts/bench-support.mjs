@@ -49,3 +49,27 @@ export async function timeInputs(unit, runs) {
     rmSync(work, { recursive: true, force: true });
   }
 }
+
+/**
+ * The wall time of `runs` reads of unit's context that also write the private snapshot a build with reuse reads
+ * (scanInputs with snapshotDir), each into a fresh folder, removed after it was timed.
+ */
+export async function timeSnapshot(unit, runs) {
+  const work = mkdtempSync(join(tmpdir(), 'ib-bench-snapshot-'));
+  try {
+    const bundle = join(work, 'inputs.cjs');
+    await build({ entryPoints: [join(root, 'src/inputs/index.ts')], bundle: true, platform: 'node', target: 'node20', format: 'cjs', outfile: bundle, logLevel: 'warning' });
+    const { scanInputs } = createRequire(import.meta.url)(bundle);
+    const times = [];
+    for (let i = 0; i < runs; i++) {
+      const snapshotDir = mkdtempSync(join(work, 'snapshot-'));
+      const t0 = process.hrtime.bigint();
+      await scanInputs(unit, { snapshotDir });
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      rmSync(snapshotDir, { recursive: true, force: true });
+    }
+    return times;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}

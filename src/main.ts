@@ -1,5 +1,4 @@
 import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync, type Stats } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { describeError, helpText, parseArgs, validateOptions } from './cli.js';
 import { readGitState } from './ci/index.js';
@@ -17,7 +16,7 @@ import type { RunContext } from './support/context.js';
 import { tagsJson, writeFileCreatingDirs } from './output/json.js';
 import { Logger } from './output/logger.js';
 import { assignments } from './support/secrets.js';
-import type { InputsScan } from './inputs/index.js';
+import type { InputsScan, InputsSource } from './inputs/index.js';
 import { reuseChoice } from './reuse/plan.js';
 
 /** The process edge: the run context but its logger (made here, once the flags are read), plus argv and the working directory. */
@@ -66,12 +65,7 @@ function reportError(err: unknown, log: Logger): number {
 }
 
 async function run(options: Options, parsed: { problems: string[]; empty: string[] }, io: RunIO, log: Logger): Promise<number> {
-  const plan = await planRun(options, parsed, io, log);
-  try {
-    return await runPlan(plan, options, io, log);
-  } finally {
-    await removeSnapshot(plan.inputsScan);
-  }
+  return runPlan(await planRun(options, parsed, io, log), options, io, log);
 }
 
 async function runPlan(plan: Plan, options: Options, io: RunIO, log: Logger): Promise<number> {
@@ -116,59 +110,31 @@ async function planRun(options: Options, parsed: { problems: string[]; empty: st
   if (config && files.dockerfile && reuse) {
     const contextDir = resolve(io.cwd, options.context);
     const dockerfile = files.dockerfile;
-    const where = { contextDir, dockerfilePath: dockerfile, ignoreFiles: backend.ignoreFiles?.(contextDir, dockerfile) };
-    // Only once nothing else is wrong: a run that stops at bad input copies no context.
-    const snapshot = !options.dryRun && problems.size === 0 ? (backend.scratchIn?.(io.env) ?? []) : undefined;
-    files.inputs = await problems.collectAsync(() => readInputs(where, io.env, snapshot, log));
+    files.inputsSource = { contextDir, dockerfilePath: dockerfile, ...(backend.ignoreFiles ? { ignoreFiles: backend.ignoreFiles(contextDir, dockerfile) } : {}) };
+    files.inputs = await problems.collectAsync(() => readInputs(files.inputsSource!, log));
   }
-  try {
-    if (config && gitState) {
-      log.debug(`git state: ${JSON.stringify(gitState)}`);
-      const readFile = (path: string, what: string, hint: string): string => readInput(resolve(io.cwd, path), what, hint);
-      const plan = problems.collect(() => buildPlan({ options, config, gitState, backend, env: io.env, now: io.now(), cwd: io.cwd, files, readFile }));
-      problems.throwIfAny();
-      if (plan) return plan;
-    }
+  if (config && gitState) {
+    log.debug(`git state: ${JSON.stringify(gitState)}`);
+    const readFile = (path: string, what: string, hint: string): string => readInput(resolve(io.cwd, path), what, hint);
+    const plan = problems.collect(() => buildPlan({ options, config, gitState, backend, env: io.env, now: io.now(), cwd: io.cwd, files, readFile }));
     problems.throwIfAny();
-    throw new Error('no plan and no reported problem');
-  } catch (err) {
-    await removeSnapshot(files.inputs);
-    throw err;
+    if (plan) return plan;
   }
+  problems.throwIfAny();
+  throw new Error('no plan and no reported problem');
 }
 
-/**
- * The Dockerfile and the whole context, read once at the start: what reuse computes every unit's inputs digest from.
- * For a real run (snapshotIn given) the same read copies them into a private snapshot, which the builder reads.
- */
-async function readInputs(where: { contextDir: string; dockerfilePath: string; ignoreFiles?: string[] }, env: Env, snapshotIn: string[] | undefined, log: Logger): Promise<InputsScan> {
+/** The Dockerfile and the whole context, read once at the start: what reuse computes every unit's inputs digest from. */
+async function readInputs(where: InputsSource, log: Logger): Promise<InputsScan> {
   const { scanInputs } = await import('./inputs/index.js');
   const started = performance.now();
-  let snapshotDir: string | undefined;
-  if (snapshotIn) {
-    const { createScratchDir } = await import('./backends/scratch.js');
-    const made = await createScratchDir(env, snapshotIn);
-    if (!made.dir) throw new WorkError(`reuse: no private folder for the snapshot of the build context (${made.problem ?? 'unknown'}); free disk space or set TMPDIR, or build with --no-reuse`);
-    snapshotDir = made.dir;
-  }
-  let scan: InputsScan;
-  try {
-    scan = await scanInputs(where, snapshotDir === undefined ? {} : { snapshotDir });
-  } catch (err) {
-    if (snapshotDir) await rm(snapshotDir, { recursive: true, force: true }).catch(() => undefined);
-    throw err;
-  }
+  const scan = await scanInputs(where);
   const files = scan.context.entries.filter((e) => e.type !== 'dir');
   const bytes = files.reduce((sum, e) => sum + (e.size ?? 0), 0);
   const ignore = scan.ignoreFile ? `, ${scan.ignoreFile} applied` : '';
-  const copied = snapshotDir ? ` and copied to the private snapshot ${snapshotDir}` : '';
-  log.debug(`inputs: read ${files.length} files (${bytes} bytes) of the context ${where.contextDir}${copied} in ${Math.round(performance.now() - started)} ms${ignore}`);
+  log.debug(`inputs: read ${files.length} files (${bytes} bytes) of the context ${where.contextDir} in ${Math.round(performance.now() - started)} ms${ignore}`);
   for (const skipped of scan.context.skipped) log.debug(`inputs: ${skipped.path} not sent: ${skipped.reason}`);
   return scan;
-}
-
-async function removeSnapshot(scan: InputsScan | undefined): Promise<void> {
-  if (scan?.snapshot) await rm(scan.snapshot.dir, { recursive: true, force: true }).catch(() => undefined);
 }
 
 /** --tags-output-file; inside CI, --parse-tags-only also writes /generated-tags.json when / is writable (compat). */

@@ -3,7 +3,7 @@ import type { Destination } from './reference.js';
 import type { Signer } from './config/schema.js';
 import type { SkippedSigner } from './sign/select.js';
 import type { Tag, TagTemplate } from './tags/tag.js';
-import type { Inputs, InputsScan } from './inputs/index.js';
+import type { Inputs, InputsScan, InputsSource } from './inputs/index.js';
 import type { ReusePlan } from './reuse/plan.js';
 
 export type Mode = 'build' | 'sign-only' | 'parse-tags-only';
@@ -68,6 +68,8 @@ export interface Plan {
   reuse: ReusePlan;
   /** With reuse on: the Dockerfile and context as read once at the start; the run resolves base images against it. */
   inputsScan?: InputsScan;
+  /** With reuse on: where inputsScan was read from; a unit that is built reads it again into a private snapshot. */
+  inputsSource?: InputsSource;
   /** The signers that run after a push (or in sign-only), in config order; secrets are paths, never contents. */
   signers: Signer[];
   /** The configured signers that do not run, each with the reason (job type, repository), in config order. */

@@ -13,7 +13,7 @@ import { checkTagValue, computeTags, parseTagBase64, parseTagFlag, type Tag, typ
 import { dict } from './support/dict.js';
 import { dockerfileLabelKeys } from './inputs/dockerfile.js';
 import { createdTime, originMetadata, parseKeyValues, unitMetadata, type ImageMetadata } from './labels.js';
-import type { InputsScan } from './inputs/index.js';
+import type { InputsScan, InputsSource } from './inputs/index.js';
 import { reuseChoice, reusePlan, withInputs, type InputsSettings } from './reuse/plan.js';
 import type { Trusted } from './reuse/trusted.js';
 import { hostPlatform } from './inputs/platform.js';
@@ -30,6 +30,8 @@ export interface PlanFiles {
   inputs?: InputsScan;
   /** With reuse on: reuse.trusted of config.yaml, its keys and trusted roots read. */
   trusted?: Trusted[];
+  /** With reuse on: where `inputs` was read from (the run reads it again into a snapshot when it builds). */
+  inputsSource?: InputsSource;
 }
 
 export interface PlanInput {
@@ -148,7 +150,7 @@ export function buildPlan(input: PlanInput): Plan {
     silent: o.silent,
     builds,
     reuse,
-    ...(inputsScan ? { inputsScan } : {}),
+    ...(inputsScan ? { inputsScan, ...(input.files.inputsSource ? { inputsSource: input.files.inputsSource } : {}) } : {}),
     signers: selectSigners(config, gitState),
     skippedSigners: skippedSigners(config, gitState),
     imagesToSign: o.imagesToSign,

@@ -8,6 +8,7 @@ import { unitResult } from './process.js';
 import { runSelfPushingBuilder, type SelfPushingRun } from './pushed.js';
 import { SCRATCH_PLACEHOLDER } from './scratch.js';
 import { Reuse } from '../reuse/run.js';
+import type { SnapshotPaths } from '../inputs/index.js';
 
 /** Builders mostly wait on registries and disks, so a few more than the CPUs keeps variants from queueing. */
 export function maxConcurrentBuilds(): number {
@@ -47,7 +48,7 @@ async function runLocally(builder: LocalBuilder, plan: Plan, ctx: RunContext): P
   const names = plan.builds.map((b) => b.variant ?? 'build').join(', ');
   const reuse = plan.reuse.enabled ? `; reuse on (${plan.reuse.decidedBy}): an image of the same inputs is copied, not built` : '';
   ctx.log.info(`building ${plan.name} with ${builder.name} (${plan.builds.length === 1 ? names : `variants: ${names}`}); logs in ${plan.logDir}${reuse}`);
-  const units = await runBuilds(reusing(builder, plan, ctx), plan, ctx);
+  const units = await reusing(builder, plan, ctx, (b) => runBuilds(b, plan, ctx));
   for (const line of summarize(units)) ctx.log.info(line);
   const failed = units.filter((r) => !r.ok);
   const seconds = ((ctx.now().getTime() - started) / 1000).toFixed(1);
@@ -62,16 +63,19 @@ async function runLocally(builder: LocalBuilder, plan: Plan, ctx: RunContext): P
 }
 
 /**
- * With reuse on, each unit's image is first looked up by its inputs: the builder runs only for what changed, and reads
- * the context and Dockerfile from the private snapshot the inputs digest was computed from, never the working tree.
+ * With reuse on, each unit's image is first looked up by its inputs: the builder runs only for what changed, and then
+ * reads the context and Dockerfile from a private snapshot of what was hashed, never from the working tree.
  */
-function reusing(builder: LocalBuilder, plan: Plan, ctx: RunContext): Pick<LocalBuilder, 'build'> {
+async function reusing<T>(builder: LocalBuilder, plan: Plan, ctx: RunContext, run: (b: Pick<LocalBuilder, 'build'>) => Promise<T>): Promise<T> {
   const { inputsScan } = plan;
-  if (!plan.reuse.enabled || !inputsScan) return builder;
-  const reuse = new Reuse({ ...plan, inputsScan }, ctx);
-  const { snapshot } = inputsScan;
-  const fromSnapshot = (p: Plan): Plan => (snapshot ? { ...p, context: snapshot.context, dockerfile: snapshot.dockerfile } : p);
-  return { build: (p, unit, c) => reuse.buildOrReuse(unit, (u) => builder.build(fromSnapshot(p), u, c)) };
+  if (!plan.reuse.enabled || !inputsScan) return run(builder);
+  const reuse = new Reuse({ ...plan, inputsScan }, ctx, builder.scratchIn?.(ctx.env) ?? []);
+  const fromSnapshot = (p: Plan, from: SnapshotPaths | undefined): Plan => (from ? { ...p, context: from.context, dockerfile: from.dockerfile } : p);
+  try {
+    return await run({ build: (p, unit, c) => reuse.buildOrReuse(unit, (u, from) => builder.build(fromSnapshot(p, from), u, c)) });
+  } finally {
+    await reuse.close();
+  }
 }
 
 /** Runs every unit of the plan concurrently (bounded); one failure does not stop the others. Results in plan order. */

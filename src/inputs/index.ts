@@ -22,6 +22,9 @@ export interface InputsUnit extends BuildSettings {
   ignoreFiles?: readonly string[];
 }
 
+/** Where the inputs are read from: the context, the Dockerfile, the ignore files the builder reads. */
+export type InputsSource = Pick<InputsUnit, 'contextDir' | 'dockerfilePath' | 'ignoreFiles'>;
+
 /** What was read from disk: the Dockerfile and the context, once, whatever the build args. */
 export interface InputsScan {
   dockerfile: { sha256: string; text: string };

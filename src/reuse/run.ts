@@ -4,8 +4,10 @@
  * with the inputs label and tag what was pushed `inputs-<hex>`. Nothing here fails a run: a lookup, a check or a copy
  * that fails is said, and the unit is built.
  */
+import { rm } from 'node:fs/promises';
 import type { BuildResult, Promotion, PushedImage } from '../backends/backend.js';
-import { inputsOf, type Inputs, type InputsScan } from '../inputs/index.js';
+import { createScratchDir } from '../backends/scratch.js';
+import { inputsOf, scanInputs, type Inputs, type InputsScan, type SnapshotPaths } from '../inputs/index.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
 import { parseReference, type ImageReference } from '../reference.js';
 import { loadCredentials, type CredentialStore } from '../registry/auth.js';
@@ -22,7 +24,8 @@ import type { Trusted } from './trusted.js';
 /** Bound of each registry request of a lookup, a check or a copy. */
 const REGISTRY_TIMEOUT_MS = 30_000;
 
-type Build = (unit: BuildUnit) => Promise<BuildResult>;
+/** Runs the builder for the unit; with `from`, on the private snapshot's context and Dockerfile instead of the plan's. */
+export type Build = (unit: BuildUnit, from?: SnapshotPaths) => Promise<BuildResult>;
 type Found = Extract<ImageLookup, { status: 'found' }>;
 type Say = (line: string) => void;
 
@@ -36,10 +39,15 @@ interface Verified {
 export class Reuse {
   private registry?: RegistryClient;
   private readonly bases = new BaseImages(() => this.client());
+  /** The context read again into a private snapshot, once, when the first unit must be built. */
+  private snapshot?: Promise<InputsScan | Error>;
+  private snapshotDir?: string;
 
+  /** scratchIn: folders to make the snapshot in before the system temp folder (kaniko's own). */
   constructor(
     private readonly plan: Plan & { inputsScan: InputsScan },
     private readonly ctx: RunContext,
+    private readonly scratchIn: string[] = [],
   ) {
     const { trusted } = plan.reuse;
     if (trusted.length === 0) {
@@ -67,14 +75,12 @@ export class Reuse {
     const inputs = await this.resolvedInputs(unit, say);
     if (!inputs) return build(withLabel(unit, undefined));
     for (const line of inputsListing(inputs, this.plan.inputsScan.context.entries)) this.ctx.log.debug(`inputs (${who}): ${line}`);
-    const labelled = withLabel(unit, inputs.digest);
-    const built = async (): Promise<BuildResult> => ({ ...(await build(labelled)), inputsDigest: inputs.digest });
+    const own = repositoriesOf(unit);
     if (unit.destinations.some((d) => d.kind === 'disk')) {
       say(`oci: and oci-archive: destinations cannot be looked up or copied to: building (inputs ${inputs.digest})`);
-      return built();
+      return this.buildFromSnapshot(unit, inputs, [], build, say);
     }
     const tag = inputsTag(inputs.digest);
-    const own = repositoriesOf(unit);
     const elsewhere = this.plan.reuse.alsoFrom
       .flatMap((repo) => parseReference(`${repo}/${this.plan.name ?? ''}`) ?? [])
       .filter((ref) => !own.some((o) => sameRepository(o, ref)));
@@ -98,9 +104,61 @@ export class Reuse {
     } else if (!verified) {
       say(`no image tagged ${tag} is proven to be built from these inputs: building (label ${INPUTS_LABEL}=${inputs.digest})`);
     }
-    const result = await built();
-    if (result.ok) await this.tagBuilt(result.pushed, untagged, say);
+    return this.buildFromSnapshot(unit, inputs, untagged, build, say);
+  }
+
+  /**
+   * Builds the unit from a private snapshot of the context (read again, once per run, by a read that hashes what it
+   * copies), labelled and tagged with the digest of what the snapshot holds: a file changed during the run changes
+   * neither the image nor its label. Without a snapshot the unit is built from the working tree, unlabelled, untagged.
+   */
+  private async buildFromSnapshot(unit: BuildUnit, inputs: Inputs, untagged: ImageReference[], build: Build, say: Say): Promise<BuildResult> {
+    const { settings } = this.plan.reuse;
+    const snap = await this.snapshotScan();
+    if (snap instanceof Error || !snap.snapshot || !settings) {
+      const why = snap instanceof Error ? snap.message : 'no snapshot was made';
+      say(`the context could not be copied to a private snapshot (${why}): building from the working tree, without the inputs label and not tagged for reuse`);
+      return build(withLabel(unit, undefined));
+    }
+    const baseImageDigests = Object.fromEntries(inputs.baseImages.flatMap((b) => (b.digest ? [[b.name, b.digest]] : [])));
+    const now = inputsOf(snap, unitSettings(unit, settings), { baseImageDigests });
+    let tagAs = untagged;
+    if (now.digest !== inputs.digest) {
+      if (!now.resolved || now.reusable === false) {
+        say('the context changed after it was read at the start of the run: building what the snapshot holds, without the inputs label and not tagged for reuse');
+        return build(withLabel(unit, undefined), snap.snapshot);
+      }
+      say(`the context changed after it was read at the start of the run: building what the snapshot holds, inputs ${now.digest}`);
+      tagAs = untagged.map((ref) => ({ ...ref, tag: inputsTag(now.digest) }));
+    }
+    const result: BuildResult = { ...(await build(withLabel(unit, now.digest), snap.snapshot)), inputsDigest: now.digest };
+    if (result.ok) await this.tagBuilt(result.pushed, tagAs, say);
     return result;
+  }
+
+  /** The context and Dockerfile read again into a private folder, once per run; an Error (said by the caller) when it cannot be. */
+  private snapshotScan(): Promise<InputsScan | Error> {
+    this.snapshot ??= (async (): Promise<InputsScan | Error> => {
+      const source = this.plan.inputsSource;
+      if (!source) return new Error('the plan names no context to read');
+      const made = await createScratchDir(this.ctx.env, this.scratchIn);
+      if (!made.dir) return new Error(made.problem ?? 'no private folder could be made');
+      this.snapshotDir = made.dir;
+      const started = performance.now();
+      try {
+        const scan = await scanInputs(source, { snapshotDir: made.dir });
+        this.ctx.log.debug(`inputs: read the context again into the private snapshot ${made.dir} in ${Math.round(performance.now() - started)} ms`);
+        return scan;
+      } catch (err) {
+        return err instanceof Error ? err : new Error(String(err));
+      }
+    })();
+    return this.snapshot;
+  }
+
+  /** Removes the snapshot, once every unit is done. */
+  async close(): Promise<void> {
+    if (this.snapshotDir) await rm(this.snapshotDir, { recursive: true, force: true }).catch(() => undefined);
   }
 
   /** The first candidate, in search order (the unit's own repositories first), whose attestation passes every check. */
