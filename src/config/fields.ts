@@ -57,15 +57,19 @@ export function duration(defaultText: string, { positive = false } = {}) {
     .meta({ description: `Go duration such as "300ms", "10s", "5m", "1h30m" (default ${defaultText})` });
 }
 
-const regexSource = z
-  .string()
-  .min(1)
-  .superRefine((source, ctx) => {
-    // RE2, as the Go tool's regexp: the same patterns are valid, and matching is linear in time.
-    const refused = validationMatches(source, '');
-    if (typeof refused === 'string') ctx.addIssue({ code: 'custom', message: `not a valid RE2 regular expression (the syntax of Go's regexp): ${refused}` });
-  })
-  .meta({ description: 'regular expression (RE2 syntax, as Go) the rendered tag value must match' });
+/** A regular expression in RE2 syntax, as the Go tool's regexp: the same patterns are valid, and matching is linear in time. */
+export function re2Source(description: string) {
+  return z
+    .string()
+    .min(1)
+    .superRefine((source, ctx) => {
+      const refused = validationMatches(source, '');
+      if (typeof refused === 'string') ctx.addIssue({ code: 'custom', message: `not a valid RE2 regular expression (the syntax of Go's regexp): ${refused}` });
+    })
+    .meta({ description });
+}
+
+const regexSource = re2Source('regular expression (RE2 syntax, as Go) the rendered tag value must match');
 
 /** {name, value, validation?}; name defaults to default_tag unless required. */
 export function tagTemplateObject(nameRequired: boolean) {

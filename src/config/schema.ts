@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import type { TagTemplate } from '../tags/tag.js';
 import { isRecord } from '../support/json.js';
-import { validationMatches } from '../tags/rules.js';
-import { duration, httpUrl, kindOf, stringOrList, tagTemplateObject, tagTemplateStringOrObject } from './fields.js';
+import { duration, httpUrl, kindOf, re2Source, stringOrList, tagTemplateObject, tagTemplateStringOrObject } from './fields.js';
 import { signConfigSchema } from './signers.js';
 
 const LOG_FORMATS = ['text', 'color', 'json'] as const;
@@ -21,14 +20,7 @@ const cacheSchema = z
   });
 
 /** RE2 (as Go's regexp, linear in time) that must match the whole certificate identity. */
-const identityPattern = z
-  .string()
-  .min(1)
-  .superRefine((source, ctx) => {
-    const refused = validationMatches(source, '');
-    if (typeof refused === 'string') ctx.addIssue({ code: 'custom', message: `not a valid RE2 regular expression (the syntax of Go's regexp): ${refused}` });
-  })
-  .meta({ description: "RE2 regular expression (Go's syntax) the WHOLE certificate identity (SAN URI or email) must match" });
+const identityPattern = re2Source("RE2 regular expression (Go's syntax) the WHOLE certificate identity (SAN URI or email) must match");
 
 const trustedKeyless = z.object({
   issuer: z.string().min(1).meta({ description: 'OIDC issuer the certificate must name, e.g. https://token.actions.githubusercontent.com' }),

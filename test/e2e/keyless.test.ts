@@ -1,13 +1,11 @@
-import { X509Certificate } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { toSignedEntity, type Signer, type Verifier } from '@sigstore/verify';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, runCliCollecting, writeConfig } from '../support/cli.js';
-import { generateTestKey, readStoredSignatures, verifiedBy, verifiedStatement, type DsseEnvelope, type StoredSignatures } from '../support/cosign.js';
+import { generateTestKey, readStoredSignatures, verifiedBy, verifiedStatement, type StoredSignatures } from '../support/cosign.js';
 import { getImageConfig, getManifest, startRegistry, type TestRegistry } from '../support/registry.js';
-import { githubStyleToken, startGithubTokenEndpoint, startMockSigstore, verifyKeyless, type MockSigstore, type Served } from '../support/sigstore.js';
+import { githubStyleToken, startGithubTokenEndpoint, startMockSigstore, verifyKeyless, verifyKeylessAttestation, type MockSigstore, type Served } from '../support/sigstore.js';
 import { removeTempDirs, requireTool, tempDir } from '../support/tools.js';
 
 const ready = requireTool('buildah', 'apt-get install buildah') && requireTool('docker-registry', 'apt-get install docker-registry');
@@ -29,44 +27,6 @@ const keyDir = tempDir('keyless-keys');
 
 afterAll(removeTempDirs);
 
-/**
- * Verifies a keyless attestation from nothing but the `.att` layer's blob (the DSSE envelope) and its annotations,
- * as `cosign verify-attestation` does: a sigstore bundle is assembled from them (certificate, the envelope, the Rekor
- * entry of the bundle annotation with its SignedEntryTimestamp) and checked with @sigstore/verify. Returns the
- * certificate's identity and the statement.
- */
-function verifyKeylessAttestation(verifier: Verifier, blob: Buffer, annotations: Record<string, string>): { signer: Signer; statement: Record<string, unknown> } {
-  const envelope = JSON.parse(blob.toString('utf8')) as DsseEnvelope;
-  const rekor = JSON.parse(annotations['dev.sigstore.cosign/bundle'] ?? '') as {
-    SignedEntryTimestamp: string;
-    Payload: { body: string; integratedTime: number; logIndex: number; logID: string };
-  };
-  const body = JSON.parse(Buffer.from(rekor.Payload.body, 'base64').toString('utf8')) as { kind: string; apiVersion: string };
-  const payload = Buffer.from(envelope.payload, 'base64');
-  const bundle = {
-    mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
-    verificationMaterial: {
-      content: { $case: 'x509CertificateChain' as const, x509CertificateChain: { certificates: [{ rawBytes: new X509Certificate(annotations['dev.sigstore.cosign/certificate'] ?? '').raw }] } },
-      tlogEntries: [
-        {
-          logIndex: String(rekor.Payload.logIndex),
-          logId: { keyId: Buffer.from(rekor.Payload.logID, 'hex') },
-          kindVersion: { kind: body.kind, version: body.apiVersion },
-          integratedTime: String(rekor.Payload.integratedTime),
-          inclusionPromise: { signedEntryTimestamp: Buffer.from(rekor.SignedEntryTimestamp, 'base64') },
-          inclusionProof: undefined,
-          canonicalizedBody: Buffer.from(rekor.Payload.body, 'base64'),
-        },
-      ],
-      timestampVerificationData: { rfc3161Timestamps: [] },
-    },
-    content: {
-      $case: 'dsseEnvelope' as const,
-      dsseEnvelope: { payloadType: envelope.payloadType, payload, signatures: envelope.signatures.map((s) => ({ keyid: s.keyid, sig: Buffer.from(s.sig, 'base64') })) },
-    },
-  };
-  return { signer: verifier.verify(toSignedEntity(bundle)), statement: JSON.parse(payload.toString('utf8')) as Record<string, unknown> };
-}
 
 describe.skipIf(!ready)('keyless cosign signing through the real CLI in a simulated GitHub Actions job, against @sigstore/mock Fulcio and Rekor', () => {
   let registry: TestRegistry;

@@ -159,22 +159,23 @@ export interface KeylessAnnotations {
   'dev.sigstore.cosign/bundle': string;
 }
 
+type Bundle = Parameters<typeof toSignedEntity>[0];
+
 /**
- * Verifies a keyless signature from nothing but the payload blob and the layer annotations, as `cosign verify`
- * does: a sigstore bundle is assembled from them (certificate, signature, the Rekor entry of the bundle
- * annotation with its SignedEntryTimestamp) and checked with @sigstore/verify.
+ * The sigstore bundle `cosign verify` assembles from a keyless layer's annotations (certificate, the Rekor entry of
+ * the bundle annotation with its SignedEntryTimestamp) around what was signed.
  */
-export function verifyKeyless(verifier: Verifier, payload: Buffer, annotations: Record<string, string>): Signer {
+function bundleOf(annotations: Record<string, string>, content: Bundle['content']): Bundle {
   const rekor = JSON.parse(annotations['dev.sigstore.cosign/bundle'] ?? '') as {
     SignedEntryTimestamp: string;
     Payload: { body: string; integratedTime: number; logIndex: number; logID: string };
   };
   const certificate = new X509Certificate(annotations['dev.sigstore.cosign/certificate'] ?? '');
   const body = JSON.parse(Buffer.from(rekor.Payload.body, 'base64').toString('utf8')) as { kind: string; apiVersion: string };
-  const bundle = {
+  return {
     mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
     verificationMaterial: {
-      content: { $case: 'x509CertificateChain' as const, x509CertificateChain: { certificates: [{ rawBytes: certificate.raw }] } },
+      content: { $case: 'x509CertificateChain', x509CertificateChain: { certificates: [{ rawBytes: certificate.raw }] } },
       tlogEntries: [
         {
           logIndex: String(rekor.Payload.logIndex),
@@ -188,13 +189,32 @@ export function verifyKeyless(verifier: Verifier, payload: Buffer, annotations: 
       ],
       timestampVerificationData: { rfc3161Timestamps: [] },
     },
-    content: {
-      $case: 'messageSignature' as const,
-      messageSignature: {
-        messageDigest: { algorithm: HashAlgorithm.SHA2_256, digest: createHash('sha256').update(payload).digest() },
-        signature: Buffer.from(annotations['dev.cosignproject.cosign/signature'] ?? '', 'base64'),
-      },
-    },
+    content,
   };
+}
+
+/** Verifies a keyless signature from nothing but the payload blob and the layer annotations, as `cosign verify` does. */
+export function verifyKeyless(verifier: Verifier, payload: Buffer, annotations: Record<string, string>): Signer {
+  const bundle = bundleOf(annotations, {
+    $case: 'messageSignature',
+    messageSignature: {
+      messageDigest: { algorithm: HashAlgorithm.SHA2_256, digest: createHash('sha256').update(payload).digest() },
+      signature: Buffer.from(annotations['dev.cosignproject.cosign/signature'] ?? '', 'base64'),
+    },
+  });
   return verifier.verify(toSignedEntity(bundle, payload));
+}
+
+/**
+ * Verifies a keyless attestation from nothing but the `.att` layer's blob (the DSSE envelope) and its annotations, as
+ * `cosign verify-attestation` does. Returns the certificate's identity and the statement.
+ */
+export function verifyKeylessAttestation(verifier: Verifier, blob: Buffer, annotations: Record<string, string>): { signer: Signer; statement: Record<string, unknown> } {
+  const envelope = JSON.parse(blob.toString('utf8')) as { payloadType: string; payload: string; signatures: Array<{ keyid: string; sig: string }> };
+  const payload = Buffer.from(envelope.payload, 'base64');
+  const bundle = bundleOf(annotations, {
+    $case: 'dsseEnvelope',
+    dsseEnvelope: { payloadType: envelope.payloadType, payload, signatures: envelope.signatures.map((s) => ({ keyid: s.keyid, sig: Buffer.from(s.sig, 'base64') })) },
+  });
+  return { signer: verifier.verify(toSignedEntity(bundle)), statement: JSON.parse(payload.toString('utf8')) as Record<string, unknown> };
 }
