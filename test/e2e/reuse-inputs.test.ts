@@ -86,6 +86,16 @@ describe('the inputs digest covers every input (--dry-run)', () => {
     expect(digests[4]).toBe(digests[0]);
   });
 
+  it('a proxy URL with credentials enters the digest but never the output: masked in the dry-run and in --debug', async () => {
+    const dir = project();
+    const args = ['--name=app', `--config=${config}`, `--context=${dir}`, '--backend=buildah', '--build-arg=HTTPS_PROXY=http://proxyuser:pr0xy-s3cret@proxy.internal:3128'];
+    const r = await runCli([...args, '--dry-run', '--debug'], { env: baseEnv({ PULL_BASE_SHA: SHA }) });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).builds[0].inputs.buildArgs.HTTPS_PROXY).toBe('***');
+    expect(`${r.stdout}${r.stderr}`).not.toContain('pr0xy-s3cret');
+    expect(await digestOf(dir, ['--build-arg=HTTPS_PROXY=http://proxyuser:other@proxy.internal:3128'])).not.toBe(JSON.parse(r.stdout).builds[0].inputs.digest);
+  });
+
   it('variants.yaml when the context sends it (COPY . ships it); not when it is .dockerignored', async () => {
     const dir = project();
     writeFileSync(join(dir, 'variants.yaml'), 'blue: {X: "1"}\n');
