@@ -1,4 +1,5 @@
 import { InputError, Problems } from '../errors.js';
+import { excerpt } from './rules.js';
 import type { TagTemplate } from './tag.js';
 
 /** `--tag` value: `name=value`, or `value` with the name derived from it. */
@@ -7,7 +8,7 @@ export function parseTagFlag(raw: string): TagTemplate {
 }
 
 function parseTagEntry(raw: string, flag: string): TagTemplate {
-  const where = `${flag} ${JSON.stringify(raw)}`;
+  const where = `${flag} ${excerpt(raw)}`;
   const parts = raw.split('=');
   if (parts.length > 2)
     throw new InputError(`${where}: more than one "="; give name=value or just value (a value cannot contain "=")`);
@@ -33,7 +34,7 @@ export function parseTagBase64(b64: string): TagTemplate[] {
   const unpadded = (s: string): string => s.replace(/=+$/, '');
   const valid = /^[A-Za-z0-9+/]*={0,2}$/.test(text) && unpadded(decoded.toString('base64')) === unpadded(text);
   const usage = 'give base64 of comma-separated name=value tags';
-  if (!valid) throw new InputError(`--tag-base64: ${JSON.stringify(b64)} is not valid base64; ${usage}`);
+  if (!valid) throw new InputError(`--tag-base64: ${excerpt(b64)} is not valid base64; ${usage}`);
   const entries = decoded.toString('utf8').split(',').map((e) => e.trim());
   if (entries.every((e) => e === '')) throw new InputError(`--tag-base64: no tags in it; ${usage}`);
   const problems = new Problems();
@@ -52,7 +53,7 @@ export function encodeTagsBase64(tags: Array<{ name: string; value: string }>): 
   const problems = new Problems();
   for (const { name, value } of tags) {
     if (/[=,]/.test(name) || /[=,]/.test(value))
-      problems.add(`tag "${name}" = ${JSON.stringify(value)} cannot be passed to the ADO pipeline: its name and value must not contain "=" or ","`);
+      problems.add(`tag ${excerpt(name)} = ${excerpt(value)} cannot be passed to the ADO pipeline: its name and value must not contain "=" or ","`);
   }
   problems.throwIfAny();
   return Buffer.from(tags.map((t) => `${t.name}=${t.value}`).join(','), 'utf8').toString('base64');

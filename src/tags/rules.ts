@@ -51,7 +51,7 @@ export function validationMatches(pattern: string, value: string): boolean | str
 
 function ociProblem(tag: Tag, label: string): string | undefined {
   if (OCI_TAG.test(tag.value)) return undefined;
-  return `${label}: value ${JSON.stringify(tag.value)} is not a valid OCI tag; a tag must match ${OCI_GRAMMAR}`;
+  return `${label}: value ${excerpt(tag.value)} is not a valid OCI tag; a tag must match ${OCI_GRAMMAR}`;
 }
 
 /** OCI tag grammar check; also used after variant suffixes are added. */
@@ -86,7 +86,7 @@ function renderChecked(t: TagTemplate, data: TemplateData, reportMissingSHA: boo
   if (t.validation !== undefined) {
     const matches = validationMatches(t.validation, tag.value);
     if (typeof matches === 'string') problems.push(`${label}: validation ${excerpt(t.validation)} is not a valid RE2 regular expression (the syntax of Go's regexp): ${matches}`);
-    else if (!matches) problems.push(`${label}: value ${JSON.stringify(tag.value)} does not match its validation ${excerpt(t.validation)}`);
+    else if (!matches) problems.push(`${label}: value ${excerpt(tag.value)} does not match its validation ${excerpt(t.validation)}`);
   }
   if (problems.length > 0) throw new InputError(problems);
   return tag;

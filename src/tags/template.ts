@@ -11,6 +11,9 @@ export interface TemplateData {
   env: Env;
 }
 
+/** Rendering stops past this many characters of variables: a tag is at most 128, so the value is refused anyway. */
+export const MAX_RENDERED_LENGTH = 4096;
+
 export const KNOWN_FIELDS = 'CommitSHA, ShortSHA, Date, PRNumber, Env "NAME"';
 const FIELDS = new Set(['CommitSHA', 'ShortSHA', 'Date', 'PRNumber']);
 const SHA_FIELDS = ['CommitSHA', 'ShortSHA'];
@@ -150,19 +153,39 @@ export function renderTemplate(
     Date: formatDate(data.date),
     PRNumber: data.prNumber === undefined ? '' : String(data.prNumber),
   };
+  const env = boundedEnv(data.env);
+  let value: string;
   try {
-    return { value: analysis.render(context, { helpers: { Env: envHelper(data.env) } }), problems };
+    value = analysis.render(context, { helpers: { Env: env.helper } });
   } catch (err) {
     return { problems: [`cannot be rendered: ${err instanceof Error ? err.message : String(err)}`] };
   }
+  if (env.exceeded() || value.length > MAX_RENDERED_LENGTH)
+    return {
+      problems: [
+        `renders to more than ${MAX_RENDERED_LENGTH} characters, and a tag is at most 128 characters; check the values of the variables it reads (the environment, --env-file)`,
+      ],
+    };
+  return { value, problems };
 }
 
-function envHelper(env: Env): (name: unknown) => string {
-  return (name) => {
+/** The Env helper of one rendering: past MAX_RENDERED_LENGTH characters of variables it returns nothing more. */
+function boundedEnv(env: Env): { helper: (name: unknown) => string; exceeded: () => boolean } {
+  let left = MAX_RENDERED_LENGTH;
+  let exceeded = false;
+  const helper = (name: unknown): string => {
     // Checked before compiling too; refusing here again means a secret is never read.
     if (typeof name !== 'string' || secretLookingPart(name) !== undefined) throw new Error('Env variable refused');
-    return Object.hasOwn(env, name) ? (env[name] ?? '') : '';
+    if (exceeded) return '';
+    const value = Object.hasOwn(env, name) ? (env[name] ?? '') : '';
+    if (value.length <= left) {
+      left -= value.length;
+      return value;
+    }
+    exceeded = true;
+    return '';
   };
+  return { helper, exceeded: () => exceeded };
 }
 
 /** YYYYMMDD in UTC. */

@@ -133,7 +133,8 @@ describe('renderTag', () => {
     (value) => {
       const message = messageOf(() => renderTag({ name: 'bad', value }, data));
       expect(message).toContain(`tag "bad"`);
-      expect(message).toContain(`value ${JSON.stringify(value)} is not a valid OCI tag`);
+      const quoted = value.length <= 80 ? JSON.stringify(value) : `${JSON.stringify(value.slice(0, 80))}… (${value.length} characters)`;
+      expect(message).toContain(`value ${quoted} is not a valid OCI tag`);
       expect(message).toContain('[A-Za-z0-9_][A-Za-z0-9._-]{0,127}');
     },
   );
