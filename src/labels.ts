@@ -1,4 +1,5 @@
 import type { Env, GitState } from './ci/gitstate.js';
+import { publicUrl } from './ci/url.js';
 import { InputError, Problems } from './errors.js';
 import { dict } from './support/dict.js';
 import type { Tag } from './tags/tag.js';
@@ -65,7 +66,8 @@ export interface OriginInput {
 export function originMetadata({ gitState, revision, created, tags }: OriginInput): Record<string, string> {
   const version = (tags.find((t) => t.origin === 'user') ?? tags.find((t) => t.origin === 'default'))?.value;
   const out: Record<string, string | undefined> = {
-    [OCI.source]: gitState.repositoryUrl,
+    // Cleaned when the CI context is read; again here, for a git state made elsewhere: a label is public.
+    [OCI.source]: publicUrl(gitState.repositoryUrl),
     [OCI.revision]: revision,
     [OCI.created]: created,
     [OCI.version]: version,

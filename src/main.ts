@@ -93,13 +93,15 @@ async function planRun(options: Options, parsed: { problems: string[]; empty: st
   const problems = new Problems();
   for (const p of parsed.problems) problems.add(p);
   const config = problems.collect(() => loadConfig(options.config, io.cwd, log));
-  const gitState = problems.collect(() =>
+  const read = problems.collect(() =>
     readGitState(io.env, {
       readFile: (path) => readFileSync(path, 'utf8'),
       gitHead: () => options.commitSha ?? gitHead(resolve(io.cwd, options.context)),
       repo: options.repo,
     }),
   );
+  for (const w of read?.warnings ?? []) log.warn(w);
+  const gitState = read?.gitState;
   const backend = backendFor(options, io.env, config);
   for (const p of validateOptions(options, backend, parsed.empty)) problems.add(p);
   const files = problems.collect(() => readPlanFiles(options, backend, io, log)) ?? {};

@@ -14,6 +14,7 @@ const NOW = new Date('2026-11-25T10:00:00.123Z');
 const BASE = '0123456789abcdef0123456789abcdef01234567';
 const HEAD = 'fedcba9876543210fedcba9876543210fedcba98';
 const GITHUB = fileURLToPath(new URL('./fixtures/github/', import.meta.url));
+const TOKEN = 'ghs_labelSourceToken6Tm1';
 
 const push: GitState = { ciSystem: 'prow', repositoryOwner: 'o', repositoryName: 'r', repositoryUrl: 'https://github.com/o/r', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE };
 const pr: GitState = { ...push, jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 7, pullHeadCommitSHA: HEAD };
@@ -104,9 +105,25 @@ describe('source per CI system (readGitState → plan)', () => {
     ['Prow with JOB_SPEC refs.repo_link', { ...PROW, JOB_SPEC: '{"refs":{"repo_link":"https://github.tools.example/kyma-project/test-infra"}}' }, 'https://github.tools.example/kyma-project/test-infra'],
     ['Azure DevOps', { CI: 'true', BUILD_BUILDID: '1', REPO_OWNER: 'kyma-project', REPO_NAME: 'test-infra', JOB_TYPE: 'postsubmit', PULL_BASE_SHA: BASE }, 'https://github.com/kyma-project/test-infra'],
     ['Jenkins', { CI: 'true', JENKINS_HOME: '/j', GIT_URL: 'git@git.example.com:kyma-project/test-infra.git', GIT_COMMIT: BASE }, 'https://git.example.com/kyma-project/test-infra'],
+    ['Prow with a token and a query in refs.repo_link', { ...PROW, JOB_SPEC: `{"refs":{"repo_link":"https://x-access-token:${TOKEN}@github.com/kyma-project/test-infra?t=${TOKEN}"}}` }, 'https://github.com/kyma-project/test-infra'],
+    ['GitHub Enterprise Server with a token in GITHUB_SERVER_URL', { CI: 'true', GITHUB_ACTIONS: 'true', GITHUB_EVENT_NAME: 'push', GITHUB_EVENT_PATH: `${GITHUB}push.json`, GITHUB_SERVER_URL: `https://u:${TOKEN}@ghe.example.com` }, 'https://ghe.example.com/kyma-project/test-infra'],
+    ['Jenkins with a token in GIT_URL', { CI: 'true', JENKINS_HOME: '/j', GIT_URL: `https://x-access-token:${TOKEN}@git.example.com/kyma-project/test-infra.git`, GIT_COMMIT: BASE }, 'https://git.example.com/kyma-project/test-infra'],
   ])('%s', (_name, env, source) => {
-    const git = readGitState(env, { readFile: (path) => readFileSync(path, 'utf8'), gitHead: () => undefined });
-    expect(unit({}, git).labels[OCI.source]).toBe(source);
+    const { gitState: git } = readGitState(env, { readFile: (path) => readFileSync(path, 'utf8'), gitHead: () => undefined });
+    const u = unit({}, git);
+    expect(u.labels[OCI.source]).toBe(source);
+    expect(u.annotations[OCI.source]).toBe(source);
+  });
+
+  it.each<[string, string, string | undefined]>([
+    ['a user and a token', `https://x-access-token:${TOKEN}@github.com/o/r`, 'https://github.com/o/r'],
+    ['a query and a fragment', `https://github.com/o/r?token=${TOKEN}#x`, 'https://github.com/o/r'],
+    ['not an http(s) URL: left out', `git@github.com:o/r.git`, undefined],
+    ['not a URL: left out', `https://x:${TOKEN}@git hub.com/o/r`, undefined],
+  ])('a git state made elsewhere: the source label is cleaned too (%s)', (_name, repositoryUrl, source) => {
+    const origin = originMetadata({ gitState: { ...push, repositoryUrl }, revision: BASE, created: '2026-11-25T10:00:00Z', tags: [] });
+    expect(origin[OCI.source]).toBe(source);
+    expect(JSON.stringify(origin)).not.toContain(TOKEN);
   });
 });
 

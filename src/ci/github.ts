@@ -1,6 +1,6 @@
-import type { Env, GitState } from './gitstate.js';
+import type { Env, GitState, GitStateRead } from './gitstate.js';
 import { EventPayload } from './payload.js';
-import { EnvReader, GITHUB_SERVER, gitState, isZeroSHA, repositoryUrl, throwProblems } from './vars.js';
+import { EnvReader, GITHUB_SERVER, gitStateRead, isZeroSHA, repositoryUrl, throwProblems } from './vars.js';
 
 export const GITHUB_EVENTS = [
   'pull_request_target',
@@ -15,7 +15,7 @@ export type GitHubEvent = (typeof GITHUB_EVENTS)[number];
 type EventFields = Pick<GitState, 'jobType' | 'isPullRequest' | 'pullRequestNumber' | 'baseCommitSHA' | 'pullHeadCommitSHA'>;
 
 /** GitHub Actions: GITHUB_EVENT_NAME picks which payload fields and variables give the commits. */
-export function readGitHubGitState(env: Env, readFile: (path: string) => string): GitState {
+export function readGitHubGitState(env: Env, readFile: (path: string) => string): GitStateRead {
   const vars = new EnvReader(env, 'GitHub Actions');
   const event = readEventName(vars);
   const path = vars.required('GITHUB_EVENT_PATH', 'the path of the event payload file (GitHub Actions sets it for every run)');
@@ -30,16 +30,24 @@ export function readGitHubGitState(env: Env, readFile: (path: string) => string)
   const fields = readEvent(event, payload, vars);
   vars.problems.throwIfAny();
 
-  return gitState({
-    ciSystem: 'github-actions',
-    repositoryOwner,
-    repositoryName,
-    // GitHub Enterprise Server sets its own URL here.
-    repositoryUrl: repositoryUrl(vars.optional('GITHUB_SERVER_URL') ?? GITHUB_SERVER, repositoryOwner, repositoryName),
-    ...fields,
-    baseCommitRef: vars.optional('GITHUB_REF'),
-    buildNumber: vars.optional('GITHUB_RUN_NUMBER'),
-  });
+  return gitStateRead(
+    {
+      ciSystem: 'github-actions',
+      repositoryOwner,
+      repositoryName,
+      repositoryUrl: repositoryUrl(serverUrl(vars), repositoryOwner, repositoryName),
+      ...fields,
+      baseCommitRef: vars.optional('GITHUB_REF'),
+      buildNumber: vars.optional('GITHUB_RUN_NUMBER'),
+    },
+    vars.warnings,
+  );
+}
+
+/** GitHub Enterprise Server sets its own URL in GITHUB_SERVER_URL; undefined when it cannot be cleaned. */
+function serverUrl(vars: EnvReader): string | undefined {
+  const server = vars.optional('GITHUB_SERVER_URL');
+  return server === undefined ? GITHUB_SERVER : vars.sourceUrl(server, 'environment variable GITHUB_SERVER_URL', 'https://github.example.com');
 }
 
 function readEventName(vars: EnvReader): GitHubEvent | undefined {

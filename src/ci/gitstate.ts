@@ -24,5 +24,11 @@ export interface GitState {
   buildNumber?: string;
 }
 
+/** A git state and what reading it warns about (a source URL left out): the reading stays pure, the caller logs. */
+export interface GitStateRead {
+  gitState: GitState;
+  warnings: string[];
+}
+
 /** Environment as a plain object: the pure code never reads process.env. */
 export type Env = Readonly<Record<string, string | undefined>>;

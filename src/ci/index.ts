@@ -1,12 +1,12 @@
 import { InputError } from '../errors.js';
-import type { CISystem, Env, GitState } from './gitstate.js';
+import type { CISystem, Env, GitStateRead } from './gitstate.js';
 import { readGitHubGitState } from './github.js';
 import { readJenkinsGitState } from './jenkins.js';
 import { readLocalGitState } from './local.js';
 import { readProwGitState } from './prow.js';
 import { envValue, isTrue } from './vars.js';
 
-export type { CISystem, Env, GitState, JobType } from './gitstate.js';
+export type { CISystem, Env, GitState, GitStateRead, JobType } from './gitstate.js';
 export { GITHUB_EVENTS } from './github.js';
 
 /** The effects reading a git state may need; each is called only by the system that needs it. */
@@ -33,8 +33,8 @@ export function detectCISystem(env: Env): CISystem {
   );
 }
 
-/** Repository, job type and commits of this run, from the CI system's variables (or the local checkout). */
-export function readGitState(env: Env, deps: GitStateDeps): GitState {
+/** Repository, job type and commits of this run, from the CI system's variables (or the local checkout); with what it warns about. */
+export function readGitState(env: Env, deps: GitStateDeps): GitStateRead {
   const ciSystem = detectCISystem(env);
   switch (ciSystem) {
     case 'github-actions':

@@ -1,13 +1,15 @@
-import type { Env, GitState } from './gitstate.js';
-import { EnvReader, gitState } from './vars.js';
+import type { Env, GitStateRead } from './gitstate.js';
+import { publicUrl, sourceLeftOut } from './url.js';
+import { EnvReader, gitStateRead } from './vars.js';
 
 // https://host/<owner>/<name>(.git) and ssh://git@host/..., scp-like git@host:<owner>/<name>(.git), or host/<owner>/<name>.git
 const URL_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/]+\/(?:[^/]+\/)*([^/]+)\/([^/]+?)(?:\.git)?\/?$/i;
 const SCP_FORM = /^[^@/:]+@[^:/]+:(?:[^/]+\/)*([^/]+)\/([^/]+?)(?:\.git)?\/?$/;
 const BARE_FORM = /^[A-Za-z0-9.-]+(?::[0-9]+)?\/(?:[^/]+\/)*([^/]+)\/([^/]+?)(?:\.git)?\/?$/;
 
-/** Owner and name from a clone URL: the last two path segments, without `.git`. */
-export function parseGitURL(url: string): { owner: string; name: string; webUrl?: string } | undefined {
+/** Owner and name from a clone URL: the last two path segments, without `.git` (nor a query or fragment). */
+export function parseGitURL(text: string): { owner: string; name: string; webUrl?: string } | undefined {
+  const url = text.replace(/[?#].*$/s, '');
   const match = URL_FORM.exec(url) ?? SCP_FORM.exec(url) ?? BARE_FORM.exec(url);
   if (!match?.[1] || !match[2]) return undefined;
   return { owner: match[1], name: match[2], webUrl: webUrlOf(url, match[1], match[2]) };
@@ -21,11 +23,11 @@ function webUrlOf(url: string, owner: string, name: string): string | undefined 
   const parsed = new URL(full);
   const path = parsed.pathname.replace(/\/+$/, '').replace(/\.git$/, '');
   const host = parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.host : parsed.hostname;
-  return `${parsed.protocol === 'http:' ? 'http' : 'https'}://${host}${path.endsWith(`/${owner}/${name}`) ? path : `/${owner}/${name}`}`;
+  return publicUrl(`${parsed.protocol === 'http:' ? 'http' : 'https'}://${host}${path.endsWith(`/${owner}/${name}`) ? path : `/${owner}/${name}`}`);
 }
 
 /** Jenkins (Git and GitHub Branch Source plugins): a pull request build has CHANGE_ID. */
-export function readJenkinsGitState(env: Env): GitState {
+export function readJenkinsGitState(env: Env): GitStateRead {
   const vars = new EnvReader(env, 'Jenkins');
   const repo = readRepository(vars);
   const isPullRequest = vars.optional('CHANGE_ID') !== undefined;
@@ -37,19 +39,22 @@ export function readJenkinsGitState(env: Env): GitState {
   const baseCommitRef = isPullRequest ? vars.required('CHANGE_BRANCH', 'the branch of the pull request (Jenkins sets it for pull request builds)') : undefined;
   vars.problems.throwIfAny();
 
-  return gitState({
-    ciSystem: 'jenkins',
-    repositoryOwner: repo?.owner,
-    repositoryName: repo?.name,
-    repositoryUrl: repo?.webUrl,
-    jobType: isPullRequest ? 'presubmit' : 'postsubmit',
-    isPullRequest,
-    pullRequestNumber,
-    baseCommitSHA,
-    pullHeadCommitSHA,
-    baseCommitRef,
-    buildNumber: vars.optional('BUILD_NUMBER'),
-  });
+  return gitStateRead(
+    {
+      ciSystem: 'jenkins',
+      repositoryOwner: repo?.owner,
+      repositoryName: repo?.name,
+      repositoryUrl: repo?.webUrl,
+      jobType: isPullRequest ? 'presubmit' : 'postsubmit',
+      isPullRequest,
+      pullRequestNumber,
+      baseCommitSHA,
+      pullHeadCommitSHA,
+      baseCommitRef,
+      buildNumber: vars.optional('BUILD_NUMBER'),
+    },
+    vars.warnings,
+  );
 }
 
 function readRepository(vars: EnvReader): ReturnType<typeof parseGitURL> {
@@ -60,6 +65,8 @@ function readRepository(vars: EnvReader): ReturnType<typeof parseGitURL> {
     vars.problems.add(
       `environment variable GIT_URL=${JSON.stringify(url)} does not name a repository (Jenkins): expected https://<host>/<owner>/<name>.git, <host>/<owner>/<name>.git or git@<host>:<owner>/<name>.git`,
     );
+  } else if (repo.webUrl === undefined) {
+    vars.warnings.push(sourceLeftOut('environment variable GIT_URL (Jenkins)', 'https://github.example.com/<owner>/<name>.git'));
   }
   return repo;
 }

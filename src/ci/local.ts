@@ -1,6 +1,6 @@
 import { Problems } from '../errors.js';
-import type { Env, GitState } from './gitstate.js';
-import { envValue, isSHA, SHA_EXPECTED, gitState } from './vars.js';
+import type { Env, GitStateRead } from './gitstate.js';
+import { envValue, gitStateRead, isSHA, SHA_EXPECTED } from './vars.js';
 
 const REPO = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/;
 
@@ -11,20 +11,13 @@ export interface LocalDeps {
 }
 
 /** Outside CI: PULL_BASE_SHA or the context's HEAD, job type postsubmit, owner/name from --repo. */
-export function readLocalGitState(env: Env, deps: LocalDeps): GitState {
+export function readLocalGitState(env: Env, deps: LocalDeps): GitStateRead {
   const problems = new Problems();
   const repo = deps.repo === undefined ? undefined : parseRepoFlag(deps.repo, problems);
   const baseCommitSHA = readBaseSHA(env, deps, problems);
   problems.throwIfAny();
 
-  return gitState({
-    ciSystem: 'local',
-    repositoryOwner: repo?.owner,
-    repositoryName: repo?.name,
-    jobType: 'postsubmit',
-    isPullRequest: false,
-    baseCommitSHA,
-  });
+  return gitStateRead({ ciSystem: 'local', repositoryOwner: repo?.owner, repositoryName: repo?.name, jobType: 'postsubmit', isPullRequest: false, baseCommitSHA }, []);
 }
 
 function parseRepoFlag(value: string, problems: Problems): { owner: string; name: string } | undefined {

@@ -1,6 +1,6 @@
-import type { Env, GitState, JobType } from './gitstate.js';
+import type { Env, GitStateRead, JobType } from './gitstate.js';
 import { isRecord } from '../support/json.js';
-import { EnvReader, GITHUB_SERVER, gitState, repositoryUrl, throwProblems } from './vars.js';
+import { EnvReader, GITHUB_SERVER, gitStateRead, repositoryUrl, throwProblems } from './vars.js';
 
 const JOB_TYPES: readonly JobType[] = ['presubmit', 'postsubmit', 'merge_group', 'workflow_dispatch', 'schedule'];
 
@@ -10,7 +10,7 @@ const JOB_TYPES: readonly JobType[] = ['presubmit', 'postsubmit', 'merge_group',
  * The pipeline passes GitHub's event kinds through: merge_group as in GitHub Actions (the head SHA is PULL_PULL_SHA),
  * workflow_dispatch and schedule build the base SHA as a postsubmit does.
  */
-export function readProwGitState(env: Env, ciSystem: 'prow' | 'azure-devops'): GitState {
+export function readProwGitState(env: Env, ciSystem: 'prow' | 'azure-devops'): GitStateRead {
   const vars = new EnvReader(env, ciSystem === 'prow' ? 'Prow' : 'Azure DevOps');
   const repositoryOwner = vars.required('REPO_OWNER', 'the repository owner, e.g. REPO_OWNER=kyma-project');
   const repositoryName = vars.required('REPO_NAME', 'the repository name, e.g. REPO_NAME=test-infra');
@@ -28,19 +28,22 @@ export function readProwGitState(env: Env, ciSystem: 'prow' | 'azure-devops'): G
   // Not ADO's BUILD_SOURCEBRANCH: that is the pipeline's own branch, not the built repository's.
   const baseCommitRef = vars.optional('PULL_BASE_REF');
   const buildNumber = vars.optional(ciSystem === 'prow' ? 'BUILD_ID' : 'BUILD_BUILDNUMBER');
-  return gitState({
-    ciSystem,
-    repositoryOwner,
-    repositoryName,
-    repositoryUrl: jobSpecRepoLink(vars) ?? repositoryUrl(GITHUB_SERVER, repositoryOwner, repositoryName),
-    jobType,
-    isPullRequest,
-    pullRequestNumber,
-    baseCommitSHA,
-    pullHeadCommitSHA,
-    baseCommitRef,
-    buildNumber,
-  });
+  return gitStateRead(
+    {
+      ciSystem,
+      repositoryOwner,
+      repositoryName,
+      repositoryUrl: repositoryWebUrl(vars, repositoryOwner, repositoryName),
+      jobType,
+      isPullRequest,
+      pullRequestNumber,
+      baseCommitSHA,
+      pullHeadCommitSHA,
+      baseCommitRef,
+      buildNumber,
+    },
+    vars.warnings,
+  );
 }
 
 function readJobType(vars: EnvReader): JobType | undefined {
@@ -55,14 +58,22 @@ function readJobType(vars: EnvReader): JobType | undefined {
   return value as JobType;
 }
 
-/** Prow's JOB_SPEC names the repository's web page (refs.repo_link), e.g. on a GitHub Enterprise host; unreadable: none. */
-function jobSpecRepoLink(vars: EnvReader): string | undefined {
+/** Prow's JOB_SPEC names the repository's web page (refs.repo_link), e.g. on a GitHub Enterprise host; without one, github.com. */
+function repositoryWebUrl(vars: EnvReader, owner: string | undefined, name: string | undefined): string | undefined {
+  const link = jobSpecRepoLink(vars);
+  if (link === undefined || link === null || link === '') return repositoryUrl(GITHUB_SERVER, owner, name);
+  // A clone link may carry a token (https://x-access-token:…@host/o/r): it is never published as it is.
+  const url = vars.sourceUrl(typeof link === 'string' ? link : undefined, 'JOB_SPEC refs.repo_link', 'https://github.example.com/<owner>/<name>');
+  return url?.replace(/\/+$/, '');
+}
+
+/** refs.repo_link of JOB_SPEC as given; undefined when JOB_SPEC is unset or not JSON. */
+function jobSpecRepoLink(vars: EnvReader): unknown {
   let spec: unknown;
   try {
     spec = JSON.parse(vars.optional('JOB_SPEC') ?? 'null');
   } catch {
     return undefined;
   }
-  const link = isRecord(spec) && isRecord(spec.refs) ? spec.refs.repo_link : undefined;
-  return typeof link === 'string' && /^https?:\/\/[^/\s]+\/\S+$/.test(link) ? link.replace(/\/+$/, '') : undefined;
+  return isRecord(spec) && isRecord(spec.refs) ? spec.refs.repo_link : undefined;
 }

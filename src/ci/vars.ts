@@ -1,5 +1,6 @@
 import { Problems } from '../errors.js';
-import type { Env, GitState } from './gitstate.js';
+import type { Env, GitState, GitStateRead } from './gitstate.js';
+import { publicUrl, sourceLeftOut } from './url.js';
 
 const SHA = /^[0-9a-fA-F]{7,64}$/;
 const ALL_ZEROS = /^0+$/;
@@ -34,8 +35,11 @@ export function parsePositiveInteger(text: string): number | undefined {
   return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
 
-/** Reads environment variables of one CI system, recording every problem. */
+/** Reads environment variables of one CI system, recording every problem and every warning. */
 export class EnvReader {
+  /** What is left out but does not stop the run (a source URL that cannot be published). */
+  readonly warnings: string[] = [];
+
   constructor(
     private readonly env: Env,
     /** The CI system, as people name it in messages. */
@@ -68,6 +72,13 @@ export class EnvReader {
     return value;
   }
 
+  /** A URL that ends in the image's source, cleaned (`publicUrl`); one that cannot be is left out, with a warning. */
+  sourceUrl(text: string | undefined, where: string, example: string): string | undefined {
+    const url = publicUrl(text);
+    if (url === undefined) this.warnings.push(sourceLeftOut(`${where} (${this.system})`, example));
+    return url;
+  }
+
   pullNumber(name: string): number | undefined {
     const value = this.required(name, `the pull request number, e.g. ${name}=1234`);
     if (value === undefined) return undefined;
@@ -87,14 +98,14 @@ export function throwProblems(problems: Problems): never {
   throw new Error('internal error: a value is missing but no problem was recorded');
 }
 
-/** Drops undefined fields, so a GitState prints and compares without empty keys. */
-export function gitState(fields: GitState): GitState {
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as unknown as GitState;
+/** Drops undefined fields, so a GitState prints and compares without empty keys; with the reader's warnings. */
+export function gitStateRead(fields: GitState, warnings: string[]): GitStateRead {
+  return { gitState: Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as unknown as GitState, warnings };
 }
 
 /** `<server>/<owner>/<name>` where both are known: a repository's web URL. */
-export function repositoryUrl(server: string, owner: string | undefined, name: string | undefined): string | undefined {
-  return owner && name ? `${server.replace(/\/+$/, '')}/${owner}/${name}` : undefined;
+export function repositoryUrl(server: string | undefined, owner: string | undefined, name: string | undefined): string | undefined {
+  return server && owner && name ? `${server.replace(/\/+$/, '')}/${owner}/${name}` : undefined;
 }
 
 export const GITHUB_SERVER = 'https://github.com';

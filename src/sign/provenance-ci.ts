@@ -1,4 +1,5 @@
 import type { Env, GitState } from '../ci/gitstate.js';
+import { publicUrl } from '../ci/url.js';
 import { envValue, GITHUB_SERVER, repositoryUrl } from '../ci/vars.js';
 
 /** Where provenance URIs of ours start; stable: verifiers pin buildType and builder ids made from it. */
@@ -14,34 +15,21 @@ export interface CiRun {
   sourceUrl?: string;
 }
 
-/** An http(s) URL without user, password, query secrets or fragment; undefined for anything else. */
-export function publicUrl(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return undefined;
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
-  url.username = '';
-  url.password = '';
-  url.hash = '';
-  return url.toString();
-}
-
 /** The repository's URL: the CI context's own, as the image's source label; a local run's --repo names one on GitHub. */
 function sourceUrl(git: GitState): string | undefined {
-  return git.repositoryUrl ?? repositoryUrl(GITHUB_SERVER, git.repositoryOwner, git.repositoryName);
+  const own = publicUrl(git.repositoryUrl);
+  // In CI, none means the URL was left out (it could not be cleaned): github.com would be a guess.
+  return own !== undefined || git.ciSystem !== 'local' ? own : repositoryUrl(GITHUB_SERVER, git.repositoryOwner, git.repositoryName);
 }
 
 function jobUrl(git: GitState, env: Env): string | undefined {
   const v = (name: string): string | undefined => envValue(env, name);
   switch (git.ciSystem) {
     case 'github-actions': {
-      const server = publicUrl(v('GITHUB_SERVER_URL')) ?? 'https://github.com/';
+      const given = v('GITHUB_SERVER_URL');
+      const server = given === undefined ? GITHUB_SERVER : publicUrl(given);
       const [repository, runId, attempt] = [v('GITHUB_REPOSITORY'), v('GITHUB_RUN_ID'), v('GITHUB_RUN_ATTEMPT')];
-      if (!repository || !runId) return undefined;
+      if (!server || !repository || !runId) return undefined;
       return publicUrl(`${server.replace(/\/+$/, '')}/${repository}/actions/runs/${runId}${attempt ? `/attempts/${attempt}` : ''}`);
     }
     case 'azure-devops': {

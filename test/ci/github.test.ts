@@ -64,7 +64,7 @@ describe('GitHub Actions git state from the fixtures', () => {
       { ...REPO, repositoryUrl: 'https://github.example.com/kyma-project/test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: '616082eb6857dd9086463486a12564e3b9afbbf0', baseCommitRef: 'refs/heads/main' },
     ],
   ])('%s', (_name, env, expected) => {
-    expect(readGitState(env, deps())).toStrictEqual(expected);
+    expect(readGitState(env, deps())).toStrictEqual({ gitState: expected, warnings: [] });
   });
 });
 
@@ -86,7 +86,7 @@ describe('GitHub Actions payload variants', () => {
     ],
   ])('%s (no GITHUB_REF, no GITHUB_RUN_NUMBER)', (_name, event, json, expected) => {
     const env = { CI: 'true', GITHUB_ACTIONS: 'true', GITHUB_EVENT_NAME: event, ...AT };
-    expect(readGitState(env, inMemory(JSON.stringify(json)))).toStrictEqual(expected);
+    expect(readGitState(env, inMemory(JSON.stringify(json)))).toStrictEqual({ gitState: expected, warnings: [] });
   });
 });
 

@@ -41,7 +41,7 @@ describe('Jenkins git state', () => {
       { ...REPO, repositoryUrl: 'https://git.example.com/kyma-project/test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE },
     ],
   ])('%s', (_name, env, expected) => {
-    expect(readGitState(env, deps())).toStrictEqual(expected);
+    expect(readGitState(env, deps())).toStrictEqual({ gitState: expected, warnings: [] });
   });
 
   it.each<[string, Env, string[]]>([

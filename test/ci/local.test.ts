@@ -14,14 +14,14 @@ describe('git state outside CI', () => {
     ['--repo gives owner and name', { CI: 'false' }, { repo: 'kyma-project/test-infra', gitHead: () => HEAD }, { ciSystem: 'local', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: HEAD }],
     ['CI variables other than CI=true are ignored', { GITHUB_ACTIONS: 'true', PROW_JOB_ID: 'x', JOB_TYPE: 'presubmit' }, { gitHead: () => HEAD }, { ciSystem: 'local', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: HEAD }],
   ])('%s', (_name, env, overrides, expected) => {
-    expect(readGitState(env, deps(overrides))).toStrictEqual(expected);
+    expect(readGitState(env, deps(overrides))).toStrictEqual({ gitState: expected, warnings: [] });
   });
 
   it('does not run git when PULL_BASE_SHA is set', () => {
     const gitHead = () => {
       throw new Error('git must not run');
     };
-    expect(readGitState({ PULL_BASE_SHA: PINNED }, deps({ gitHead })).baseCommitSHA).toBe(PINNED);
+    expect(readGitState({ PULL_BASE_SHA: PINNED }, deps({ gitHead })).gitState.baseCommitSHA).toBe(PINNED);
   });
 
   it.each<[string, Env, Partial<GitStateDeps>, string[]]>([

@@ -62,7 +62,7 @@ describe('Prow and Azure DevOps git state', () => {
       { ciSystem: 'prow', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.com/kyma-project/test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE, buildNumber: '1790000000000000000' },
     ],
   ])('%s', (_name, env, expected) => {
-    expect(readGitState(env, deps())).toStrictEqual(expected);
+    expect(readGitState(env, deps())).toStrictEqual({ gitState: expected, warnings: [] });
   });
 
   it.each<[string, Env, string[]]>([

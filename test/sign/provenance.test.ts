@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GitState } from '../../src/ci/gitstate.js';
-import { ciRun, publicUrl } from '../../src/sign/provenance-ci.js';
+import { publicUrl } from '../../src/ci/url.js';
+import { ciRun } from '../../src/sign/provenance-ci.js';
 import { BUILD_TYPE, canonicalImage, provenanceStatement, type ProvenanceInput } from '../../src/sign/provenance.js';
 import { pushedAttestations } from '../../src/sign/provenance-run.js';
 import { makePlan } from '../support/plan-factory.js';
@@ -132,7 +133,8 @@ describe('provenanceStatement: SLSA v1 in an in-toto Statement v1, pure', () => 
     ['a merge group: the base commit (what the plan builds)', { ciSystem: 'prow', jobType: 'merge_group', pullHeadCommitSHA: HEAD }, { uri: 'git+https://github.com/org/repo', digest: { gitCommit: SHA } }],
     ['no commit known: the repository alone', { ciSystem: 'prow', baseCommitSHA: undefined }, { uri: 'git+https://github.com/org/repo' }],
   ])('source dependency, %s', (_name, fields, expected) => {
-    const plan = makePlan({ gitState: git(fields) });
+    // As Prow's git state has it: the repository URL comes from the CI context, never guessed in CI.
+    const plan = makePlan({ gitState: git({ repositoryUrl: 'https://github.com/org/repo', ...fields }) });
     const statement = provenanceStatement(input({ plan, unit: plan.builds[0]!, ci: ciRun(plan.gitState, {}) }));
     expect(statement.predicate.buildDefinition.resolvedDependencies[0]).toEqual(expected);
   });
