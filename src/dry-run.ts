@@ -5,6 +5,21 @@ import { maskArgs } from './output/redact.js';
 import { backendNamed } from './backends/index.js';
 import { provenancePreview } from './sign/provenance-run.js';
 import { describeTrusted } from './reuse/trusted.js';
+import { isRecord } from './support/json.js';
+import type { Secrets } from './support/secrets.js';
+
+/**
+ * The dry-run as printed: JSON whose every key and string value is masked through the run's secrets, so that what a
+ * secret went into (ARG DERIVED=pre-${NPM_TOKEN}) is masked too; masked before it is serialised, the JSON stays valid.
+ */
+export function dryRunJson(report: Record<string, unknown>, secrets: Pick<Secrets, 'redact'>): string {
+  const mask = (_key: string, value: unknown): unknown => {
+    if (typeof value === 'string') return secrets.redact(value);
+    // The values of this copy pass through here in turn.
+    return isRecord(value) ? Object.fromEntries(Object.entries(value).map(([key, v]) => [secrets.redact(key), v])) : value;
+  };
+  return JSON.stringify(report, mask, 2);
+}
 
 /** The whole plan as printed by --dry-run: no network, no builder, secrets masked. */
 export function dryRunReport(plan: Plan, env: Env, version = ''): Record<string, unknown> {

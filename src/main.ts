@@ -73,8 +73,9 @@ async function runPlan(plan: Plan, options: Options, io: RunIO, log: Logger): Pr
   // Values of secret-looking build args and pipeline parameters (NPM_TOKEN=…) are masked wherever they would show.
   log.secrets.addSecretLooking([...assignments(options.buildArgs), ...assignments(options.adoParams), ...plan.builds.flatMap((b) => Object.entries(b.buildArgs))]);
   if (options.dryRun) {
-    const { dryRunReport } = await import('./dry-run.js');
-    io.stdout.write(`${JSON.stringify(dryRunReport(plan, io.env, io.version), null, 2)}\n`);
+    const { dryRunJson, dryRunReport } = await import('./dry-run.js');
+    // Masked by value as every other output: a secret also shows inside what was derived from it.
+    io.stdout.write(`${dryRunJson(dryRunReport(plan, io.env, io.version), log.secrets)}\n`);
     return 0;
   }
   if (plan.mode === 'parse-tags-only') {
