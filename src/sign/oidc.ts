@@ -2,6 +2,7 @@ import type { Env } from '../ci/gitstate.js';
 import { InputError } from '../errors.js';
 import type { RunContext } from '../support/context.js';
 import { isRecord } from '../support/json.js';
+import { checkEndpoint } from './notary-secret.js';
 
 /** Bound of the request to the GitHub Actions ID-token endpoint. */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -94,17 +95,15 @@ interface GithubRequest {
   bearer: string;
 }
 
-/** Both variables are set only for a job with `permissions: id-token: write`. */
+/**
+ * Both variables are set only for a job with `permissions: id-token: write`. The URL gets the runner's bearer token:
+ * https, or plain http on a loopback host, as Fulcio's and Rekor's.
+ */
 function githubRequest(env: Env): GithubRequest | undefined {
   const url = env.ACTIONS_ID_TOKEN_REQUEST_URL;
   const bearer = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
   if (!url || !bearer) return undefined;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new InputError(`ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: ${JSON.stringify(url)}`);
-  }
+  const parsed = checkEndpoint(url, 'environment variable ACTIONS_ID_TOKEN_REQUEST_URL (GitHub Actions ID-token endpoint)');
   parsed.searchParams.set('audience', 'sigstore');
   return { url: parsed, bearer };
 }

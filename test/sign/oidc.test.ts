@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Signer } from '../../src/config/schema.js';
 import { InputError } from '../../src/errors.js';
 import { prepareSigning } from '../../src/sign/run.js';
@@ -92,6 +92,33 @@ describe('the identity token of keyless signers: where it comes from, checked be
     expect((err as Error).message).toBe(
       `cannot get the identity token from the GitHub Actions ID-token endpoint (ACTIONS_ID_TOKEN_REQUEST_URL): HTTP 403 from ${endpoint.url}/idtoken; check the job's "permissions: id-token: write"`,
     );
+  });
+
+  const NOT_HTTPS = 'is not https (plain http is allowed only for loopback hosts); use an https:// endpoint';
+  it.each([
+    ['plain http to another host', 'http://token-endpoint.invalid/x', `environment variable ACTIONS_ID_TOKEN_REQUEST_URL (GitHub Actions ID-token endpoint): http://token-endpoint.invalid ${NOT_HTTPS}`],
+    ['plain http to a name that only starts like a loopback address', 'http://127.0.0.1.nip.io/x', `environment variable ACTIONS_ID_TOKEN_REQUEST_URL (GitHub Actions ID-token endpoint): http://127.0.0.1.nip.io ${NOT_HTTPS}`],
+    ['another scheme', 'ftp://token-endpoint.invalid/x', `environment variable ACTIONS_ID_TOKEN_REQUEST_URL (GitHub Actions ID-token endpoint): ftp://token-endpoint.invalid ${NOT_HTTPS}`],
+    ['not a URL', 'token-endpoint/x', 'environment variable ACTIONS_ID_TOKEN_REQUEST_URL (GitHub Actions ID-token endpoint): "token-endpoint/x" is not a URL; write https://host/path'],
+  ])('ACTIONS_ID_TOKEN_REQUEST_URL: %s is refused (exit 2) before the bearer token is sent anywhere', async (_, url, message) => {
+    const fetched = vi.spyOn(globalThis, 'fetch');
+    try {
+      const err: unknown = await read(github({ ACTIONS_ID_TOKEN_REQUEST_URL: url })).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InputError);
+      expect((err as Error).message).toBe(message);
+      expect(fetched).not.toHaveBeenCalled();
+    } finally {
+      fetched.mockRestore();
+    }
+  });
+
+  it('ACTIONS_ID_TOKEN_REQUEST_URL: plain http on a loopback address is still asked (a local runner, tests)', async () => {
+    minted = [];
+    const url = new URL(`${endpoint.url}/idtoken`);
+    expect(url.protocol).toBe('http:');
+    expect(url.hostname).toBe('127.0.0.1');
+    const token = await read(github({ ACTIONS_ID_TOKEN_REQUEST_URL: url.href }));
+    expect(await token.current()).toBe(minted[0]);
   });
 
   it('a given token that expires during the build fails at signing time, saying so', async () => {
