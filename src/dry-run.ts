@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import type { Env } from './ci/gitstate.js';
 import type { Plan } from './plan-types.js';
 import type { Signer } from './config/schema.js';
 import { maskArgs } from './output/redact.js';
 import { backendNamed } from './backends/index.js';
 import { provenancePreview } from './sign/provenance-run.js';
+import { describeClientCertificate } from './sign/notary-secret.js';
 import { describeTrusted } from './reuse/trusted.js';
 import { isRecord } from './support/json.js';
 import type { Secrets } from './support/secrets.js';
@@ -65,9 +67,12 @@ function trustedList(plan: Plan): Record<string, unknown>[] {
   return [...plan.reuse.trusted.map(describeTrusted), ...own];
 }
 
-/** What a signer's line of the dry-run says besides its name and type: where it signs, never a secret. */
-function signerFields(s: Signer): Record<string, unknown> {
-  if (s.type === 'notary') return { endpoint: s.config.endpoint, secretType: s.config.secret.type };
+/**
+ * What a signer's line of the dry-run says besides its name and type: where it signs, never a secret; for a TLS client
+ * certificate (read from the secret file, if readable) when it expires, and a warning when it is (nearly) out of date.
+ */
+function signerFields(s: Signer, readFile = (path: string) => readFileSync(path, 'utf8'), now = new Date()): Record<string, unknown> {
+  if (s.type === 'notary') return { endpoint: s.config.endpoint, secretType: s.config.secret.type, ...describeClientCertificate(s, readFile, now) };
   const where = s.config.keyless ? { fulcioUrl: s.config['fulcio-url'], rekorUrl: s.config['rekor-url'] } : {};
   return { keyless: s.config.keyless, ...where, recursive: s.config.recursive };
 }

@@ -2,9 +2,9 @@ import type { Logger } from '../output/logger.js';
 import type { RunContext } from '../support/context.js';
 import { AbortError, HttpError, isTemporary } from '../support/http-error.js';
 import { constantBackoff, retry } from '../support/retry.js';
-import { answerError, formatMs, post, type HttpAnswer, type PostOptions } from './http.js';
-import type { Secrets } from '../support/secrets.js';
-import { checkEndpoint, readNotaryAuth, type NotaryAuth, type NotarySignerConfig } from './notary-secret.js';
+import { InputError } from '../errors.js';
+import { answerError, CertificateRefused, formatMs, post, type HttpAnswer, type PostOptions } from './http.js';
+import { certificateValidity, checkEndpoint, readNotaryAuth, type NotaryAuth, type NotarySignerConfig } from './notary-secret.js';
 import type { ImageSigner, SignResult } from './signer.js';
 import { mtlsBody, resolveTargets, tokenBody } from './targets.js';
 
@@ -13,12 +13,20 @@ const JSON_TYPE = { 'Content-Type': 'application/json' };
 export const TRIES = 5;
 const STOPPED = 'stopped by signal';
 
-/** SPEC 10 notary signer: reads the secret now (so problems show before any build), signs all images in one POST. */
-export function notarySigner(signer: NotarySignerConfig, readFile: (path: string) => string, secrets: Secrets): ImageSigner {
+/**
+ * SPEC 10 notary signer: reads the secret now (so problems show before any build), signs all images in one POST. A
+ * client certificate outside its validity at the run's clock is bad input; one close to its end is a warning.
+ */
+export function notarySigner(signer: NotarySignerConfig, readFile: (path: string) => string, ctx: Pick<RunContext, 'log' | 'now'>): ImageSigner {
   const { name, config } = signer;
   const mtls = config.secret.type === 'signify-mtls';
   const endpoint = checkEndpoint(config.endpoint, `sign-config signer "${name}": endpoint`, mtls);
-  const auth = readNotaryAuth(signer, readFile, secrets);
+  const auth = readNotaryAuth(signer, readFile, ctx.log.secrets);
+  if (auth.type === 'signify-mtls') {
+    const { problem, warning } = certificateValidity(signer, auth.certificate, ctx.now());
+    if (problem) throw new InputError(problem);
+    if (warning) ctx.log.warn(warning);
+  }
   return {
     name,
     async sign(images, registry, ctx): Promise<SignResult> {
@@ -64,7 +72,7 @@ export function notarySigner(signer: NotarySignerConfig, readFile: (path: string
 /** One try of the secret's protocol, throwing an HttpError; the signify token is fetched on the first try that needs it, then reused. */
 function sender(auth: NotaryAuth, endpoint: URL, body: string, timeoutMs: number, ctx: Pick<RunContext, 'log' | 'signal'>): () => Promise<void> {
   const call = async (url: URL, headers: Record<string, string>, payload: string, success: number, clientCert?: { cert: string; key: string }): Promise<void> => {
-    const answer = await postTo(url, { headers, body: payload, timeoutMs, signal: ctx.signal, clientCert }, url.origin, ctx.signal);
+    const answer = await postTo(url, { headers, body: payload, timeoutMs, signal: ctx.signal, clientCert }, url.origin, ctx.signal, refusedHint(auth, url));
     ctx.log.debug(`POST ${url.origin}${url.pathname} → HTTP ${answer.status}`);
     const failure = answerError(answer, success);
     if (failure) throw failure;
@@ -87,13 +95,26 @@ function sender(auth: NotaryAuth, endpoint: URL, body: string, timeoutMs: number
   }
 }
 
-/** One POST; a network error or a timeout becomes an HttpError without a status (tried again), an abort stops. */
-async function postTo(url: URL, options: PostOptions, where: string, signal: AbortSignal): Promise<HttpAnswer> {
+/**
+ * One POST; a network error or a timeout becomes an HttpError without a status (tried again), an abort stops, a
+ * refused client certificate is final: every try would present the same one.
+ */
+async function postTo(url: URL, options: PostOptions, where: string, signal: AbortSignal, refused = (err: CertificateRefused) => `${where}: ${err.message}`): Promise<HttpAnswer> {
   try {
     return await post(url, options);
   } catch (err) {
-    throw signal.aborted ? stopped() : new HttpError(`${where}: ${message(err)}`, { cause: err });
+    if (signal.aborted) throw stopped();
+    if (err instanceof CertificateRefused) throw new HttpError(refused(err), { temporary: false, cause: err });
+    throw new HttpError(`${where}: ${message(err)}`, { cause: err });
   }
+}
+
+/** The line for a signing service that refused the signify-mtls certificate: which service, which certificate, what to do. */
+function refusedHint(auth: NotaryAuth, url: URL): ((err: CertificateRefused) => string) | undefined {
+  if (auth.type !== 'signify-mtls') return undefined;
+  return (err) =>
+    `the signing service ${url.origin}${url.pathname} refused the client certificate (subject ${auth.certificate.subject}): ${err.reason}; ` +
+    'every try would be refused: the secret needs the current certificate/key pair, issued for this service and not revoked';
 }
 
 const stopped = (): Error => new AbortError(STOPPED);

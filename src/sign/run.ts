@@ -49,7 +49,7 @@ export async function prepareSigning(
   const identityToken = await keylessToken(configs, ctx, run.oidcToken, problems);
   const cosignRun = { buildNumber: run.buildNumber, now: ctx.now(), identityToken };
   const signers = configs.flatMap((config) => {
-    const signer = problems.collect(() => (config.type === 'notary' ? notarySigner(config, readFile, secrets) : cosignSigner(config, ctx, readFile, cosignRun)));
+    const signer = problems.collect(() => (config.type === 'notary' ? notarySigner(config, readFile, ctx) : cosignSigner(config, ctx, readFile, cosignRun)));
     return signer ? [signer] : [];
   });
   // Credentials are read only when something will be signed: a broken config.json must not stop unsigned runs.
