@@ -76,13 +76,23 @@ export function jwtClaims(token: string): Record<string, unknown> | undefined {
   }
 }
 
-/** Registers the token as a secret, then refuses it when it is not a JWT with exp or expires now. */
+/** Registers the token as a secret, then refuses it when it is not a JWT with an exp that is a time, or expires now. */
 function checked(token: string, origin: string, ctx: TokenContext, where: string): string {
   ctx.log.secrets.add(token, ...token.split('.'));
   const claims = jwtClaims(token);
-  if (!claims) throw new InputError(`${where}: the identity token from ${origin} is not a JWT (header.payload.signature, base64url); give the OIDC token the CI issued`);
+  const what = `${where}: the identity token from ${origin}`;
+  if (!claims) throw new InputError(`${what} is not a JWT (header.payload.signature, base64url); give the OIDC token the CI issued`);
+  if (typeof claims.exp !== 'number') {
+    const found = claims.exp === undefined ? '' : ` (exp is ${claims.exp === null ? 'null' : `a ${Array.isArray(claims.exp) ? 'list' : typeof claims.exp}`})`;
+    throw new InputError(`${what} has no numeric exp claim${found}; give the OIDC token the CI issued`);
+  }
   const exp = expiresAt(token);
-  if (Number.isNaN(exp)) throw new InputError(`${where}: the identity token from ${origin} has no numeric exp claim; give the OIDC token the CI issued`);
+  // A Date holds ±8.64e15 ms: beyond, every message about the time would throw "Invalid time value".
+  if (Number.isNaN(new Date(exp).getTime())) {
+    throw new InputError(
+      `${what} has an exp claim out of range (${String(claims.exp)}): expected seconds since 1970-01-01 UTC (a time JavaScript can represent, before the year 275760); give the OIDC token the CI issued`,
+    );
+  }
   const now = ctx.now();
   if (exp - EXPIRY_MARGIN_MS <= now.getTime()) {
     throw new InputError(`${where}: the identity token from ${origin} expired at ${new Date(exp).toISOString()} (now ${now.toISOString()}); give a fresh token`);

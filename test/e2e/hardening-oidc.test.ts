@@ -65,3 +65,15 @@ describe('the GitHub Actions ID-token request URL (through the real CLI, --sign-
     expect(r.code).toBe(1);
   });
 });
+
+describe('an identity token whose exp is out of range (through the real CLI, --sign-only with a keyless signer)', () => {
+  it('SIGSTORE_ID_TOKEN with exp -1e17: exit 2 naming where the token came from and what is wrong with exp, nothing signed', async () => {
+    const r = await signOnly(baseEnv({ SIGSTORE_ID_TOKEN: githubStyleToken({ exp: -1e17 }), DOCKER_CONFIG: tempDir('docker-config') }));
+    expect(r.stderr).toContain(
+      'error: sign-config signer "keyless": the identity token from SIGSTORE_ID_TOKEN has an exp claim out of range (-100000000000000000): expected seconds since 1970-01-01 UTC',
+    );
+    expect(r.stderr).not.toContain('Invalid time value');
+    expect(r.stderr).not.toContain(IMAGE);
+    expect(r.code).toBe(2);
+  });
+});

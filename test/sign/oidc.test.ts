@@ -86,6 +86,29 @@ describe('the identity token of keyless signers: where it comes from, checked be
     expect((err as Error).message).toMatch(message);
   });
 
+  /** A JWT whose claims are the given JSON text, as written (JSON.stringify cannot write 1e400). */
+  const b64 = (text: string) => Buffer.from(text).toString('base64url');
+  const jwtOf = (claims: string) => `${b64('{"alg":"RS256","typ":"JWT"}')}.${b64(claims)}.c2ln`;
+  const OUT_OF_RANGE = 'expected seconds since 1970-01-01 UTC (a time JavaScript can represent, before the year 275760); give the OIDC token the CI issued';
+  it.each([
+    ['far in the past (-1e17)', { SIGSTORE_ID_TOKEN: githubStyleToken({ exp: -1e17 }) }, undefined, `${WHERE}: the identity token from SIGSTORE_ID_TOKEN has an exp claim out of range (-100000000000000000): ${OUT_OF_RANGE}`],
+    ['far in the future (1e20)', { SIGSTORE_ID_TOKEN: githubStyleToken({ exp: 1e20 }) }, undefined, `${WHERE}: the identity token from SIGSTORE_ID_TOKEN has an exp claim out of range (100000000000000000000): ${OUT_OF_RANGE}`],
+    ['infinite (1e400 in the JSON)', { SIGSTORE_ID_TOKEN: jwtOf('{"sub":"x","exp":1e400}') }, undefined, `${WHERE}: the identity token from SIGSTORE_ID_TOKEN has an exp claim out of range (Infinity): ${OUT_OF_RANGE}`],
+    ['minus infinite, through --oidc-token', {}, jwtOf('{"sub":"x","exp":-1e400}'), `${WHERE}: the identity token from --oidc-token has an exp claim out of range (-Infinity): ${OUT_OF_RANGE}`],
+    ['a string', { SIGSTORE_ID_TOKEN: githubStyleToken({ exp: '1900000000' }) }, undefined, `${WHERE}: the identity token from SIGSTORE_ID_TOKEN has no numeric exp claim (exp is a string); give the OIDC token the CI issued`],
+    ['null', { SIGSTORE_ID_TOKEN: githubStyleToken({ exp: null }) }, undefined, `${WHERE}: the identity token from SIGSTORE_ID_TOKEN has no numeric exp claim (exp is null); give the OIDC token the CI issued`],
+    ['missing', { SIGSTORE_ID_TOKEN: githubStyleToken({ exp: undefined }) }, undefined, `${WHERE}: the identity token from SIGSTORE_ID_TOKEN has no numeric exp claim; give the OIDC token the CI issued`],
+  ])('an exp claim that is not a time is refused (exit 2): %s', async (_, env, flag, message) => {
+    const err: unknown = await read(env, flag).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toBe(message);
+  });
+
+  it('an exp claim in range, however far, is a time: a token valid until the year 200000 is taken', async () => {
+    const token = await read({ SIGSTORE_ID_TOKEN: githubStyleToken({ exp: 6.25e12 }) });
+    expect(token.origin).toBe('SIGSTORE_ID_TOKEN');
+  });
+
   it('the GitHub endpoint refusing (a wrong bearer) is exit 2, naming the permission', async () => {
     const err: unknown = await read(github({ ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'wrong' })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
