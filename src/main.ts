@@ -11,7 +11,7 @@ import { secretValues, type Options } from './options.js';
 import { buildPlan, modeOf, type PlanFiles } from './plan.js';
 import type { Mode, Plan } from './plan-types.js';
 import type { Backend } from './backends/backend.js';
-import { allBackends, backendFor } from './backends/index.js';
+import { allBackends, backendFor, executableProblems } from './backends/index.js';
 import type { RunContext } from './support/context.js';
 import { tagsJson, writeFileCreatingDirs } from './output/json.js';
 import { Logger } from './output/logger.js';
@@ -105,6 +105,8 @@ async function planRun(options: Options, parsed: { problems: string[]; empty: st
   const gitState = read?.gitState;
   const backend = backendFor(options, io.env, config);
   for (const p of validateOptions(options, backend, parsed.empty)) problems.add(p);
+  // A real run needs the builder here; --dry-run shows what the CI machine would run (SPEC 1).
+  if (modeOf(options) === 'build' && !options.dryRun) for (const p of executableProblems(backend, io.env, io.cwd)) problems.add(p);
   const files = problems.collect(() => readPlanFiles(options, backend, io, log)) ?? {};
   const reuse = config !== undefined && modeOf(options) === 'build' && reuseChoice(options, config, backend).enabled;
   if (config && reuse) {

@@ -108,7 +108,7 @@ export function buildPlan(input: PlanInput): Plan {
       problems.add(`--name "${o.name}" is not a valid image name; use lowercase letters, digits, "/", ".", "_" and "-", e.g. test-infra/ginkgo`);
     }
     if (repositories.length === 0 && backend.capabilities.needsRegistry) {
-      problems.add(`config.yaml: registry is not set; set registry (and dev-registry for pull requests) to where images are pushed`);
+      problems.add(`${o.config}: registry is not set; set registry (and dev-registry for pull requests) to where images are pushed`);
     }
     builds = problems.collect(() => buildUnits(input, gitState, tags, repositories, envFile?.buildArgs ?? {}, user)) ?? [];
   }
@@ -216,7 +216,7 @@ function buildUnits(input: PlanInput, git: GitState, tags: Tag[], repositories: 
       variant,
       tags: unitTags,
       // Without --name there are no destinations; that problem is reported by the flag rules.
-      destinations: o.name === undefined ? [] : destinationsFor(o.name, unitTags, repositories, problems),
+      destinations: o.name === undefined ? [] : destinationsFor(o.name, unitTags, repositories, problems, o.config),
       buildArgs: { ...envFileArgs, ...exported, ...(commitSHA ? { COMMIT_SHA: commitSHA } : {}), ...variantArgs, ...flagArgs },
       ...metadata(unitTags),
       logFile: join(logDir, `build_${variant ?? 'build'}.log`),
@@ -231,7 +231,7 @@ function buildUnits(input: PlanInput, git: GitState, tags: Tag[], repositories: 
 }
 
 /** `<repository>/<name>:<tag>` for every tag and repository (tags outer, repositories inner), each parsed once. */
-export function destinationsFor(name: string, tags: Tag[], repositories: string[], problems?: Problems): Destination[] {
+export function destinationsFor(name: string, tags: Tag[], repositories: string[], problems?: Problems, configFile = 'config.yaml'): Destination[] {
   const out: Destination[] = [];
   const bad = new Set<string>();
   for (const tag of tags) {
@@ -246,7 +246,7 @@ export function destinationsFor(name: string, tags: Tag[], repositories: string[
       }
       if (bad.has(repo)) continue;
       bad.add(repo);
-      const problem = disk ? destination : `${destination}; check registry "${repo}" in config.yaml (host[:port]/path, lowercase) and --name`;
+      const problem = disk ? destination : `${destination}; check registry "${repo}" in ${configFile} (host[:port]/path, lowercase) and --name`;
       if (problems) problems.add(problem);
       else throw new InputError(problem);
     }

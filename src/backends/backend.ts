@@ -97,12 +97,21 @@ export interface BackendDescription {
   commands?: string[][][];
 }
 
+/** The program a backend starts on this machine: a path, or a name looked up on PATH (as the spawn does). */
+export interface Executable {
+  file: string;
+  /** How to get it, for people: where it is installed, which variable points to it. */
+  hint: string;
+}
+
 /** A build backend: one file under src/backends/ and one line in the registry (src/backends/index.ts). */
 export interface Backend {
   readonly name: string;
   readonly capabilities: Capabilities;
   /** Environment variables that hold this backend's secrets: masked in every output from the start. */
   readonly secretEnv?: readonly string[];
+  /** The program it starts on this machine; undefined for a backend that builds elsewhere. A real run needs it, --dry-run does not. */
+  executable?(env: Env): Executable;
   /** The ignore files this builder reads, first found wins (absolute); undefined: Docker's (`<Dockerfile>.dockerignore`, `.dockerignore`). */
   ignoreFiles?(contextDir: string, dockerfile: string): string[];
   /** Folders to make private folders in (the context's snapshot) before the system temp folder: where the builder keeps files across its stages. */
@@ -123,6 +132,7 @@ export interface Backend {
 export interface LocalBuilder {
   readonly name: string;
   readonly capabilities: Capabilities;
+  executable(env: Env): Executable;
   validate?(plan: Plan): string[];
   ignoreFiles?(contextDir: string, dockerfile: string): string[];
   scratchIn?(env: Env): string[];

@@ -22,10 +22,13 @@ export function cacheDir(env: Env): string {
   return path.join(env.HOME || os.homedir(), '.cache', 'image-builder');
 }
 
+/** The buildah program every argv starts with. */
+export const buildahExecutable = (env: Env): string => env.BUILDAH || 'buildah';
+
 /** buildah with the options of our store: the start of every buildah argv. */
 export function storeArgv(env: Env): string[] {
   const store = path.join(cacheDir(env), 'buildah');
-  return [env.BUILDAH || 'buildah', '--root', path.join(store, 'root'), '--runroot', path.join(store, 'runroot'), '--storage-driver=vfs'];
+  return [buildahExecutable(env), '--root', path.join(store, 'root'), '--runroot', path.join(store, 'runroot'), '--storage-driver=vfs'];
 }
 
 /** The folder of the store, from its argv (`--root <store>/root`). */

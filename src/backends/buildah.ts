@@ -6,7 +6,7 @@ import type { BuildResult, PushedImage } from './backend.js';
 import type { RunContext } from '../support/context.js';
 import { pushAll, type PushesOutcome, type PushJob } from './buildah-push.js';
 import { buildahEnv } from './buildah-registries.js';
-import { enterStore, LOCAL_IMAGE_PREFIX, storeArgv } from './buildah-store.js';
+import { buildahExecutable, enterStore, LOCAL_IMAGE_PREFIX, storeArgv } from './buildah-store.js';
 import { type BuildLog, captureBuilder, openLog, runBuilder, STOPPED, unitResult } from './process.js';
 import { PushRegistries } from './pushed.js';
 import { processBackend } from './run.js';
@@ -31,6 +31,7 @@ interface BuildahSteps {
 export const buildahBackend = processBackend({
   name: 'buildah',
   capabilities: { variants: true, platforms: true, diskDestinations: true, needsRegistry: true, signsItself: false, localInputs: true, reuse: true },
+  executable: (env) => ({ file: buildahExecutable(env), hint: MISSING_HINT }),
 
   // What buildah 1.28 reads (tried): beside the Dockerfile first, then the context's, .containerignore before .dockerignore.
   ignoreFiles: (contextDir, dockerfile) =>

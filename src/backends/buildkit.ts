@@ -5,6 +5,8 @@ import { isLoopbackHost, registryHost, type Destination } from '../reference.js'
 import { selfPushingBackend } from './run.js';
 
 const DEFAULT_BUILDCTL = 'buildctl-daemonless.sh';
+const MISSING_HINT = 'run inside the moby/buildkit image, or set BUILDCTL to buildctl-daemonless.sh';
+const buildctl = (env: Env): string => env.BUILDCTL || DEFAULT_BUILDCTL;
 
 /** BuildKit through buildctl-daemonless.sh: starts its own buildkitd, builds, pushes every destination. */
 export const buildkitBackend = selfPushingBackend({
@@ -31,7 +33,8 @@ export const buildkitBackend = selfPushingBackend({
   argv: buildctlArgv,
   digestFile: metadataFileIn,
   readDigest: digestFromMetadata,
-  missingHint: 'run inside the moby/buildkit image, or set BUILDCTL to buildctl-daemonless.sh',
+  executable: (env) => ({ file: buildctl(env), hint: MISSING_HINT }),
+  missingHint: MISSING_HINT,
 });
 
 function isLoopback(d: Destination): boolean {
@@ -46,7 +49,7 @@ function metadataFileIn(scratch: string): string {
 function buildctlArgv(plan: Plan, unit: BuildUnit, env: Env, scratch: string | undefined): string[] {
   const dockerfile = path.resolve(plan.context, plan.dockerfile);
   const argv = [
-    env.BUILDCTL || DEFAULT_BUILDCTL,
+    buildctl(env),
     'build',
     '--frontend=dockerfile.v0',
     '--local',

@@ -1,3 +1,5 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
 import type { Env } from '../ci/gitstate.js';
 import type { Config } from '../config/schema.js';
 import type { Options } from '../options.js';
@@ -80,3 +82,54 @@ export function backendPlanProblems(backend: Backend, plan: Plan): string[] {
 }
 
 const capabilityCount = (b: Backend): number => Object.values(b.capabilities).filter(Boolean).length;
+
+/** Where the spawn looks for a program named without a path when the environment has no PATH (Node's child_process). */
+const DEFAULT_PATH = '/usr/bin:/bin';
+
+/**
+ * Why the backend's builder cannot start on this machine, naming the backends whose builders can; nothing for a
+ * backend that builds elsewhere. Resolved as the spawn resolves it: a path from the working directory, else PATH.
+ */
+export function executableProblems(backend: Backend, env: Env, cwd: string): string[] {
+  const wanted = backend.executable?.(env);
+  if (wanted === undefined) return [];
+  const why = unusable(wanted.file, env, cwd);
+  if (why === undefined) return [];
+  const here = BACKENDS.filter((b) => b !== backend)
+    .sort((a, b) => capabilityCount(b) - capabilityCount(a))
+    .filter((b) => {
+      const executable = b.executable?.(env);
+      return executable !== undefined && unusable(executable.file, env, cwd) === undefined;
+    })
+    .map((b) => b.name);
+  const [first, ...more] = here;
+  const instead =
+    first === undefined
+      ? ''
+      : `; this machine has ${[here.slice(0, -1).join(', '), here.at(-1)].filter(Boolean).join(' and ')}: use --backend=${first}${more.length > 0 ? ` (or ${more.map((m) => `--backend=${m}`).join(', ')})` : ''}`;
+  return [`${backend.name}: its executable ${wanted.file} ${why} (${wanted.hint})${instead}`];
+}
+
+function unusable(file: string, env: Env, cwd: string): string | undefined {
+  if (file.includes('/')) return fileProblem(path.resolve(cwd, file));
+  const search = env.PATH ?? DEFAULT_PATH;
+  // An empty entry is the working directory, as for execvp.
+  if (search.split(':').some((dir) => fileProblem(path.resolve(cwd, dir, file)) === undefined)) return undefined;
+  return `is not on PATH (${search})`;
+}
+
+function fileProblem(file: string): string | undefined {
+  let isFile: boolean;
+  try {
+    isFile = statSync(file).isFile();
+  } catch {
+    return 'does not exist';
+  }
+  if (!isFile) return 'is not executable (it is not a file)';
+  try {
+    accessSync(file, constants.X_OK);
+    return undefined;
+  } catch {
+    return 'is not executable (chmod +x it)';
+  }
+}

@@ -6,6 +6,8 @@ import { sha256Digest } from './pushed.js';
 import { selfPushingBackend } from './run.js';
 
 const DEFAULT_EXECUTOR = '/kaniko/executor';
+const MISSING_HINT = 'run inside the kaniko executor image, or set KANIKO_EXECUTOR to the executor path';
+const executor = (env: Env): string => env.KANIKO_EXECUTOR || DEFAULT_EXECUTOR;
 
 /** kaniko's executor: builds inside its own container image and pushes every destination itself. */
 export const kanikoBackend = selfPushingBackend({
@@ -14,7 +16,8 @@ export const kanikoBackend = selfPushingBackend({
   argv: kanikoArgv,
   digestFile: digestFileIn,
   readDigest: sha256Digest,
-  missingHint: 'run inside the kaniko executor image, or set KANIKO_EXECUTOR to the executor path',
+  executable: (env) => ({ file: executor(env), hint: MISSING_HINT }),
+  missingHint: MISSING_HINT,
   // kaniko resets the root filesystem between stages but keeps its own folder: a digest file in /tmp could vanish.
   scratchIn: (env) => [env.KANIKO_DIR || '/kaniko'],
 });
@@ -26,7 +29,7 @@ function digestFileIn(scratch: string): string {
 /** scratch: the private folder for the digest file; undefined asks for none (the registry tells the digest). */
 function kanikoArgv(plan: Plan, unit: BuildUnit, env: Env, scratch: string | undefined): string[] {
   const argv = [
-    env.KANIKO_EXECUTOR || DEFAULT_EXECUTOR,
+    executor(env),
     `--context=${plan.context}`,
     `--dockerfile=${path.resolve(plan.context, plan.dockerfile)}`,
     ...unit.destinations.map((destination) => `--destination=${destination.reference}`),

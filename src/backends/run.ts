@@ -26,7 +26,7 @@ export function processBackend(builder: LocalBuilder): Backend & Pick<LocalBuild
 }
 
 /** A builder that pushes every destination itself (kaniko, buildctl): described by its argv and where it writes the digest. */
-export interface SelfPushingBuilder extends Pick<LocalBuilder, 'name' | 'capabilities' | 'validate'>, Omit<SelfPushingRun, 'argv' | 'scratchIn'> {
+export interface SelfPushingBuilder extends Pick<LocalBuilder, 'name' | 'capabilities' | 'executable' | 'validate'>, Omit<SelfPushingRun, 'argv' | 'scratchIn'> {
   /** The builder's argv; with scratch undefined it asks for no digest file. */
   argv: (plan: Plan, unit: BuildUnit, env: Env, scratch: string | undefined) => string[];
   /** Folders to make the scratch folder in before the system temp folder. */

@@ -317,11 +317,12 @@ describe.skipIf(!ready)('signing through the real CLI, real registry, real image
     const logDir = tempDir('logs');
     const context = tempDir('context');
     writeFileSync(path.join(context, 'Dockerfile'), 'FROM scratch\n');
+    // BUILDAH: a program that exists (planning checks it) and would fail if the run reached it.
     const build = ['--name=test-infra/app', '--backend=buildah', `--log-dir=${logDir}`, '--commit-sha=0123456789abcdef0123456789abcdef01234567', `--context=${context}`];
-    const broken = await cli([...build, `--config=${signConfig([missing], { '*': ['broken'] }, `${registry.host}/never`)}`], { BUILDAH: '/nonexistent/buildah' });
+    const broken = await cli([...build, `--config=${signConfig([missing], { '*': ['broken'] }, `${registry.host}/never`)}`], { BUILDAH: '/bin/false' });
     expect(broken.code).toBe(2);
     expect(broken.stderr).toContain('error: sign-config signer "broken": secret file /nonexistent/secret does not exist');
-    const noKey = await cli([...build, `--config=${signConfig([cosign], { '*': ['kpack'] }, `${registry.host}/never`)}`], { BUILDAH: '/nonexistent/buildah' });
+    const noKey = await cli([...build, `--config=${signConfig([cosign], { '*': ['kpack'] }, `${registry.host}/never`)}`], { BUILDAH: '/bin/false' });
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toContain('error: sign-config signer "kpack": key file /nonexistent/cosign.key does not exist; mount the key or fix config.key');
     expect(readdirSync(logDir)).toEqual([]);

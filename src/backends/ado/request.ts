@@ -29,7 +29,7 @@ export function adoRequest(plan: Plan, setup: BackendSetup): AdoRequest {
   const problems = new Problems();
   const config = setup.config['ado-config'];
   if (!config) {
-    problems.add('config.yaml: ado-config is not set; the ado backend needs ado-config with ado-organization-url, ado-project-name and ado-pipeline-id');
+    problems.add(`${options.config}: ado-config is not set; the ado backend needs ado-config with ado-organization-url, ado-project-name and ado-pipeline-id`);
   }
   const parameters = problems.collect(() => adoParameters(plan, options, options.adoPreviewRun));
   const credential = problems.collect(() => resolveCredential(options, env));
