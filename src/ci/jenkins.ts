@@ -1,5 +1,5 @@
 import type { Env, GitStateRead } from './gitstate.js';
-import { publicUrl, sourceLeftOut } from './url.js';
+import { publicUrl, sourceLeftOut, withoutCredentials } from './url.js';
 import { EnvReader, gitStateRead } from './vars.js';
 
 // https://host/<owner>/<name>(.git) and ssh://git@host/..., scp-like git@host:<owner>/<name>(.git), or host/<owner>/<name>.git
@@ -63,7 +63,7 @@ function readRepository(vars: EnvReader): ReturnType<typeof parseGitURL> {
   const repo = parseGitURL(url);
   if (repo === undefined) {
     vars.problems.add(
-      `environment variable GIT_URL=${JSON.stringify(url)} does not name a repository (Jenkins): expected https://<host>/<owner>/<name>.git, <host>/<owner>/<name>.git or git@<host>:<owner>/<name>.git`,
+      `environment variable GIT_URL=${JSON.stringify(withoutCredentials(url))} does not name a repository (Jenkins): expected https://<host>/<owner>/<name>.git, <host>/<owner>/<name>.git or git@<host>:<owner>/<name>.git`,
     );
   } else if (repo.webUrl === undefined) {
     vars.warnings.push(sourceLeftOut('environment variable GIT_URL (Jenkins)', 'https://github.example.com/<owner>/<name>.git'));

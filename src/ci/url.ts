@@ -20,3 +20,8 @@ export function publicUrl(text: string | undefined): string | undefined {
 export function sourceLeftOut(where: string, example: string): string {
   return `${where} is not an http(s) URL: the source of the image (org.opencontainers.image.source, provenance) is left out; set it to e.g. ${example}`;
 }
+
+/** A URL as a message may quote it: a user and password (a token) replaced by ***, whatever else is wrong with it. */
+export function withoutCredentials(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1***@').replace(/[?#].*$/, '');
+}

@@ -47,6 +47,11 @@ describe('Jenkins git state', () => {
   it.each<[string, Env, string[]]>([
     ['nothing set', JENKINS, ['GIT_URL is not set (Jenkins)', 'GIT_COMMIT is not set']],
     ['URL without owner', { ...JENKINS, GIT_URL: 'https://github.com/test-infra.git', GIT_COMMIT: BASE }, ['GIT_URL="https://github.com/test-infra.git" does not name a repository']],
+    [
+      'URL without owner, a token in it: the message quotes it without the token',
+      { ...JENKINS, GIT_URL: 'https://x-access-token:ghs_SECRET123@github.com/test-infra.git?t=ghs_SECRET456', GIT_COMMIT: BASE },
+      ['GIT_URL="https://***@github.com/test-infra.git" does not name a repository'],
+    ],
     ['pull request without commits', { ...JENKINS, GIT_URL: 'https://github.com/o/n.git', CHANGE_ID: '77', CHANGE_BRANCH: 'f' }, ['CHANGE_BASE_SHA is not set', 'GIT_COMMIT is not set']],
     ['pull request without its branch', { ...JENKINS, GIT_URL: 'https://github.com/o/n.git', CHANGE_ID: '77', GIT_COMMIT: HEAD, CHANGE_BASE_SHA: BASE }, ['CHANGE_BRANCH is not set']],
     ['CHANGE_ID not a number', { ...JENKINS, GIT_URL: 'https://github.com/o/n.git', CHANGE_ID: 'PR-77', GIT_COMMIT: HEAD, CHANGE_BASE_SHA: BASE, CHANGE_BRANCH: 'f' }, ['CHANGE_ID="PR-77" is not a pull request number']],
@@ -55,5 +60,6 @@ describe('Jenkins git state', () => {
     const err = inputErrorOf(env);
     expect(err.problems).toHaveLength(fragments.length);
     for (const fragment of fragments) expect(err.message).toContain(fragment);
+    expect(err.message).not.toContain('SECRET');
   });
 });
