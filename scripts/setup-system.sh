@@ -10,6 +10,9 @@ command -v getfattr >/dev/null 2>&1 || need+=(attr)
 command -v setcap >/dev/null 2>&1 || [ -x /usr/sbin/setcap ] || [ -x /sbin/setcap ] || need+=(libcap2-bin)
 # A static shell for test base images that RUN (the tests fall back to the machine's /bin/sh without it).
 [ -x /bin/busybox ] || need+=(busybox-static)
+# perl runs each builder's keeper (a subreaper: nothing a builder starts outlives a killed run); setsid, for its test.
+[ -x /usr/bin/perl ] || need+=(perl-base)
+command -v setsid >/dev/null 2>&1 || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing: ${need[*]}; install them with: sudo apt-get install -y ${need[*]}" >&2

@@ -7,7 +7,7 @@ import type { BuildUnit } from '../plan-types.js';
 import type { BuildResult } from './backend.js';
 import type { RunContext } from '../support/context.js';
 import type { BuildLog } from './log.js';
-import { forgetGroup, startWatchdog, watchGroup } from './watchdog.js';
+import { forgetGroup, KEEPER_FINISH_MS, keeperReport, launch, startTime, startWatchdog, watchGroup } from './watchdog.js';
 
 export { openLog, type BuildLog } from './log.js';
 
@@ -25,9 +25,11 @@ export interface ProcessOutcome {
   error?: string;
 }
 
-/** Process groups still running, killed if this process exits first (builders run detached, in their own group). */
-const running = new Set<number>();
+/** Builders still running, by pid (their group), stopped if this process exits first (they run detached, in their own group). */
+const running = new Map<number, { child: ChildProcess; kept: boolean }>();
 let exitHookInstalled = false;
+/** The debug line that builders run without a keeper, or with one that is no subreaper: once per run. */
+let degradedSaid = false;
 
 function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
   try {
@@ -45,33 +47,50 @@ interface Exit {
 }
 
 /**
- * A builder started detached (its own process group, which a stop signals as a whole) and under the watchdog,
- * so that neither it nor what it starts outlives this process. `done` settles once it exited, its group was
- * cleared and its output was read to the end.
+ * A builder started detached (its own process group, which a stop signals as a whole), under a keeper (which ends
+ * what the builder leaves behind, in any session) and under the watchdog, so that neither it nor what it starts
+ * outlives this process. `done` settles once it exited, its group was cleared and its output was read to the end.
  */
 function startBuilder(argv: string[], io: RunContext, log: BuildLog, stdout: 'log' | 'capture') {
   const [file = '', ...args] = argv;
   if (!exitHookInstalled) {
     exitHookInstalled = true;
-    process.on('exit', () => running.forEach((pid) => signalGroup(pid, 'SIGKILL')));
+    process.on('exit', () => running.forEach(({ child, kept }, pid) => (kept ? child.kill('SIGUSR1') : signalGroup(pid, 'SIGKILL'))));
   }
   // Loaded on use: child_process pulls in net and dgram, which --parse-tags-only and --dry-run never need.
   const { spawn } = process.getBuiltinModule('node:child_process');
   // Before the builder: the gap between its start and its registration is then one synchronous write.
   startWatchdog();
-  const child: ChildProcess = spawn(file, args, { env: io.env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const how = launch(file, args, io.env);
+  if (!how.keeper) saySubreaperless(io, how.why);
+  // The keeper runs with no environment (the builder's comes on its stdin) and tells how the builder's exec went on fd 3.
+  const child: ChildProcess = how.keeper
+    ? spawn(how.file, how.args, { env: {}, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true })
+    : spawn(file, args, { env: io.env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const pid = child.pid;
+  // Read now, before anything reaps the keeper: the watchdog must never signal a process that took its pid.
+  const keeperStart = how.keeper && pid !== undefined ? startTime(pid) : undefined;
+  const kept = keeperStart !== undefined;
   if (pid !== undefined) {
-    running.add(pid);
-    watchGroup(pid);
+    running.set(pid, { child, kept });
+    watchGroup(pid, keeperStart);
   }
+  const report = how.keeper ? readAll(child.stdio[3] as NodeJS.ReadableStream | null) : Promise.resolve('');
+  if (how.keeper) child.stdin?.on('error', () => undefined).end(how.input);
   const exited = new Promise<Exit>((resolve) => {
     child.once('error', (spawnError: NodeJS.ErrnoException) => resolve({ code: null, signal: null, spawnError }));
-    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('exit', (code, signal) => {
+      // The keeper's channel ends by its exit: what it said is complete.
+      void report.then((text) => {
+        const { degraded, execError } = keeperReport(text);
+        if (degraded !== undefined) saySubreaperless(io, `the keeper is no subreaper: ${degraded}`);
+        resolve(execError === undefined ? { code, signal } : { code: null, signal: null, spawnError: execFailure(file, execError) });
+      });
+    });
   });
   let stopping: Promise<void> | undefined;
   const onAbort = (): void => {
-    if (pid !== undefined) stopping ??= stopGroup(pid, exited);
+    if (pid !== undefined) stopping ??= stopGroup(pid, exited, kept ? child : undefined);
   };
   io.signal.addEventListener('abort', onAbort, { once: true });
   const captured = stdout === 'capture' && child.stdout ? capture(child.stdout) : undefined;
@@ -101,13 +120,42 @@ function startBuilder(argv: string[], io: RunContext, log: BuildLog, stdout: 'lo
 /**
  * SIGTERM the builder's whole group; SIGKILL the group once the builder has exited (what it left behind is orphaned)
  * or after KILL_AFTER_MS if it ignores SIGTERM. Waiting on the builder, not the group: orphans' zombies linger.
+ * Under a keeper, the SIGKILL is the keeper's (SIGUSR1): it reaches what left the group too; SIGKILLing the group
+ * would end the keeper first.
  */
-async function stopGroup(pid: number, exited: Promise<unknown>): Promise<void> {
+async function stopGroup(pid: number, exited: Promise<unknown>, keeper?: ChildProcess): Promise<void> {
   signalGroup(pid, 'SIGTERM');
-  const timer = new AbortController();
-  await Promise.race([exited, sleep(KILL_AFTER_MS, undefined, { signal: timer.signal }).catch(() => undefined)]);
-  timer.abort();
+  await within(exited, KILL_AFTER_MS);
+  // kill() through the handle: false once the keeper was reaped (its pid may be another process's by now).
+  if (keeper?.kill('SIGUSR1')) await within(exited, KEEPER_FINISH_MS);
   signalGroup(pid, 'SIGKILL');
+}
+
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  const timer = new AbortController();
+  await Promise.race([promise, sleep(ms, undefined, { signal: timer.signal }).catch(() => undefined)]);
+  timer.abort();
+}
+
+function saySubreaperless(io: RunContext, why: string): void {
+  if (degradedSaid) return;
+  degradedSaid = true;
+  io.log.debug(`builders run without a subreaper (${why}): a process one moves to a session of its own may outlive a killed run`);
+}
+
+/** The error spawn() gives for that errno, as if the builder had been spawned directly. */
+function execFailure(file: string, code: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`spawn ${file} ${code}`), { code, syscall: `spawn ${file}`, path: file });
+}
+
+async function readAll(stream: NodeJS.ReadableStream | null): Promise<string> {
+  let text = '';
+  try {
+    for await (const chunk of stream ?? []) text += String(chunk);
+  } catch {
+    // A broken channel says nothing more.
+  }
+  return text;
 }
 
 /** Waits (at most ms) until no process of the group is alive; zombies, which an orphan's reaper may leave, count as gone. */
