@@ -1,3 +1,4 @@
+import { branchOfRef } from './branch.js';
 import type { Env, GitState, GitStateRead } from './gitstate.js';
 import { EventPayload } from './payload.js';
 import { EnvReader, GITHUB_SERVER, gitStateRead, isZeroSHA, repositoryUrl, throwProblems } from './vars.js';
@@ -12,7 +13,7 @@ export const GITHUB_EVENTS = [
 ] as const;
 export type GitHubEvent = (typeof GITHUB_EVENTS)[number];
 
-type EventFields = Pick<GitState, 'jobType' | 'isPullRequest' | 'pullRequestNumber' | 'baseCommitSHA' | 'pullHeadCommitSHA'>;
+type EventFields = Pick<GitState, 'jobType' | 'isPullRequest' | 'pullRequestNumber' | 'baseCommitSHA' | 'pullHeadCommitSHA' | 'branch'>;
 
 /** GitHub Actions: GITHUB_EVENT_NAME picks which payload fields and variables give the commits. */
 export function readGitHubGitState(env: Env, readFile: (path: string) => string): GitStateRead {
@@ -74,20 +75,27 @@ function readEvent(event: GitHubEvent, payload: EventPayload, vars: EnvReader): 
         ),
         baseCommitSHA: payload.sha('pull_request.base.sha'),
         pullHeadCommitSHA: payload.sha('pull_request.head.sha'),
+        branch: branchOfRef(payload.optionalString('pull_request.base.ref')),
       };
     case 'push':
-      return { jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: pushedCommit(payload) };
+      return { jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: pushedCommit(payload), branch: pushedBranch(vars) };
     case 'merge_group':
       return {
         jobType: 'merge_group',
         isPullRequest: false,
         baseCommitSHA: workflowCommit(vars),
         pullHeadCommitSHA: payload.sha('merge_group.head_sha'),
+        branch: branchOfRef(payload.optionalString('merge_group.base_ref')),
       };
     case 'workflow_dispatch':
     case 'schedule':
-      return { jobType: event, isPullRequest: false, baseCommitSHA: workflowCommit(vars) };
+      return { jobType: event, isPullRequest: false, baseCommitSHA: workflowCommit(vars), branch: pushedBranch(vars) };
   }
+}
+
+/** The branch GITHUB_REF names; a tag (refs/tags/…) has none. */
+function pushedBranch(vars: EnvReader): string | undefined {
+  return branchOfRef(vars.optional('GITHUB_REF'));
 }
 
 /** GITHUB_SHA, with GITHUB_REF required beside it: the events without a commit in their payload. */

@@ -20,6 +20,8 @@ export interface GitState {
   pullHeadCommitSHA?: string;
   /** The git ref (e.g. refs/heads/main) where the CI system gives it. */
   baseCommitRef?: string;
+  /** The branch a pull request or merge group targets, else the pushed branch; none for a tag or where the CI system does not say. */
+  branch?: string;
   /** The CI system's build number (Prow BUILD_ID, GITHUB_RUN_NUMBER, BUILD_BUILDNUMBER, BUILD_NUMBER). */
   buildNumber?: string;
 }

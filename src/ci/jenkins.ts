@@ -1,3 +1,4 @@
+import { branchOfRef } from './branch.js';
 import type { Env, GitStateRead } from './gitstate.js';
 import { publicUrl, sourceLeftOut, withoutCredentials } from './url.js';
 import { EnvReader, gitStateRead } from './vars.js';
@@ -51,10 +52,21 @@ export function readJenkinsGitState(env: Env): GitStateRead {
       baseCommitSHA,
       pullHeadCommitSHA,
       baseCommitRef,
+      branch: isPullRequest ? branchOfRef(vars.optional('CHANGE_TARGET')) : builtBranch(vars),
       buildNumber: vars.optional('BUILD_NUMBER'),
     },
     vars.warnings,
   );
+}
+
+/**
+ * The branch of a branch build: GIT_BRANCH (the Git plugin's origin/<branch>), else BRANCH_NAME (multibranch); a tag
+ * build (TAG_NAME set; multibranch then puts the tag's name in BRANCH_NAME) has none.
+ */
+function builtBranch(vars: EnvReader): string | undefined {
+  if (vars.optional('TAG_NAME') !== undefined) return undefined;
+  const gitBranch = vars.optional('GIT_BRANCH')?.replace(/^origin\//, '');
+  return branchOfRef(gitBranch || vars.optional('BRANCH_NAME'));
 }
 
 function readRepository(vars: EnvReader): ReturnType<typeof parseGitURL> {

@@ -1,4 +1,5 @@
 import { Problems } from '../errors.js';
+import { branchOfRef } from './branch.js';
 import type { Env, GitStateRead } from './gitstate.js';
 import { envValue, gitStateRead, isSHA, SHA_EXPECTED } from './vars.js';
 
@@ -10,14 +11,16 @@ export interface LocalDeps {
   repo?: string;
 }
 
-/** Outside CI: PULL_BASE_SHA or the context's HEAD, job type postsubmit, owner/name from --repo. */
+/** Outside CI: PULL_BASE_SHA or the context's HEAD, job type postsubmit, owner/name from --repo, the branch from PULL_BASE_REF. */
 export function readLocalGitState(env: Env, deps: LocalDeps): GitStateRead {
   const problems = new Problems();
   const repo = deps.repo === undefined ? undefined : parseRepoFlag(deps.repo, problems);
   const baseCommitSHA = readBaseSHA(env, deps, problems);
   problems.throwIfAny();
 
-  return gitStateRead({ ciSystem: 'local', repositoryOwner: repo?.owner, repositoryName: repo?.name, jobType: 'postsubmit', isPullRequest: false, baseCommitSHA }, []);
+  // Not `git rev-parse --abbrev-ref HEAD`: a preview sets PULL_BASE_REF as Prow would; without it there is no branch.
+  const branch = branchOfRef(envValue(env, 'PULL_BASE_REF'));
+  return gitStateRead({ ciSystem: 'local', repositoryOwner: repo?.owner, repositoryName: repo?.name, jobType: 'postsubmit', isPullRequest: false, baseCommitSHA, branch }, []);
 }
 
 function parseRepoFlag(value: string, problems: Problems): { owner: string; name: string } | undefined {

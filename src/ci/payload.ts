@@ -55,6 +55,12 @@ export class EventPayload {
     return undefined;
   }
 
+  /** A non-empty string at the field, else undefined; never a problem (for fields only some templates use). */
+  optionalString(field: string): string | undefined {
+    const value = this.get(field);
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  }
+
   sha(field: string): string | undefined {
     const value = this.string(field);
     if (value === undefined) return undefined;

@@ -1,5 +1,6 @@
 import type { Env, GitStateRead, JobType } from './gitstate.js';
 import { isRecord } from '../support/json.js';
+import { branchOfRef, mergeQueueTarget } from './branch.js';
 import { EnvReader, GITHUB_SERVER, gitStateRead, repositoryUrl, throwProblems } from './vars.js';
 
 const JOB_TYPES: readonly JobType[] = ['presubmit', 'postsubmit', 'merge_group', 'workflow_dispatch', 'schedule'];
@@ -27,6 +28,8 @@ export function readProwGitState(env: Env, ciSystem: 'prow' | 'azure-devops'): G
 
   // Not ADO's BUILD_SOURCEBRANCH: that is the pipeline's own branch, not the built repository's.
   const baseCommitRef = vars.optional('PULL_BASE_REF');
+  // Inside the ADO pipeline a merge group's PULL_BASE_REF is the queue's branch (GITHUB_REF), not its target.
+  const branch = jobType === 'merge_group' ? mergeQueueTarget(branchOfRef(baseCommitRef)) : branchOfRef(baseCommitRef);
   const buildNumber = vars.optional(ciSystem === 'prow' ? 'BUILD_ID' : 'BUILD_BUILDNUMBER');
   return gitStateRead(
     {
@@ -40,6 +43,7 @@ export function readProwGitState(env: Env, ciSystem: 'prow' | 'azure-devops'): G
       baseCommitSHA,
       pullHeadCommitSHA,
       baseCommitRef,
+      branch,
       buildNumber,
     },
     vars.warnings,

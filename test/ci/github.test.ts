@@ -31,37 +31,37 @@ describe('GitHub Actions git state from the fixtures', () => {
     [
       'pull_request_target',
       envFor('pull_request_target', { GITHUB_REF: 'refs/heads/main' }),
-      { ...REPO, jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 1234, baseCommitSHA: '97aa13bed919442319a38436491289c5b9c5c851', pullHeadCommitSHA: '2d3c46f07e0bc877168f702fa9796882db271191', baseCommitRef: 'refs/heads/main' },
+      { ...REPO, jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 1234, baseCommitSHA: '97aa13bed919442319a38436491289c5b9c5c851', pullHeadCommitSHA: '2d3c46f07e0bc877168f702fa9796882db271191', baseCommitRef: 'refs/heads/main', branch: 'main' },
     ],
     [
       'pull_request',
       envFor('pull_request', { GITHUB_REF: 'refs/pull/5678/merge', GITHUB_SHA: 'c0ffee0000000000000000000000000000000000' }),
-      { ...REPO, jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 5678, baseCommitSHA: 'f64993875b7d7bb13fc8aa2fa68b6bb2333ebebe', pullHeadCommitSHA: '5711fd1d5b84eabe8e545d770a4574982070ab8f', baseCommitRef: 'refs/pull/5678/merge' },
+      { ...REPO, jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 5678, baseCommitSHA: 'f64993875b7d7bb13fc8aa2fa68b6bb2333ebebe', pullHeadCommitSHA: '5711fd1d5b84eabe8e545d770a4574982070ab8f', baseCommitRef: 'refs/pull/5678/merge', branch: 'main' },
     ],
     [
       'push',
       envFor('push', { GITHUB_REF: 'refs/heads/main' }),
-      { ...REPO, jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: '616082eb6857dd9086463486a12564e3b9afbbf0', baseCommitRef: 'refs/heads/main' },
+      { ...REPO, jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: '616082eb6857dd9086463486a12564e3b9afbbf0', baseCommitRef: 'refs/heads/main', branch: 'main' },
     ],
     [
       'merge_group',
       envFor('merge_group', { GITHUB_SHA: 'bc4fcc98d7cf33388fcb13862086287fbb9238b5', GITHUB_REF: 'refs/heads/gh-readonly-queue/main/pr-4321-1ef4f69d9900a2d95593fb6c9b41695071a2679a' }),
-      { ...REPO, jobType: 'merge_group', isPullRequest: false, baseCommitSHA: 'bc4fcc98d7cf33388fcb13862086287fbb9238b5', pullHeadCommitSHA: 'bc4fcc98d7cf33388fcb13862086287fbb9238b5', baseCommitRef: 'refs/heads/gh-readonly-queue/main/pr-4321-1ef4f69d9900a2d95593fb6c9b41695071a2679a' },
+      { ...REPO, jobType: 'merge_group', isPullRequest: false, baseCommitSHA: 'bc4fcc98d7cf33388fcb13862086287fbb9238b5', pullHeadCommitSHA: 'bc4fcc98d7cf33388fcb13862086287fbb9238b5', baseCommitRef: 'refs/heads/gh-readonly-queue/main/pr-4321-1ef4f69d9900a2d95593fb6c9b41695071a2679a', branch: 'main' },
     ],
     [
       'workflow_dispatch',
       envFor('workflow_dispatch', { GITHUB_SHA: '7ae395d4ec2c1ad7e1c05ff6771004eb27cc76b5', GITHUB_REF: 'refs/heads/main' }),
-      { ...REPO, jobType: 'workflow_dispatch', isPullRequest: false, baseCommitSHA: '7ae395d4ec2c1ad7e1c05ff6771004eb27cc76b5', baseCommitRef: 'refs/heads/main' },
+      { ...REPO, jobType: 'workflow_dispatch', isPullRequest: false, baseCommitSHA: '7ae395d4ec2c1ad7e1c05ff6771004eb27cc76b5', baseCommitRef: 'refs/heads/main', branch: 'main' },
     ],
     [
       'schedule',
       envFor('schedule', { GITHUB_SHA: '68a5bbf4c63f59164ce3aa0fd3bb0c0a30ff4a55', GITHUB_REF: 'refs/heads/main' }),
-      { ...REPO, jobType: 'schedule', isPullRequest: false, baseCommitSHA: '68a5bbf4c63f59164ce3aa0fd3bb0c0a30ff4a55', baseCommitRef: 'refs/heads/main' },
+      { ...REPO, jobType: 'schedule', isPullRequest: false, baseCommitSHA: '68a5bbf4c63f59164ce3aa0fd3bb0c0a30ff4a55', baseCommitRef: 'refs/heads/main', branch: 'main' },
     ],
     [
       'push on GitHub Enterprise Server: GITHUB_SERVER_URL gives the repository URL',
       envFor('push', { GITHUB_REF: 'refs/heads/main', GITHUB_SERVER_URL: 'https://github.example.com/' }),
-      { ...REPO, repositoryUrl: 'https://github.example.com/kyma-project/test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: '616082eb6857dd9086463486a12564e3b9afbbf0', baseCommitRef: 'refs/heads/main' },
+      { ...REPO, repositoryUrl: 'https://github.example.com/kyma-project/test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: '616082eb6857dd9086463486a12564e3b9afbbf0', baseCommitRef: 'refs/heads/main', branch: 'main' },
     ],
   ])('%s', (_name, env, expected) => {
     expect(readGitState(env, deps())).toStrictEqual({ gitState: expected, warnings: [] });
@@ -76,7 +76,7 @@ describe('GitHub Actions payload variants', () => {
       'PR number only in pull_request.number',
       'pull_request',
       { ...payload('pull_request'), number: undefined },
-      { ...BARE, jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 5678, baseCommitSHA: 'f64993875b7d7bb13fc8aa2fa68b6bb2333ebebe', pullHeadCommitSHA: '5711fd1d5b84eabe8e545d770a4574982070ab8f' },
+      { ...BARE, jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 5678, baseCommitSHA: 'f64993875b7d7bb13fc8aa2fa68b6bb2333ebebe', pullHeadCommitSHA: '5711fd1d5b84eabe8e545d770a4574982070ab8f', branch: 'main' },
     ],
     [
       'push with head_commit null takes after',

@@ -17,8 +17,8 @@ describe('Jenkins git state', () => {
     ],
     [
       'pull request build (scp-like URL)',
-      { ...JENKINS, GIT_URL: 'git@github.com:kyma-project/test-infra.git', CHANGE_ID: '77', GIT_COMMIT: HEAD, CHANGE_BASE_SHA: BASE, CHANGE_BRANCH: 'feature-x' },
-      { ...REPO, jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 77, baseCommitSHA: BASE, pullHeadCommitSHA: HEAD, baseCommitRef: 'feature-x' },
+      { ...JENKINS, GIT_URL: 'git@github.com:kyma-project/test-infra.git', CHANGE_ID: '77', GIT_COMMIT: HEAD, CHANGE_BASE_SHA: BASE, CHANGE_BRANCH: 'feature-x', CHANGE_TARGET: 'main' },
+      { ...REPO, jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 77, baseCommitSHA: BASE, pullHeadCommitSHA: HEAD, baseCommitRef: 'feature-x', branch: 'main' },
     ],
     [
       'URL without a scheme',

@@ -14,12 +14,12 @@ describe('Prow and Azure DevOps git state', () => {
     [
       'Prow presubmit',
       { ...PROW, JOB_TYPE: 'presubmit', PULL_NUMBER: '1234', PULL_BASE_SHA: BASE, PULL_PULL_SHA: HEAD, PULL_BASE_REF: 'main' },
-      { ciSystem: 'prow', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.com/kyma-project/test-infra', jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 1234, baseCommitSHA: BASE, pullHeadCommitSHA: HEAD, baseCommitRef: 'main', buildNumber: '1790000000000000000' },
+      { ciSystem: 'prow', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.com/kyma-project/test-infra', jobType: 'presubmit', isPullRequest: true, pullRequestNumber: 1234, baseCommitSHA: BASE, pullHeadCommitSHA: HEAD, baseCommitRef: 'main', branch: 'main', buildNumber: '1790000000000000000' },
     ],
     [
       'Prow postsubmit ignores PR variables',
       { ...PROW, JOB_TYPE: 'postsubmit', PULL_BASE_SHA: BASE, PULL_NUMBER: 'junk', PULL_PULL_SHA: 'junk', PULL_BASE_REF: 'main' },
-      { ciSystem: 'prow', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.com/kyma-project/test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE, baseCommitRef: 'main', buildNumber: '1790000000000000000' },
+      { ciSystem: 'prow', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.com/kyma-project/test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE, baseCommitRef: 'main', branch: 'main', buildNumber: '1790000000000000000' },
     ],
     [
       'Prow postsubmit without ref nor build id, short SHA kept as given',
@@ -34,12 +34,12 @@ describe('Prow and Azure DevOps git state', () => {
     [
       'ADO postsubmit takes PULL_BASE_REF',
       { ...ADO, JOB_TYPE: 'postsubmit', PULL_BASE_SHA: BASE, PULL_BASE_REF: 'release-1.2', BUILD_SOURCEBRANCH: 'refs/heads/main' },
-      { ciSystem: 'azure-devops', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.com/kyma-project/test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE, baseCommitRef: 'release-1.2', buildNumber: '20250512.3' },
+      { ciSystem: 'azure-devops', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.com/kyma-project/test-infra', jobType: 'postsubmit', isPullRequest: false, baseCommitSHA: BASE, baseCommitRef: 'release-1.2', branch: 'release-1.2', buildNumber: '20250512.3' },
     ],
     [
-      'ADO merge_group (the pipeline passes GitHub\'s event kind): head SHA from PULL_PULL_SHA, no PR number',
+      'ADO merge_group (the pipeline passes GitHub\'s event kind): head SHA from PULL_PULL_SHA, no PR number, the branch the queue targets',
       { ...ADO, JOB_TYPE: 'merge_group', PULL_BASE_SHA: BASE, PULL_PULL_SHA: HEAD, PULL_BASE_REF: 'refs/heads/gh-readonly-queue/main/pr-1-x' },
-      { ciSystem: 'azure-devops', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.com/kyma-project/test-infra', jobType: 'merge_group', isPullRequest: false, baseCommitSHA: BASE, pullHeadCommitSHA: HEAD, baseCommitRef: 'refs/heads/gh-readonly-queue/main/pr-1-x', buildNumber: '20250512.3' },
+      { ciSystem: 'azure-devops', repositoryOwner: 'kyma-project', repositoryName: 'test-infra', repositoryUrl: 'https://github.com/kyma-project/test-infra', jobType: 'merge_group', isPullRequest: false, baseCommitSHA: BASE, pullHeadCommitSHA: HEAD, baseCommitRef: 'refs/heads/gh-readonly-queue/main/pr-1-x', branch: 'main', buildNumber: '20250512.3' },
     ],
     [
       'ADO workflow_dispatch builds the base SHA, as a postsubmit',
