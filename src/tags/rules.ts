@@ -51,7 +51,8 @@ export function validationMatches(pattern: string, value: string): boolean | str
 
 function ociProblem(tag: Tag, label: string): string | undefined {
   if (OCI_TAG.test(tag.value)) return undefined;
-  return `${label}: value ${excerpt(tag.value)} is not a valid OCI tag; a tag must match ${OCI_GRAMMAR}`;
+  const slash = tag.value.includes('/') ? ' ("/" is not allowed: a branch such as feature/x cannot be a tag)' : '';
+  return `${label}: value ${excerpt(tag.value)} is not a valid OCI tag${slash}; a tag must match ${OCI_GRAMMAR}`;
 }
 
 /** OCI tag grammar check; also used after variant suffixes are added. */
@@ -77,8 +78,10 @@ function renderChecked(t: TagTemplate, data: TemplateData, reportMissingSHA: boo
   const problems = rendered.problems.map((p) => `${label}: ${p}`);
   if (problems.length > 0) throw new InputError(problems);
   if (rendered.value === undefined) return undefined;
-  if (rendered.value === '')
-    throw new InputError(`${label}: renders to an empty value; check that the fields and variables it uses are set`);
+  if (rendered.value === '') {
+    const empty = rendered.emptyFields?.length ? `: ${rendered.emptyFields.join(', ')}` : '';
+    throw new InputError(`${label}: renders to an empty value${empty}; check that the fields and variables it uses are set`);
+  }
 
   const tag: Tag = { name: t.name, value: rendered.value.replaceAll(' ', '-') };
   const oci = ociProblem(tag, label);
@@ -107,6 +110,11 @@ function configTagTemplates(settings: TagSettings, gitState: GitState): Array<Ta
   return [...extra, { ...defaultTag, origin: 'default' }];
 }
 
+/** The commit built: a pull request's head, else the base SHA (SPEC 5, HeadSHA). */
+function builtCommit(gitState: GitState): string | undefined {
+  return (gitState.isPullRequest ? gitState.pullHeadCommitSHA : undefined) ?? gitState.baseCommitSHA;
+}
+
 /** All tags of a run (SPEC section 5); every problem of every tag in one InputError. */
 export function computeTags(input: {
   userTags: TagTemplate[];
@@ -114,6 +122,8 @@ export function computeTags(input: {
   gitState: GitState;
   env: Env;
   now: Date;
+  /** --commit-sha: the commit built, so HeadSHA too (the caller has made it the base SHA already). */
+  commitOverride?: string;
   /**
    * False when another party renders the user tags (the ADO pipeline, which may read an env file we never see):
    * they are checked for syntax and known fields, and kept only where they render cleanly here.
@@ -126,7 +136,14 @@ export function computeTags(input: {
   const sha = gitState.baseCommitSHA;
   const shaKnown = sha !== undefined && sha !== '';
   if (!shaKnown) problems.add(MISSING_SHA);
-  const data: TemplateData = { commitSHA: sha, prNumber: gitState.pullRequestNumber, date: input.now, env: input.env };
+  const data: TemplateData = {
+    commitSHA: sha,
+    headSHA: input.commitOverride || builtCommit(gitState),
+    branch: gitState.branch,
+    prNumber: gitState.pullRequestNumber,
+    date: input.now,
+    env: input.env,
+  };
 
   const tags: Tag[] = [];
   const seen = new Set<string>();

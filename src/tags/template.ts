@@ -1,11 +1,16 @@
 import Handlebars from 'handlebars';
 import type { Env } from '../ci/gitstate.js';
+import { editDistance } from '../support/closest.js';
 import { translateGoTemplate } from './gotemplate.js';
 import { secretLookingPart } from './secrets.js';
 
 /** What a tag template can read. */
 export interface TemplateData {
+  /** The base SHA: CommitSHA, ShortSHA. */
   commitSHA?: string;
+  /** The commit built: HeadSHA, ShortHeadSHA; the base SHA when not given. */
+  headSHA?: string;
+  branch?: string;
   prNumber?: number;
   date: Date;
   env: Env;
@@ -14,9 +19,17 @@ export interface TemplateData {
 /** Rendering stops past this many characters of variables: a tag is at most 128, so the value is refused anyway. */
 export const MAX_RENDERED_LENGTH = 4096;
 
-export const KNOWN_FIELDS = 'CommitSHA, ShortSHA, Date, PRNumber, Env "NAME"';
-const FIELDS = new Set(['CommitSHA', 'ShortSHA', 'Date', 'PRNumber']);
-const SHA_FIELDS = ['CommitSHA', 'ShortSHA'];
+const FIELD_NAMES = ['CommitSHA', 'ShortSHA', 'HeadSHA', 'ShortHeadSHA', 'Branch', 'Date', 'PRNumber'] as const;
+type Field = (typeof FIELD_NAMES)[number];
+export const KNOWN_FIELDS = `${FIELD_NAMES.join(', ')}, Env "NAME"`;
+const FIELDS = new Set<string>(FIELD_NAMES);
+const BASE_SHA_FIELDS = ['CommitSHA', 'ShortSHA'];
+const HEAD_SHA_FIELDS = ['HeadSHA', 'ShortHeadSHA'];
+// Why a field that may be empty is empty: said when a tag renders to nothing.
+const EMPTY_BECAUSE: Partial<Record<Field, string>> = {
+  Branch: 'no branch is known for this run: a tag build, or outside CI without PULL_BASE_REF',
+  PRNumber: 'this run is not a pull request',
+};
 
 // An isolated instance without the built-in block helpers; templates are checked before compiling anyway.
 const hb = Handlebars.create();
@@ -26,6 +39,8 @@ interface Analysis {
   /** Problems with the template itself, without the tag prefix. */
   problems: string[];
   fields: Set<string>;
+  /** The variables Env reads. */
+  envNames: Set<string>;
   render?: HandlebarsTemplateDelegate;
 }
 
@@ -36,7 +51,7 @@ const CACHE_LIMIT = 500;
 function analyse(template: string): Analysis {
   const cached = cache.get(template);
   if (cached) return cached;
-  const analysis: Analysis = { problems: [], fields: new Set() };
+  const analysis: Analysis = { problems: [], fields: new Set(), envNames: new Set() };
   const source = translateGoTemplate(template);
   let program: hbs.AST.Program | undefined;
   try {
@@ -111,12 +126,27 @@ function checkMustache(node: hbs.AST.MustacheStatement, analysis: Analysis): voi
         `Env "${variable}" is refused: the variable name looks like a secret ("${secret}") and tags must never publish secrets; use a variable whose name does not look secret`,
       );
     analysis.fields.add('Env');
+    analysis.envNames.add(variable);
   } else if (simple && FIELDS.has(name)) {
     if (node.params.length > 0 || hasHash) problems.push(`field "${name}" takes no arguments`);
     analysis.fields.add(name);
   } else {
-    problems.push(`unknown field "${name}"; known fields: ${KNOWN_FIELDS}`);
+    const hint = closestField(name);
+    problems.push(`unknown field "${name}"${hint ? ` (did you mean ${hint}?)` : ''}; known fields: ${KNOWN_FIELDS}`);
   }
+}
+
+/** The known field a mistyped one most likely meant (HeadSha → HeadSHA, branch → Branch), if one is near enough. */
+export function closestField(name: string): string | undefined {
+  const typed = name.toLowerCase();
+  const limit = Math.max(1, Math.floor(name.length / 3));
+  let best: { field: string; distance: number } | undefined;
+  for (const field of [...FIELD_NAMES, 'Env']) {
+    const distance = editDistance(typed, field.toLowerCase());
+    const cutShort = typed.length >= 3 && field.toLowerCase().startsWith(typed);
+    if ((distance <= limit || cutShort) && (best === undefined || distance < best.distance)) best = { field, distance };
+  }
+  return best?.field;
 }
 
 function describe(node: hbs.AST.Node): string {
@@ -134,12 +164,14 @@ export function renderTemplate(
   template: string,
   data: TemplateData,
   options: { reportMissingSHA?: boolean } = {},
-): { value?: string; problems: string[] } {
+): { value?: string; problems: string[]; emptyFields?: string[] } {
   const analysis = analyse(template);
   const problems = [...analysis.problems];
-  const shaField = SHA_FIELDS.find((f) => analysis.fields.has(f));
   const sha = data.commitSHA ?? '';
-  if (shaField !== undefined && sha === '') {
+  const head = data.headSHA || sha;
+  const uses = (f: string): boolean => analysis.fields.has(f);
+  const shaField = (sha === '' ? BASE_SHA_FIELDS.find(uses) : undefined) ?? (head === '' ? HEAD_SHA_FIELDS.find(uses) : undefined);
+  if (shaField !== undefined) {
     if (options.reportMissingSHA !== false)
       problems.push(
         `uses ${shaField}, but the commit SHA could not be determined; set PULL_BASE_SHA, run inside a git repository, or pass --commit-sha`,
@@ -147,9 +179,12 @@ export function renderTemplate(
     return { problems };
   }
   if (problems.length > 0 || !analysis.render) return { problems };
-  const context = {
+  const context: Record<Field, string> = {
     CommitSHA: sha,
     ShortSHA: sha.slice(0, 8),
+    HeadSHA: head,
+    ShortHeadSHA: head.slice(0, 8),
+    Branch: data.branch ?? '',
     Date: formatDate(data.date),
     PRNumber: data.prNumber === undefined ? '' : String(data.prNumber),
   };
@@ -166,7 +201,16 @@ export function renderTemplate(
         `renders to more than ${MAX_RENDERED_LENGTH} characters, and a tag is at most 128 characters; check the values of the variables it reads (the environment, --env-file)`,
       ],
     };
-  return { value, problems };
+  return value === '' ? { value, problems, emptyFields: emptyFields(analysis, context, data.env) } : { value, problems };
+}
+
+/** The fields and variables a template reads that are empty in this run, each with why where that is known. */
+function emptyFields(analysis: Analysis, context: Record<Field, string>, env: Env): string[] {
+  const fields = FIELD_NAMES.filter((f) => analysis.fields.has(f) && context[f] === '').map((f) =>
+    EMPTY_BECAUSE[f] ? `${f} is empty (${EMPTY_BECAUSE[f]})` : `${f} is empty`,
+  );
+  const variables = [...analysis.envNames].filter((n) => !Object.hasOwn(env, n) || !env[n]).map((n) => `Env "${n}" is unset or empty`);
+  return [...fields, ...variables];
 }
 
 /** The Env helper of one rendering: past MAX_RENDERED_LENGTH characters of variables it returns nothing more. */

@@ -76,7 +76,7 @@ describe('renderTag', () => {
   });
 
   it.each([
-    ['{{ .Foo }}', 'unknown field "Foo"; known fields: CommitSHA, ShortSHA, Date, PRNumber, Env "NAME"'],
+    ['{{ .Foo }}', 'unknown field "Foo"; known fields: CommitSHA, ShortSHA, HeadSHA, ShortHeadSHA, Branch, Date, PRNumber, Env "NAME"'],
     ['{{Foo}}', 'unknown field "Foo"'],
     ['{{ .ShortSHA.length }}', 'unknown field "ShortSHA.length"'],
     ['{{#each x}}y{{/each}}', 'blocks such as "{{#each}}" are not supported'],
