@@ -13,6 +13,8 @@ import type { ContextEntry } from './context.js';
  *                                           the predefined proxy ARGs (HTTP_PROXY, http_proxy…) when given, declared or not
  *   label "<key>" "<value>"                 the user's --label values, sorted by key
  *   annotation "<key>" "<value>"            the user's --annotation values, sorted by key
+ *   secret "<id>"                           the ids of the build secrets (--secret), sorted; never a value: a new
+ *                                           value keeps the digest
  *   base "<image after substitution>" "sha256:<hex>"  | … null       (unresolved); sorted by image
  *   file "<path>" <mode> sha256:<hex>       the context entries, sorted by path (UTF-16 code units)
  *   hardlink "<path>" "<first path>"        a regular file sharing its inode with an earlier `file` (same content, mode, xattrs)
@@ -25,7 +27,8 @@ import type { ContextEntry } from './context.js';
  *                                           (trusted.* is listed to root only: read the context as the same user)
  *
  * Mode is 4 octal digits (permission bits with setuid/setgid/sticky). Nothing machine-specific enters:
- * no mtimes, owners or absolute paths. Any change to what enters or how it is written bumps the version.
+ * no mtimes, owners or absolute paths. Any change to what enters or how it is written bumps the version; a kind of
+ * line only a new option writes (secret) leaves every earlier text as it was, and needs none.
  */
 export const INPUTS_FORMAT_VERSION = 2;
 
@@ -44,6 +47,8 @@ export interface Description {
   buildArgs: Readonly<Record<string, string | null>>;
   labels?: Readonly<Record<string, string>>;
   annotations?: Readonly<Record<string, string>>;
+  /** Build secret ids. */
+  secrets?: readonly string[];
   baseImages: readonly BaseImage[];
   entries: readonly ContextEntry[];
 }
@@ -64,6 +69,7 @@ export function* canonicalLines(d: Description): Generator<string> {
   for (const name of Object.keys(d.buildArgs).sort(byText)) yield `arg ${json(name)} ${json(d.buildArgs[name])}\n`;
   for (const key of Object.keys(d.labels ?? {}).sort(byText)) yield `label ${json(key)} ${json(d.labels?.[key])}\n`;
   for (const key of Object.keys(d.annotations ?? {}).sort(byText)) yield `annotation ${json(key)} ${json(d.annotations?.[key])}\n`;
+  for (const id of [...(d.secrets ?? [])].sort(byText)) yield `secret ${json(id)}\n`;
   for (const base of [...d.baseImages].sort((a, b) => byText(a.name, b.name))) yield `base ${json(base.name)} ${json(base.digest)}\n`;
   for (const e of [...d.entries].sort((a, b) => byText(a.path, b.path))) {
     if (e.hardlink !== undefined) yield `hardlink ${json(e.path)} ${json(e.hardlink)}\n`;

@@ -10,6 +10,8 @@ export interface BuildSettings {
   labels?: Readonly<Record<string, string>>;
   /** The user's --annotation values. */
   annotations?: Readonly<Record<string, string>>;
+  /** The ids of the build secrets a RUN may mount (--secret); their values never enter. */
+  secrets?: readonly string[];
 }
 
 /** What the Dockerfile makes of them. */

@@ -72,6 +72,8 @@ export interface Inputs {
   /** The user's --label and --annotation values; present when given. */
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  /** The build secrets' ids (--secret), sorted; present when given. */
+  secrets?: string[];
   /** Every base image has a digest. Until then the digest is not the one a build would have: never look it up. */
   resolved: boolean;
   /** False when the build fetches something the digest cannot cover (ADD of a URL or a git repository): never reuse, always build. */
@@ -119,8 +121,9 @@ export function inputsOf(scan: InputsScan, settings: BuildSettings, options: Inp
   const target = settings.target || undefined; // --target= is no target (SPEC 2)
   const labels = nonEmpty(settings.labels);
   const annotations = nonEmpty(settings.annotations);
+  const secrets = settings.secrets && settings.secrets.length > 0 ? [...settings.secrets].sort() : undefined;
   const { entries, skipped } = scan.context;
-  const digest = inputsDigest({ dockerfile: scan.dockerfile.sha256, target, platforms, buildArgs, labels, annotations, baseImages, entries });
+  const digest = inputsDigest({ dockerfile: scan.dockerfile.sha256, target, platforms, buildArgs, labels, annotations, secrets, baseImages, entries });
   const files = entries.filter((e) => e.type !== 'dir');
   return {
     version: INPUTS_FORMAT_VERSION,
@@ -134,6 +137,7 @@ export function inputsOf(scan: InputsScan, settings: BuildSettings, options: Inp
     platforms,
     ...(labels ? { labels } : {}),
     ...(annotations ? { annotations } : {}),
+    ...(secrets ? { secrets } : {}),
     baseImages,
     resolved: baseImages.every((b) => b.digest !== undefined),
     reusable: notReusable === undefined,

@@ -36,6 +36,8 @@ export interface InputsSettings {
   /** The user's --label and --annotation values (not the origin labels: a reused image keeps those of its build). */
   labels: Record<string, string>;
   annotations: Record<string, string>;
+  /** The ids of the build secrets (--secret), never their values: a new value reuses the image. */
+  secrets?: string[];
 }
 
 export interface ReuseChoice {
@@ -79,7 +81,7 @@ export function reusePlan(
 
 /** What a unit's inputs are computed from: the unit's build args and the run's settings. */
 export function unitSettings(unit: Pick<BuildUnit, 'buildArgs'>, settings: InputsSettings): BuildSettings {
-  return { buildArgs: unit.buildArgs, target: settings.target, platforms: settings.platforms, labels: settings.labels, annotations: settings.annotations };
+  return { buildArgs: unit.buildArgs, target: settings.target, platforms: settings.platforms, labels: settings.labels, annotations: settings.annotations, secrets: settings.secrets };
 }
 
 /**

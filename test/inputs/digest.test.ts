@@ -110,6 +110,9 @@ const cases: Case[] = [
     expected: 'different',
   },
   { name: 'NO_PROXY changed', initial: { buildArgs: { COMMIT_SHA: 'abc', NO_PROXY: 'a' } }, settings: { buildArgs: { COMMIT_SHA: 'abc', NO_PROXY: 'b' } }, expected: 'different' },
+  { name: 'a build secret given', settings: { secrets: ['npm'] }, expected: 'different' },
+  { name: 'a build secret with another id', initial: { secrets: ['npm'] }, settings: { secrets: ['npmrc'] }, expected: 'different' },
+  { name: 'the same build secrets in another order', initial: { secrets: ['a', 'b'] }, settings: { secrets: ['b', 'a'] }, expected: 'same' },
   { name: 'another platform', initial: { platforms: ['linux/amd64'] }, settings: { platforms: ['linux/arm64'] }, expected: 'different' },
   { name: 'arm variants differ', initial: { platforms: ['linux/arm/v6'] }, settings: { platforms: ['linux/arm/v7'] }, expected: 'different' },
 ];

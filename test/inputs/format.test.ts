@@ -59,9 +59,18 @@ describe('the canonical description, version 2', () => {
     );
   });
 
+  it('build secrets: their ids, sorted, after the annotations; a text without any is as it was', () => {
+    const base = { dockerfile: H('d'), platforms: [], buildArgs: {}, annotations: { k: 'v' }, baseImages: [{ name: 'alpine:3' }], entries: [] };
+    const without = [...canonicalLines(base)];
+    expect([...canonicalLines({ ...base, secrets: [] })]).toEqual(without);
+    const lines = [...canonicalLines({ ...base, secrets: ['npm', 'gh "x"'] })];
+    expect(lines.slice(-4)).toEqual(['annotation "k" "v"\n', 'secret "gh \\"x\\""\n', 'secret "npm"\n', 'base "alpine:3" null\n']);
+  });
+
   it('the digest is sha256 of that text, and the returned data determines it', async () => {
     const dir = makeContext({ Dockerfile: 'ARG V=1\nFROM alpine:${V}\n', 'x/y': 'z', l: { symlink: 'x/y' } });
-    const inputs = await computeInputs({ contextDir: dir, dockerfilePath: 'Dockerfile', buildArgs: {}, platforms: ['linux/amd64'], target: 't' }, { entries: true });
+    const inputs = await computeInputs({ contextDir: dir, dockerfilePath: 'Dockerfile', buildArgs: {}, platforms: ['linux/amd64'], target: 't', secrets: ['tok'] }, { entries: true });
+    expect(inputs.secrets).toEqual(['tok']);
     const text = [...canonicalLines({ ...inputs, entries: inputs.entries ?? [] })].join('');
     expect(inputs.digest).toBe(`sha256:${createHash('sha256').update(text).digest('hex')}`);
     expect(text).not.toContain(dir); // no absolute paths
