@@ -18,6 +18,7 @@ import { Logger } from './output/logger.js';
 import { assignments } from './support/secrets.js';
 import type { InputsScan, InputsSource } from './inputs/index.js';
 import { reuseChoice } from './reuse/plan.js';
+import { readBuildSecrets } from './build-secrets.js';
 
 /** The process edge: the run context but its logger (made here, once the flags are read), plus argv and the working directory. */
 export type RunIO = Omit<RunContext, 'log'> & {
@@ -108,6 +109,13 @@ async function planRun(options: Options, parsed: { problems: string[]; empty: st
   // A real run needs the builder here; --dry-run shows what the CI machine would run (SPEC 1).
   if (modeOf(options) === 'build' && !options.dryRun) for (const p of executableProblems(backend, io.env, io.cwd)) problems.add(p);
   const files = problems.collect(() => readPlanFiles(options, backend, io, log)) ?? {};
+  if (modeOf(options) === 'build' && options.secrets.length > 0) {
+    // Masked from here on; the plan keeps ids and sources, never a value.
+    const read = readBuildSecrets(options.secrets, io.env, io.cwd);
+    log.secrets.add(...read.values.flatMap((value) => [value, ...value.split(/\r?\n/)]));
+    for (const p of read.problems) problems.add(p);
+    files.secrets = read.secrets;
+  }
   const reuse = config !== undefined && modeOf(options) === 'build' && reuseChoice(options, config, backend).enabled;
   if (config && reuse) {
     files.trusted = await problems.collectAsync(async () => (await import('./reuse/trusted.js')).loadTrusted(config.reuse.trusted, (path) => readFileSync(resolve(io.cwd, path), 'utf8')));

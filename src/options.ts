@@ -36,6 +36,7 @@ export const FLAGS = {
   silent: { type: 'boolean', key: 'silent', default: false, describe: 'do not stream builder output to the terminal' },
   repo: { type: 'string', key: 'repo', describe: 'org/repo, used outside CI to pick repository signers' },
   backend: { type: 'string', key: 'backend', describe: BACKEND_CHOICE },
+  secret: { type: 'list', key: 'secrets', describe: 'build secret for RUN --mount=type=secret: id=ID,src=PATH or id=ID,env=VARIABLE (docker buildx syntax; buildah, buildkit); never in the image, logs or inputs digest (repeatable)' },
   'build-in-ado': { type: 'boolean', key: 'buildInAdo', default: false, describe: 'build in the Azure DevOps pipeline (same as --backend ado)' },
   'ado-preview-run': { type: 'boolean', key: 'adoPreviewRun', default: false, describe: 'validate the ADO pipeline YAML and print the final YAML; builds nothing' },
   'ado-preview-run-yaml-path': { type: 'string', key: 'adoPreviewRunYamlPath', describe: 'pipeline YAML sent as override in a preview run' },

@@ -5,6 +5,7 @@ import type { SkippedSigner } from './sign/select.js';
 import type { Tag, TagTemplate } from './tags/tag.js';
 import type { Inputs, InputsScan, InputsSource } from './inputs/index.js';
 import type { ReusePlan } from './reuse/plan.js';
+import type { BuildSecret } from './build-secrets.js';
 
 export type Mode = 'build' | 'sign-only' | 'parse-tags-only';
 /** A name of the backend registry (src/backends/index.ts). */
@@ -58,6 +59,8 @@ export interface Plan {
   dryRun: boolean;
   platforms: string[];
   target?: string;
+  /** --secret: ids and where each value is (a file, a variable), never a value; empty outside build mode. */
+  secrets: BuildSecret[];
   cache: CachePlan;
   reproducible: boolean;
   logFormat?: string;

@@ -17,6 +17,7 @@ import type { InputsScan, InputsSource } from './inputs/index.js';
 import { reuseChoice, reusePlan, withInputs, type InputsSettings } from './reuse/plan.js';
 import type { Trusted } from './reuse/trusted.js';
 import { hostPlatform } from './inputs/platform.js';
+import type { BuildSecret } from './build-secrets.js';
 
 /** File contents the plan needs, read by the caller (the plan itself touches no disk). */
 export interface PlanFiles {
@@ -32,6 +33,8 @@ export interface PlanFiles {
   trusted?: Trusted[];
   /** With reuse on: where `inputs` was read from (the run reads it again into a snapshot when it builds). */
   inputsSource?: InputsSource;
+  /** --secret, parsed and its sources checked by the caller (which masks the values); ids and sources only. */
+  secrets?: BuildSecret[];
 }
 
 export interface PlanInput {
@@ -112,11 +115,13 @@ export function buildPlan(input: PlanInput): Plan {
     }
     builds = problems.collect(() => buildUnits(input, gitState, tags, repositories, envFile?.buildArgs ?? {}, user)) ?? [];
   }
+  const secrets = mode === 'build' ? (input.files.secrets ?? []) : [];
   const settings: InputsSettings = {
     ...(o.target ? { target: o.target } : {}),
     platforms: o.platforms.length > 0 ? o.platforms : [hostPlatform()],
     labels: user.labels,
     annotations: user.annotations,
+    ...(secrets.length > 0 ? { secrets: secrets.map((s) => s.id) } : {}),
   };
   const choice = mode === 'build' ? reuseChoice(o, config, backend) : { enabled: false, decidedBy: 'default' as const };
   const reuse = reusePlan(choice, config, gitState, input.files.trusted ?? [], settings);
@@ -138,6 +143,7 @@ export function buildPlan(input: PlanInput): Plan {
     dryRun: o.dryRun,
     platforms: o.platforms,
     target: o.target,
+    secrets,
     cache: {
       enabled: config.cache.enabled,
       cacheRepo: config.cache['cache-repo'],

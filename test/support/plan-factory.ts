@@ -41,6 +41,7 @@ export function makePlan(overrides: Partial<Plan> = {}, unit: Parameters<typeof 
     backend: 'kaniko',
     dryRun: false,
     platforms: [],
+    secrets: [],
     cache: { enabled: false, cacheRunLayers: false, cacheCopyLayers: false },
     reproducible: false,
     logDir: '/logs/artifacts',
