@@ -20,6 +20,8 @@ export interface Capabilities {
   localInputs: boolean;
   /** Looks up the image of the same inputs and copies it instead of building (--reuse, reuse.enabled); else --reuse is refused. */
   reuse: boolean;
+  /** Mounts build secrets (--secret) for RUN --mount=type=secret; else --secret is refused. */
+  secrets: boolean;
 }
 
 /** What a backend's planning step may read: the parsed flags, the environment, config.yaml and a file reader for its own inputs. */

@@ -11,6 +11,7 @@ import { type BuildLog, captureBuilder, openLog, runBuilder, STOPPED, unitResult
 import { PushRegistries } from './pushed.js';
 import { processBackend } from './run.js';
 import { SCRATCH_PLACEHOLDER, withScratchDir } from './scratch.js';
+import { secretMounts, withSecretFiles, type SecretMount } from './secret-files.js';
 
 export { cacheDir } from './buildah-store.js';
 
@@ -24,14 +25,23 @@ interface BuildahSteps {
   local: string;
   multiPlatform: boolean;
   build: string[];
+  /** The build secrets, as build reads them. */
+  secrets: SecretMount[];
   pushes: PushJob[];
 }
 
 /** buildah: daemonless and rootless-capable; builds into a store of our own, then pushes each destination. */
 export const buildahBackend = processBackend({
   name: 'buildah',
-  capabilities: { variants: true, platforms: true, diskDestinations: true, needsRegistry: true, signsItself: false, localInputs: true, reuse: true },
+  capabilities: { variants: true, platforms: true, diskDestinations: true, needsRegistry: true, signsItself: false, localInputs: true, reuse: true, secrets: true },
   executable: (env) => ({ file: buildahExecutable(env), hint: MISSING_HINT }),
+
+  // buildah 1.28 splits --secret at every comma, quoted or not.
+  validate: (plan) =>
+    plan.secrets.flatMap((secret) => {
+      const where = secret.id.includes(',') ? 'its id' : 'src' in secret && secret.src.includes(',') ? `its file ${secret.src}` : undefined;
+      return where ? [`buildah cannot read --secret id=${secret.id}: ${where} has a comma, where buildah splits --secret; rename it, or use --backend buildkit`] : [];
+    }),
 
   // What buildah 1.28 reads (tried): beside the Dockerfile first, then the context's, .containerignore before .dockerignore.
   ignoreFiles: (contextDir, dockerfile) =>
@@ -52,7 +62,7 @@ export const buildahBackend = processBackend({
           // A fresh local name per run: concurrent variants and runs never tag over each other's image or manifest list.
           const steps = buildahSteps(plan, unit, io.env, randomBytes(4).toString('hex'), scratch);
           const env = await buildahEnv(plan, unit, io.env, scratch, (line) => log.line(line));
-          return buildAndPush(steps, unit, { ...io, env }, log);
+          return buildAndPush(steps, unit, { ...io, env }, log, { dir: scratch, problem });
         });
       } finally {
         // A stop may leave a working container or the image built: removed before the CLI exits.
@@ -64,9 +74,10 @@ export const buildahBackend = processBackend({
   },
 });
 
-async function buildAndPush(steps: BuildahSteps, unit: BuildUnit, io: RunContext, log: BuildLog): Promise<BuildResult> {
+async function buildAndPush(steps: BuildahSteps, unit: BuildUnit, io: RunContext, log: BuildLog, scratch: { dir?: string; problem?: string }): Promise<BuildResult> {
   const result = unitResult(unit);
-  const built = await runBuilder(steps.build, log, io, MISSING_HINT);
+  // The secrets' files exist while buildah build runs, not during the pushes.
+  const built = await withSecretFiles(steps.secrets, scratch, io.env, log, () => runBuilder(steps.build, log, io, MISSING_HINT));
   if (built.error) return { ...result, error: built.stopped ? STOPPED : `buildah build failed: ${built.error}` };
   const registries = new PushRegistries(io, log);
   const pushes = await pushAll(steps.pushes, { log, io, registries, missingHint: MISSING_HINT });
@@ -130,6 +141,7 @@ function buildahSteps(plan: Plan, unit: BuildUnit, env: Env, runId: string, scra
   const global = storeArgv(env);
   const multiPlatform = plan.platforms.length > 1;
   const local = localImageName(plan, unit, runId);
+  const secrets = secretMounts(plan.secrets, scratch);
   const build = [
     ...global,
     'build',
@@ -144,6 +156,8 @@ function buildahSteps(plan: Plan, unit: BuildUnit, env: Env, runId: string, scra
     ...Object.entries(unit.annotations).flatMap(([key, value]) => ['--annotation', `${key}=${value}`]),
     ...(plan.target ? ['--target', plan.target] : []),
     ...(plan.platforms.length > 0 ? ['--platform', plan.platforms.join(',')] : []),
+    // type=file always: without it buildah 1.28 reads an environment variable named like the id, if there is one.
+    ...secrets.flatMap((secret) => ['--secret', `type=file,id=${secret.id},src=${secret.file}`]),
     multiPlatform ? '--manifest' : '-t',
     local,
     plan.context,
@@ -159,7 +173,7 @@ function buildahSteps(plan: Plan, unit: BuildUnit, env: Env, runId: string, scra
     const digest = digestFile ? ['--digestfile', digestFile] : [];
     return { destination, ...(digestFile ? { digestFile } : {}), argv: [...global, ...command, ...insecure, ...digest, local, target] };
   });
-  return { global, local, multiPlatform, build, pushes };
+  return { global, local, multiPlatform, build, secrets, pushes };
 }
 
 /** e.g. localhost/image-builder/test-infra/ginkgo:arm-1a2b3c4d: a valid reference whatever the name and variant. */

@@ -3,6 +3,7 @@ import type { Env } from '../ci/gitstate.js';
 import type { BuildUnit, Plan } from '../plan-types.js';
 import { isLoopbackHost, registryHost, type Destination } from '../reference.js';
 import { selfPushingBackend } from './run.js';
+import { secretMounts } from './secret-files.js';
 
 const DEFAULT_BUILDCTL = 'buildctl-daemonless.sh';
 const MISSING_HINT = 'run inside the moby/buildkit image, or set BUILDCTL to buildctl-daemonless.sh';
@@ -11,7 +12,7 @@ const buildctl = (env: Env): string => env.BUILDCTL || DEFAULT_BUILDCTL;
 /** BuildKit through buildctl-daemonless.sh: starts its own buildkitd, builds, pushes every destination. */
 export const buildkitBackend = selfPushingBackend({
   name: 'buildkit',
-  capabilities: { variants: true, platforms: true, diskDestinations: false, needsRegistry: true, signsItself: false, localInputs: true, reuse: true },
+  capabilities: { variants: true, platforms: true, diskDestinations: false, needsRegistry: true, signsItself: false, localInputs: true, reuse: true, secrets: true },
 
   validate(plan) {
     const problems: string[] = [];
@@ -63,6 +64,8 @@ function buildctlArgv(plan: Plan, unit: BuildUnit, env: Env, scratch: string | u
   ];
   if (plan.platforms.length > 0) argv.push('--opt', `platform=${plan.platforms.join(',')}`);
   if (plan.target) argv.push('--opt', `target=${plan.target}`);
+  // From a file each: an environment secret's value is written to one by the run, as for buildah.
+  for (const secret of secretMounts(plan.secrets, scratch)) argv.push('--secret', [`id=${secret.id}`, `src=${secret.file}`].map(csvField).join(','));
   // Quoted so buildctl's CSV parser keeps the comma-separated names in one field.
   const loopback = unit.destinations.length > 0 && unit.destinations.every(isLoopback);
   const insecure = loopback ? ',registry.insecure=true' : '';

@@ -71,6 +71,13 @@ export function backendPlanProblems(backend: Backend, plan: Plan): string[] {
         `use --backend ${first}${more.length > 0 ? ` (or ${more.map((m) => `--backend ${m}`).join(', ')})` : ''} to build for several platforms`,
     );
   }
+  if (!capabilities.secrets && plan.secrets.length > 0) {
+    const [first, ...more] = able((b) => b.capabilities.secrets);
+    problems.push(
+      `${backend.name} cannot mount build secrets (--secret ${plan.secrets.map((s) => s.id).join(', ')}): ` +
+        `use --backend ${first}${more.length > 0 ? ` (or ${more.map((m) => `--backend ${m}`).join(', ')})` : ''} for RUN --mount=type=secret, or drop --secret`,
+    );
+  }
   if (!capabilities.diskDestinations) {
     const [first] = able((b) => b.capabilities.diskDestinations);
     for (const destination of plan.builds.flatMap((unit) => unit.destinations).filter((d) => d.kind === 'disk')) {

@@ -12,7 +12,7 @@ const executor = (env: Env): string => env.KANIKO_EXECUTOR || DEFAULT_EXECUTOR;
 /** kaniko's executor: builds inside its own container image and pushes every destination itself. */
 export const kanikoBackend = selfPushingBackend({
   name: 'kaniko',
-  capabilities: { variants: true, platforms: false, diskDestinations: false, needsRegistry: true, signsItself: false, localInputs: true, reuse: true },
+  capabilities: { variants: true, platforms: false, diskDestinations: false, needsRegistry: true, signsItself: false, localInputs: true, reuse: true, secrets: false },
   argv: kanikoArgv,
   digestFile: digestFileIn,
   readDigest: sha256Digest,

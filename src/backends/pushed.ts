@@ -9,6 +9,7 @@ import type { BuildResult, PushedImage } from './backend.js';
 import type { RunContext } from '../support/context.js';
 import { type BuildLog, openLog, runBuilder, unitResult } from './process.js';
 import { withScratchDir } from './scratch.js';
+import { secretMounts, withSecretFiles } from './secret-files.js';
 
 /** Bound of each request when reading back what was pushed or checking that a registry answers. */
 const REGISTRY_TIMEOUT_MS = 15_000;
@@ -142,7 +143,7 @@ export async function runSelfPushingBuilder(plan: Plan, unit: BuildUnit, io: Run
       io.env,
       async (scratch, problem) => {
         if (problem) log.line(`image-builder: ${problem}; digests will be read from the registry`);
-        const outcome = await runBuilder(run.argv(scratch), log, io, run.missingHint);
+        const outcome = await withSecretFiles(secretMounts(plan.secrets, scratch), { dir: scratch, problem }, io.env, log, () => runBuilder(run.argv(scratch), log, io, run.missingHint));
         if (outcome.error) return { ...unitResult(unit), error: outcome.error };
         const digest = scratch ? await readFile(run.digestFile(scratch), 'utf8').then(run.readDigest, () => undefined) : undefined;
         const registries = new PushRegistries(io, log);

@@ -83,6 +83,17 @@ const cases: { name: string; plan: Plan; argvs: string[][] }[] = [
       [...GLOBAL, 'manifest', 'push', '--all', '--digestfile', `${SCRATCH}/push-1.digest`, LOCAL, 'docker://europe-docker.pkg.dev/kyma-project/prod/test-infra/app:v20240101-01234567'],
     ],
   },
+  {
+    name: 'build secrets: type=file always, a file secret from its file, an environment secret from a private file',
+    plan: makePlan({ secrets: [{ id: 'npm', src: '/run/secrets/npm' }, { id: 'gh', env: 'GH_TOKEN' }] }),
+    argvs: [
+      [
+        ...GLOBAL, 'build', '--isolation=chroot', '-f', '/src/app/Dockerfile', ...COMMIT,
+        '--secret', 'type=file,id=npm,src=/run/secrets/npm', '--secret', `type=file,id=gh,src=${SCRATCH}/secret-2`, '-t', LOCAL, '/src/app',
+      ],
+      [...GLOBAL, 'push', '--retry=0', '--retry-delay=500ms', '--digestfile', `${SCRATCH}/push-1.digest`, LOCAL, 'docker://europe-docker.pkg.dev/kyma-project/prod/test-infra/app:v20240101-01234567'],
+    ],
+  },
 ];
 
 describe('buildah commands', () => {
@@ -111,6 +122,13 @@ describe('buildah commands', () => {
     // No destinations: such a name makes none (the planner refuses it); the local name must still be valid.
     const plan = makePlan({ ...(name ? { name } : { name: undefined }) }, { destinations: [], ...(variant ? { variant } : {}) });
     expect(localImageName(plan, plan.builds[0]!, '1234')).toBe(local);
+  });
+
+  it.each([
+    { secret: { id: 'a,b', env: 'X' }, problem: 'buildah cannot read --secret id=a,b: its id has a comma, where buildah splits --secret; rename it, or use --backend buildkit' },
+    { secret: { id: 'a', src: '/s/x,y' }, problem: 'buildah cannot read --secret id=a: its file /s/x,y has a comma, where buildah splits --secret; rename it, or use --backend buildkit' },
+  ])('refuses a secret buildah would misread: $secret.id', ({ secret, problem }) => {
+    expect(backendPlanProblems(buildah, makePlan({ secrets: [secret] }))).toEqual([problem]);
   });
 
   it.each(['oci:relative/dir:v1', 'oci-archive:/out/a:b/app.tar:v1', 'oci:/out/x:bad tag'])('rejects the disk destination %s', (destination) => {

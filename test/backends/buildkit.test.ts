@@ -1,5 +1,6 @@
 import { backendPlanProblems } from '../../src/backends/index.js';
 import { buildkitBackend } from '../../src/backends/buildkit.js';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -182,6 +183,23 @@ const cases: { name: string; plan: Plan; env?: Record<string, string>; argv: str
       '<private temp dir>/metadata.json',
     ],
   },
+  {
+    name: 'build secrets: a file secret from its file, an environment secret from a private file, CSV-quoted where needed',
+    plan: makePlan({ secrets: [{ id: 'npm', src: '/run/secrets/npm' }, { id: 'gh', env: 'GH_TOKEN' }, { id: 'a,b', src: '/s/x,"y"' }] }),
+    argv: [
+      ...PLAIN,
+      '--secret',
+      'id=npm,src=/run/secrets/npm',
+      '--secret',
+      'id=gh,src=<private temp dir>/secret-2',
+      '--secret',
+      '"id=a,b","src=/s/x,""y"""',
+      '--output',
+      `type=image,"name=${DEST}",push=true`,
+      '--metadata-file',
+      '<private temp dir>/metadata.json',
+    ],
+  },
 ];
 
 describe('buildkit commands', () => {
@@ -235,5 +253,52 @@ describe('buildkit build (stand-in buildctl)', () => {
     const result = await buildkit.build(plan, unit, captured.io);
     expect(result).toMatchObject({ ok: false, pushed: [], error: 'fake-builder exited with code 1' });
     expect(await readFile(unit.logFile, 'utf8')).toContain('image-builder: fake-builder exited with code 1');
+  });
+});
+
+describe('buildkit build secrets (stand-in buildctl)', () => {
+  afterAll(removeTempDirs);
+
+  /** A buildctl that notes, for each --secret, its file, that file's mode and content while it runs, then is the fake builder. */
+  function recordingBuildctl(): { path: string; record: string; fake: ReturnType<typeof installFakeBuilder> } {
+    const fake = installFakeBuilder();
+    const dir = tempDir('buildkit-secrets');
+    const record = path.join(dir, 'record');
+    const script = path.join(dir, 'buildctl');
+    writeFileSync(
+      script,
+      ['#!/bin/sh', 'prev=', 'for a in "$@"; do', `  if [ "$prev" = --secret ]; then f=\${a#*src=}; echo "$f $(stat -c %a "$f") $(cat "$f")" >> '${record}'; fi`, '  prev=$a', 'done', `exec '${fake.path}' "$@"`, ''].join('\n'),
+      { mode: 0o755 },
+    );
+    return { path: script, record, fake };
+  }
+
+  it('an environment secret reaches buildctl in a 0600 file of the private folder, removed when it is done; a file secret as it is', async () => {
+    const buildctl = recordingBuildctl();
+    const npmrc = path.join(tempDir('buildkit-npmrc'), '.npmrc');
+    writeFileSync(npmrc, 'npm-file-value', { mode: 0o640 });
+    const plan = makePlan({ logDir: tempDir('buildkit-logs'), secrets: [{ id: 'npm', src: npmrc }, { id: 'gh', env: 'GH_TOKEN' }] });
+    const captured = captureIO({ BUILDCTL: buildctl.path, FAKE_BUILDER_RECORD_DIR: buildctl.fake.recordDir, GH_TOKEN: 'ghp_from_the_environment' });
+    const result = await buildkit.build(plan, plan.builds[0]!, captured.io);
+    expect(result.ok).toBe(true);
+    const [npm, gh] = readFileSync(buildctl.record, 'utf8').trim().split('\n');
+    expect(npm).toBe(`${npmrc} 640 npm-file-value`);
+    const [ghFile, mode, value] = gh!.split(' ');
+    expect(ghFile).toMatch(/\/image-builder-\w{6}\/secret-2$/);
+    expect([mode, value]).toEqual(['600', 'ghp_from_the_environment']);
+    expect(existsSync(ghFile!)).toBe(false);
+    const [call] = buildctl.fake.calls();
+    expect(call!.argv).toEqual(expect.arrayContaining(['--secret', `id=npm,src=${npmrc}`, `id=gh,src=${ghFile}`]));
+    expect(call!.argv.join(' ')).not.toContain('ghp_from_the_environment');
+  });
+
+  it('without a private folder an environment secret fails the build before buildctl starts', async () => {
+    const buildctl = recordingBuildctl();
+    const plan = makePlan({ logDir: tempDir('buildkit-logs'), secrets: [{ id: 'gh', env: 'GH_TOKEN' }] });
+    const captured = captureIO({ BUILDCTL: buildctl.path, FAKE_BUILDER_RECORD_DIR: buildctl.fake.recordDir, GH_TOKEN: 'ghp_x', TMPDIR: '/nonexistent/tmp' });
+    const result = await buildkit.build(plan, plan.builds[0]!, captured.io);
+    expect(result).toMatchObject({ ok: false, error: expect.stringMatching(/^the build secret gh \(from GH_TOKEN\) could not be written for the builder: cannot use a private folder in \/nonexistent\/tmp/) });
+    expect(buildctl.fake.calls()).toEqual([]);
+    expect(await readFile(plan.builds[0]!.logFile, 'utf8')).toContain('image-builder: the build secret gh (from GH_TOKEN) could not be written');
   });
 });

@@ -20,7 +20,7 @@ describe('the registry of backends', () => {
 
   it('every backend declares all capabilities', () => {
     for (const backend of allBackends()) {
-      expect(Object.keys(backend.capabilities).sort(), backend.name).toEqual(['diskDestinations', 'localInputs', 'needsRegistry', 'platforms', 'reuse', 'signsItself', 'variants']);
+      expect(Object.keys(backend.capabilities).sort(), backend.name).toEqual(['diskDestinations', 'localInputs', 'needsRegistry', 'platforms', 'reuse', 'secrets', 'signsItself', 'variants']);
     }
   });
 });
@@ -55,6 +55,13 @@ describe('what a backend lacks is a problem naming one that has it', () => {
   const cases = allBackends().flatMap((backend) => [
     { backend, what: 'platforms', plan: makePlan({ platforms: ['linux/arm64'] }), refused: !backend.capabilities.platforms, message: /cannot build for other platforms \(--platform linux\/arm64\): use --backend \w+/ },
     { backend, what: 'a disk destination', plan: makePlan({}, { destinations: ['oci:/out/layout:v1'] }), refused: !backend.capabilities.diskDestinations, message: /cannot write to oci:\/out\/layout:v1: use --backend \w+ for oci: and oci-archive: destinations/ },
+    {
+      backend,
+      what: 'build secrets',
+      plan: makePlan({ secrets: [{ id: 'npm', src: '/run/secrets/npm' }, { id: 'gh', env: 'GH_TOKEN' }] }),
+      refused: !backend.capabilities.secrets,
+      message: /cannot mount build secrets \(--secret npm, gh\): use --backend \w+ \(or --backend \w+\) for RUN --mount=type=secret, or drop --secret/,
+    },
   ]);
   it.each(cases)('$backend.name and $what', ({ backend, plan, refused, message }) => {
     const problems = backendPlanProblems(backend, { ...plan, backend: backend.name, backendInputs: undefined });
@@ -63,12 +70,23 @@ describe('what a backend lacks is a problem naming one that has it', () => {
   });
 
   it('the backend suggested has the capability', () => {
-    for (const backend of allBackends().filter((b) => !b.capabilities.platforms || !b.capabilities.diskDestinations)) {
-      for (const problem of backendPlanProblems(backend, makePlan({ platforms: ['linux/arm64'] }, { destinations: ['oci:/out/layout:v1'] }))) {
+    const plan = makePlan({ platforms: ['linux/arm64'], secrets: [{ id: 'npm', env: 'NPM_TOKEN' }] }, { destinations: ['oci:/out/layout:v1'] });
+    for (const backend of allBackends().filter((b) => !b.capabilities.platforms || !b.capabilities.diskDestinations || !b.capabilities.secrets)) {
+      for (const problem of backendPlanProblems(backend, plan)) {
         const suggested = backendNamed(/--backend (\w+)/.exec(problem)?.[1] ?? '') as Backend;
         expect(suggested, problem).toBeDefined();
-        expect(problem.includes('platforms') ? suggested.capabilities.platforms : suggested.capabilities.diskDestinations, problem).toBe(true);
+        const capability = problem.includes('platforms') ? 'platforms' : problem.includes('--secret') ? 'secrets' : 'diskDestinations';
+        expect(suggested.capabilities[capability], problem).toBe(true);
       }
+    }
+  });
+
+  it('kaniko and ADO refuse --secret, naming buildah and buildkit', () => {
+    const plan = makePlan({ secrets: [{ id: 'npm', env: 'NPM_TOKEN' }] });
+    for (const name of ['kaniko', 'ado']) {
+      expect(backendPlanProblems(backendNamed(name)!, { ...plan, backend: name })).toContain(
+        `${name} cannot mount build secrets (--secret npm): use --backend buildah (or --backend buildkit) for RUN --mount=type=secret, or drop --secret`,
+      );
     }
   });
 });

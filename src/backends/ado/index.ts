@@ -10,7 +10,7 @@ const requestOf = (plan: Plan): AdoRequest | undefined => plan.backendInputs as 
 /** Azure DevOps: a pipeline builds, pushes and signs from its own checkout; this client starts it, follows it, reports. */
 export const adoBackend: Backend = {
   name: 'ado',
-  capabilities: { variants: false, platforms: true, diskDestinations: false, needsRegistry: false, signsItself: true, localInputs: false, reuse: false },
+  capabilities: { variants: false, platforms: true, diskDestinations: false, needsRegistry: false, signsItself: true, localInputs: false, reuse: false, secrets: false },
   secretEnv: ['ADO_PAT', 'AZURE_CLIENT_SECRET'],
 
   optionProblems(o: Options, chosen: boolean) {
