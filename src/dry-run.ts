@@ -44,6 +44,8 @@ export function dryRunReport(plan: Plan, env: Env, version = ''): Record<string,
     repositories: plan.repositories,
     platforms: plan.platforms,
     target: plan.target,
+    // Ids and sources (a file, a variable), never a value.
+    secrets: building && plan.secrets.length > 0 ? plan.secrets : undefined,
     cache: plan.cache,
     reuse: building ? { ...plan.reuse, trusted } : undefined,
     ...description?.fields,

@@ -12,9 +12,9 @@ export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
 export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
 /**
  * Our build type: a Dockerfile built by image-builder. externalParameters: name, dockerfile (relative to the
- * context), context, tags, platforms, target, variant, buildArgs (names only); internalParameters: ciSystem, jobType,
- * backend, inputsDigest (with reuse on: the digest of every input, what a later run may reuse the image by), and for an
- * image this run copied instead of building, promotedFrom. A change of these meanings is a new version.
+ * context), context, tags, platforms, target, variant, buildArgs (names only), secrets (ids only, when any);
+ * internalParameters: ciSystem, jobType, backend, inputsDigest (with reuse on: the digest of every input, what a later
+ * run may reuse the image by), and for an image this run copied instead of building, promotedFrom. A change of these meanings is a new version.
  */
 export const BUILD_TYPE = `${IMAGE_BUILDER_URI}/buildtypes/v1`;
 
@@ -46,7 +46,7 @@ export interface ProvenanceStatement {
 export interface ProvenanceInput {
   /** The pushed image: `registry/repository` and its manifest (or index) digest `sha256:<hex>`. */
   subject: { name: string; digest: string };
-  plan: Pick<Plan, 'name' | 'context' | 'dockerfile' | 'platforms' | 'target' | 'gitState' | 'backend'>;
+  plan: Pick<Plan, 'name' | 'context' | 'dockerfile' | 'platforms' | 'target' | 'gitState' | 'backend' | 'secrets'>;
   /** The unit that made the image; of its build args only the names are read. */
   unit: Pick<BuildUnit, 'variant' | 'tags' | 'buildArgs'>;
   /** The images the Dockerfile pulls, after ARG substitution, with the digests they resolved to. */
@@ -96,6 +96,8 @@ export function provenanceStatement(input: ProvenanceInput): ProvenanceStatement
     ...(unit.variant !== undefined ? { variant: unit.variant } : {}),
     // Names only: values may be tokens (SPEC 11), and a signed statement cannot be masked afterwards.
     buildArgs: Object.keys(unit.buildArgs).sort(),
+    // Ids only: where a value came from (a path, a variable) says nothing about the image.
+    ...(plan.secrets.length > 0 ? { secrets: plan.secrets.map((secret) => secret.id).sort() } : {}),
   };
   const baseImages = input.baseImages.map((image): ResourceDescriptor => ({
     uri: `docker://${canonicalImage(image.name)}`,
