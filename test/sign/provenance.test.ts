@@ -153,6 +153,14 @@ describe('provenanceStatement: SLSA v1 in an in-toto Statement v1, pure', () => 
     for (const secret of secrets) expect(text.includes(secret), secret).toBe(false);
     expect(text).toContain('"buildArgs":["COMMIT_SHA","KEY","NPM_TOKEN","REGISTRY_PASSWORD"]');
   });
+
+  it('build secrets: their ids, sorted, never where their values are; none, no field', () => {
+    const plan = makePlan({ secrets: [{ id: 'npm', src: '/home/ci/.npmrc' }, { id: 'gh', env: 'GH_TOKEN' }] });
+    const statement = provenanceStatement(input({ plan, unit: plan.builds[0]! }));
+    expect(statement.predicate.buildDefinition.externalParameters.secrets).toEqual(['gh', 'npm']);
+    expect(JSON.stringify(statement)).not.toMatch(/npmrc|GH_TOKEN/);
+    expect(provenanceStatement(input()).predicate.buildDefinition.externalParameters).not.toHaveProperty('secrets');
+  });
 });
 
 describe('pushedAttestations: one statement per pushed repository and digest', () => {
