@@ -176,7 +176,7 @@ describe('--parse-tags-only through the real CLI', () => {
     { what: 'an unknown CI system', env: baseEnv({ CI: 'true' }), args: [], messages: [/cannot determine CI system/] },
     { what: 'an unsupported GitHub event', env: github('issues'), args: [], messages: [/issues/] },
     { what: 'a secret-looking Env variable', env: prow({ JOB_TYPE: 'postsubmit', PULL_BASE_SHA: 'd9e0b24a3dc14baa08a6fbd7a2cd0f1a2c9d8e7f', ADO_PAT: 'supersecretvalue123' }), args: ['--tag', 'x-{{ .Env "ADO_PAT" }}'], messages: [/ADO_PAT/] },
-    { what: 'an unknown template field', env: prow({ JOB_TYPE: 'postsubmit', PULL_BASE_SHA: 'd9e0b24a3dc14baa08a6fbd7a2cd0f1a2c9d8e7f' }), args: ['--tag', 'x={{ .Branch }}'], messages: [/tag "x"/, /Branch/] },
+    { what: 'an unknown template field', env: prow({ JOB_TYPE: 'postsubmit', PULL_BASE_SHA: 'd9e0b24a3dc14baa08a6fbd7a2cd0f1a2c9d8e7f' }), args: ['--tag', 'x={{ .Version }}'], messages: [/tag "x"/, /Version/] },
     { what: 'a tag with two "="', env: prow({ JOB_TYPE: 'postsubmit', PULL_BASE_SHA: 'd9e0b24a3dc14baa08a6fbd7a2cd0f1a2c9d8e7f' }), args: ['--tag', 'a=b=c'], messages: [/a=b=c/] },
     { what: 'no commit SHA outside CI and outside git', env: baseEnv(), args: ['--context', '/'], messages: [/commit SHA could not be determined/] },
     { what: 'a value that is no OCI tag', env: github('workflow_dispatch', { GITHUB_SHA: '7ae395d4ec2c1ad7e1c05ff6771004eb27cc76b5' }), args: ['--tag', '{{ .Env "GITHUB_REF" }}'], messages: [/EnvGITHUB_REF/, /refs\/heads\/main/] },
