@@ -58,7 +58,8 @@ async function runLocally(builder: LocalBuilder, plan: Plan, ctx: RunContext): P
   }
   const reused = units.filter((r) => r.reusedFrom !== undefined);
   const copied = reused.length > 0 ? ` (${reused.length} of ${units.length} ${units.length === 1 ? 'build' : 'builds'} reused, not built)` : '';
-  ctx.log.info(`done in ${seconds}s: ${units.reduce((n, r) => n + r.pushed.length, 0)} images pushed${copied}`);
+  const count = units.reduce((n, r) => n + r.pushed.length, 0);
+  ctx.log.info(`done in ${seconds}s: ${count} ${count === 1 ? 'image' : 'images'} pushed${copied}`);
   return { units };
 }
 

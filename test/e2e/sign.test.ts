@@ -299,7 +299,7 @@ describe.skipIf(!ready)('signing through the real CLI, real registry, real image
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`not signed (on disk, not in a registry): oci:${layout}`);
     // Named after the push, when signing happens; this run outside CI has no --repo.
-    expect(r.stderr).toMatch(/images pushed\n(.*\n)*elsewhere skipped: enabled for org\/other, this run's repository is unknown \(outside CI, pass --repo=org\/repo\)\n/);
+    expect(r.stderr).toMatch(/images? pushed\n(.*\n)*elsewhere skipped: enabled for org\/other, this run's repository is unknown \(outside CI, pass --repo=org\/repo\)\n/);
     expect(plain.requestsTo('/never')).toEqual([]);
     const body = JSON.parse(plain.requestsTo('/sign')[0]?.body ?? '') as Array<{ notaryGun: string; sha256: string; version: string }>;
     expect(body.map((entry) => [entry.notaryGun, entry.version])).toEqual([
