@@ -87,6 +87,15 @@ export function readBuildSecrets(raws: readonly string[], env: Env, cwd: string,
   return { secrets, values, problems };
 }
 
+/** Builders print line by line: a value of several lines is masked whole and by each line long enough not to be a common word. */
+export function maskedForms(value: string): string[] {
+  const lines = value.split(/\r?\n/).filter((line) => line.trim().length >= MIN_LINE);
+  return lines.length > 1 ? [value, ...lines] : [value];
+}
+
+/** A line shorter than this ("true", "}") of a secret file is masked only inside the whole value. */
+const MIN_LINE = 8;
+
 function secretValue(secret: BuildSecret, byId: boolean, env: Env, files: SecretFiles): { value: string } | { problem: string } {
   const by = `--secret id=${secret.id}`;
   if ('env' in secret) {

@@ -18,7 +18,7 @@ import { Logger } from './output/logger.js';
 import { assignments } from './support/secrets.js';
 import type { InputsScan, InputsSource } from './inputs/index.js';
 import { reuseChoice } from './reuse/plan.js';
-import { readBuildSecrets } from './build-secrets.js';
+import { maskedForms, readBuildSecrets } from './build-secrets.js';
 
 /** The process edge: the run context but its logger (made here, once the flags are read), plus argv and the working directory. */
 export type RunIO = Omit<RunContext, 'log'> & {
@@ -112,7 +112,7 @@ async function planRun(options: Options, parsed: { problems: string[]; empty: st
   if (modeOf(options) === 'build' && options.secrets.length > 0) {
     // Masked from here on; the plan keeps ids and sources, never a value.
     const read = readBuildSecrets(options.secrets, io.env, io.cwd);
-    log.secrets.add(...read.values.flatMap((value) => [value, ...value.split(/\r?\n/)]));
+    log.secrets.add(...read.values.flatMap(maskedForms));
     for (const p of read.problems) problems.add(p);
     files.secrets = read.secrets;
   }

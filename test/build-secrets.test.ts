@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MAX_SECRET_BYTES, parseSecretFlag, readBuildSecrets, type BuildSecret } from '../src/build-secrets.js';
+import { MAX_SECRET_BYTES, maskedForms, parseSecretFlag, readBuildSecrets, type BuildSecret } from '../src/build-secrets.js';
 import { InputError } from '../src/errors.js';
 import { removeTempDirs, tempDir } from './support/tools.js';
 
@@ -96,5 +96,19 @@ describe('reading the secrets of a build', () => {
     expect(readBuildSecrets(['id=big,src=/big'], {}, dir, files).problems).toEqual([
       `--secret id=big: /big has ${MAX_SECRET_BYTES + 1} bytes, more than a secret may (${MAX_SECRET_BYTES}, as BuildKit); mount large files another way`,
     ]);
+  });
+});
+
+describe('what is masked of a value', () => {
+  it.each<[string, string, string[]]>([
+    ['one line', 'ghp_0123456789', ['ghp_0123456789']],
+    ['one line and its newline (the trimmed form is the masker\'s own)', 'ghp_0123456789\n', ['ghp_0123456789\n']],
+    [
+      'several lines: the whole, and each line of 8 characters or more (a builder prints line by line)',
+      '//registry.npmjs.org/:_authToken=abcdef\r\nalways-auth=true\ntrue\n',
+      ['//registry.npmjs.org/:_authToken=abcdef\r\nalways-auth=true\ntrue\n', '//registry.npmjs.org/:_authToken=abcdef', 'always-auth=true'],
+    ],
+  ])('%s', (_name, value, forms) => {
+    expect(maskedForms(value)).toEqual(forms);
   });
 });
