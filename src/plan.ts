@@ -89,6 +89,8 @@ export function buildPlan(input: PlanInput): Plan {
             additionalPrTag: config['additional-pr-tag'],
           },
           gitState,
+          // The commit built, as COMMIT_SHA says: --commit-sha wins over a pull request's head too.
+          ...(o.commitSha ? { commitOverride: o.commitSha } : {}),
           env,
           now,
           // A backend without local inputs renders the user tags itself, from its own checkout and env file: here they are only checked.

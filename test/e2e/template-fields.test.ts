@@ -140,6 +140,8 @@ describe('HeadSHA, ShortHeadSHA and Branch through the real CLI', () => {
     const override = 'abcdef1234567890abcdef1234567890abcdef12';
     const tags = await userTags(['--commit-sha', override, '--tag', 'h={{ .ShortHeadSHA }}-{{ .Branch }}', '--tag', 'c=c-{{ShortSHA}}'], github('push'), 2);
     expect(tags).toEqual(['h=abcdef12-main', 'c=c-abcdef12']);
+    // In a pull request too: the commit built is the override, as the COMMIT_SHA build arg says.
+    expect(await userTags(['--commit-sha', override, '--tag', 'h={{ .ShortHeadSHA }}', '--tag', 'c=c-{{ShortSHA}}'], github('pull_request'), 2)).toEqual(['h=abcdef12', 'c=c-abcdef12']);
   });
 
   it('outside CI in a detached checkout: HeadSHA is its HEAD; an empty Branch renders empty inside a longer value', async () => {
