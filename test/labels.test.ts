@@ -3,12 +3,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readGitState, type Env, type GitState } from '../src/ci/index.js';
 import { parseConfig } from '../src/config/load.js';
-import { InputError, Problems } from '../src/errors.js';
+import { Problems } from '../src/errors.js';
 import { dockerfileLabelKeys } from '../src/inputs/dockerfile.js';
 import { createdTime, OCI, originMetadata, parseKeyValues, unitMetadata } from '../src/labels.js';
 import { defaultOptions, type Options } from '../src/options.js';
 import { buildPlan, type PlanFiles } from '../src/plan.js';
 import { backendFor, backendNamed, backendOptionProblems } from '../src/backends/index.js';
+import { inputProblems } from './support/errors.js';
 
 const NOW = new Date('2026-11-25T10:00:00.123Z');
 const BASE = '0123456789abcdef0123456789abcdef01234567';
@@ -25,15 +26,6 @@ function plan(o: Partial<Options>, git: GitState, extra: { env?: Env; files?: Pl
   return buildPlan({ options: opts, config, gitState: git, backend: backendFor(opts, {}, config), env: extra.env ?? {}, now: NOW, cwd: '/work', files: extra.files ?? {}, readFile: () => '' });
 }
 const unit = (...args: Parameters<typeof plan>) => plan(...args).builds[0]!;
-const problemsOf = (fn: () => unknown): string[] => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof InputError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected an InputError');
-};
 
 describe('the origin of an image, from the CI context and the tags', () => {
   it('a postsubmit: source, the base commit, the build time, the default tag as version and ref.name; labels and annotations alike', () => {
@@ -81,7 +73,7 @@ describe('the origin of an image, from the CI context and the tags', () => {
   });
 
   it.each(['yesterday', '-1', '1.5', '99999999999999'])('SOURCE_DATE_EPOCH=%s is exit 2, with the other problems', (epoch) => {
-    const problems = problemsOf(() => plan({ labels: ['x'] }, push, { env: { SOURCE_DATE_EPOCH: epoch } }));
+    const problems = inputProblems(() => plan({ labels: ['x'] }, push, { env: { SOURCE_DATE_EPOCH: epoch } }));
     expect(problems).toEqual([expect.stringContaining('--label "x" is not KEY=VALUE'), expect.stringMatching(/^environment variable SOURCE_DATE_EPOCH=".*" is not a Unix time: set it to whole seconds since 1970-01-01 UTC/)]);
   });
 
@@ -158,7 +150,7 @@ describe('--label and --annotation', () => {
   });
 
   it('reports every bad value of both flags in one round (exit 2)', () => {
-    const problems = problemsOf(() => plan({ labels: ['novalue', '=x', 'a b=1'], annotations: ['.dot=1', 'ok=1', 'q'] }, push));
+    const problems = inputProblems(() => plan({ labels: ['novalue', '=x', 'a b=1'], annotations: ['.dot=1', 'ok=1', 'q'] }, push));
     expect(problems).toEqual([
       '--label "novalue" is not KEY=VALUE: write --label=novalue=<value> (or --label=novalue= for an empty value)',
       '--label "=x" has no key: write --label=<key>=<value>, e.g. --label=org.opencontainers.image.title=app',

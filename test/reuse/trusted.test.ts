@@ -1,10 +1,10 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { InputError } from '../../src/errors.js';
 import { describeTrusted, loadTrusted, trustedKeyFromPublicKey, type Trusted } from '../../src/reuse/trusted.js';
 import { cosignEncryptedKey, generateTestKey } from '../support/cosign.js';
 import { startMockSigstore } from '../support/sigstore.js';
+import { inputProblems } from '../support/errors.js';
 
 const GITHUB = 'https://token.actions.githubusercontent.com';
 const WORKFLOW = '^https://github\\.com/my-org/my-repo/\\.github/workflows/build\\.yml@refs/heads/main$';
@@ -33,15 +33,6 @@ function load(yaml: string, contents: Record<string, string>): Trusted[] {
   return loadTrusted(parseConfig(`reuse:\n  trusted:\n${yaml}`, 'config.yaml').config.reuse.trusted, files(contents));
 }
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof InputError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('loadTrusted: reuse.trusted read, keys and trusted roots checked now', () => {
   it('a cosign public key: its SPKI fingerprint, named by its entry and path', () => {
@@ -96,18 +87,18 @@ describe('loadTrusted: reuse.trusted read, keys and trusted roots checked now', 
       'reuse.trusted[0].keyless: trusted-root sigstore/root.json does not exist; mount it or fix trusted-root',
     ],
   ])('%s', (_, yaml, contents, problem) => {
-    expect(problemsOf(() => load(yaml, contents))).toEqual([problem]);
+    expect(inputProblems(() => load(yaml, contents))).toEqual([problem]);
   });
 
   it('a keyless identity that is not RE2 is refused by the schema, naming its key path', () => {
-    expect(problemsOf(() => load(`    - keyless: {issuer: "${GITHUB}", identity: "(?<=a)b"}\n`, {}))).toEqual([
+    expect(inputProblems(() => load(`    - keyless: {issuer: "${GITHUB}", identity: "(?<=a)b"}\n`, {}))).toEqual([
       expect.stringMatching(/^config\.yaml: reuse\.trusted\[0\]\.keyless\.identity: not a valid RE2 regular expression \(the syntax of Go's regexp\): /),
     ]);
   });
 
   it('every problem in one InputError, each naming its entry', () => {
     const yaml = `    - key: keys/ok.pub\n    - key: keys/gone.pub\n    - key: rsa.pub\n    - keyless: {issuer: "${GITHUB}", identity: x, trusted-root: bad.json}\n`;
-    expect(problemsOf(() => load(yaml, { 'keys/ok.pub': key.publicPem, 'rsa.pub': rsa, 'bad.json': '{"mediaType": 1' }))).toEqual([
+    expect(inputProblems(() => load(yaml, { 'keys/ok.pub': key.publicPem, 'rsa.pub': rsa, 'bad.json': '{"mediaType": 1' }))).toEqual([
       'reuse.trusted[1].key keys/gone.pub does not exist; mount it or fix the path',
       'reuse.trusted[2].key rsa.pub is an RSA key; a trusted key must be ECDSA P-256, as cosign generate-key-pair makes',
       expect.stringMatching(/^reuse\.trusted\[3\]\.keyless: trusted-root bad\.json is not a sigstore trusted root \(/),

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { GitState, JobType } from '../../src/ci/gitstate.js';
 import { InputError } from '../../src/errors.js';
 import { computeTags, renderTag, type TemplateData } from '../../src/tags/index.js';
+import { inputMessage } from '../support/errors.js';
 
 // HeadSHA, ShortHeadSHA and Branch (SPEC 5): the commit built and the branch, in both template spellings.
 
@@ -12,15 +13,6 @@ const data: TemplateData = { commitSHA: BASE, headSHA: HEAD, branch: 'main', prN
 
 const render = (value: string, d: TemplateData = data): string => renderTag({ name: 't', value }, d).value;
 
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InputError);
-    return (err as Error).message;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('the fields HeadSHA, ShortHeadSHA, Branch', () => {
   it.each([
@@ -40,7 +32,7 @@ describe('the fields HeadSHA, ShortHeadSHA, Branch', () => {
   });
 
   it('HeadSHA needs a commit SHA, as ShortSHA does', () => {
-    const message = messageOf(() => renderTag({ name: 'h', value: 'x-{{ .ShortHeadSHA }}' }, { ...data, commitSHA: undefined, headSHA: undefined }));
+    const message = inputMessage(() => renderTag({ name: 'h', value: 'x-{{ .ShortHeadSHA }}' }, { ...data, commitSHA: undefined, headSHA: undefined }));
     expect(message).toContain('tag "h"');
     expect(message).toContain('uses ShortHeadSHA, but the commit SHA could not be determined');
   });
@@ -54,19 +46,19 @@ describe('the fields HeadSHA, ShortHeadSHA, Branch', () => {
   });
 
   it.each([['{{ .Branch }}'], ['{{Branch}}']])('%j without a branch is an error naming the tag and the empty field', (value) => {
-    const message = messageOf(() => renderTag({ name: 'b', value }, { ...data, branch: undefined }));
+    const message = inputMessage(() => renderTag({ name: 'b', value }, { ...data, branch: undefined }));
     expect(message).toMatch(/^tag "b" \(template .*\): renders to an empty value: Branch is empty \(no branch is known for this run: a tag build, or outside CI without PULL_BASE_REF\)/);
   });
 
   it('an empty value names every empty field and variable it reads', () => {
-    const message = messageOf(() => renderTag({ name: 'e', value: '{{ .PRNumber }}{{ .Env "UNSET" }}{{ .Branch }}' }, { ...data, prNumber: undefined, branch: '' }));
+    const message = inputMessage(() => renderTag({ name: 'e', value: '{{ .PRNumber }}{{ .Env "UNSET" }}{{ .Branch }}' }, { ...data, prNumber: undefined, branch: '' }));
     expect(message).toContain('Branch is empty (no branch is known');
     expect(message).toContain('PRNumber is empty (this run is not a pull request)');
     expect(message).toContain('Env "UNSET" is unset or empty');
   });
 
   it('a branch with "/" is no valid tag: an error naming the tag, saying why', () => {
-    const message = messageOf(() => renderTag({ name: 'b', value: '{{ .Branch }}-{{ .ShortSHA }}' }, { ...data, branch: 'feature/x' }));
+    const message = inputMessage(() => renderTag({ name: 'b', value: '{{ .Branch }}-{{ .ShortSHA }}' }, { ...data, branch: 'feature/x' }));
     expect(message).toContain('tag "b"');
     expect(message).toContain('value "feature/x-01234567" is not a valid OCI tag ("/" is not allowed: a branch such as feature/x cannot be a tag)');
   });
@@ -87,18 +79,18 @@ describe('an unknown field suggests the one meant', () => {
     ['Dat', 'Date'],
   ])('%s → did you mean %s? (both spellings)', (typed, meant) => {
     for (const value of [`{{ .${typed} }}`, `{{${typed}}}`]) {
-      const message = messageOf(() => renderTag({ name: 'x', value }, data));
+      const message = inputMessage(() => renderTag({ name: 'x', value }, data));
       expect(message).toContain(`tag "x" (template ${JSON.stringify(value)}): unknown field "${typed}" (did you mean ${meant}?); known fields: `);
       expect(message).toContain('HeadSHA, ShortHeadSHA, Branch');
     }
   });
 
   it('env "X" suggests Env', () => {
-    expect(messageOf(() => render('{{ .env "X" }}'))).toContain('unknown field "env" (did you mean Env?)');
+    expect(inputMessage(() => render('{{ .env "X" }}'))).toContain('unknown field "env" (did you mean Env?)');
   });
 
   it.each([['Foo'], ['printf'], ['BranchName'], ['SHA']])('%s: no suggestion when nothing is near', (typed) => {
-    const message = messageOf(() => render(`{{ .${typed} }}`));
+    const message = inputMessage(() => render(`{{ .${typed} }}`));
     expect(message).toContain(`unknown field "${typed}"; known fields:`);
     expect(message).not.toContain('did you mean');
   });

@@ -1,21 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { checkTagValue, computeTags, encodeTagsBase64, renderTag, type TemplateData } from '../../src/tags/index.js';
+import { inputMessage } from '../support/errors.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const MB = 1024 * 1024;
 const data = (env: Record<string, string>): TemplateData => ({ commitSHA: SHA, prNumber: 42, date: new Date('2026-11-25T10:00:00Z'), env });
 const uses = (n: number, name = 'BIG'): string => `{{ .Env "${name}" }}`.repeat(n);
 
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InputError);
-    return (err as Error).message;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('a tag whose rendered value is far longer than a tag can be', () => {
   it.each<{ what: string; env: Record<string, string>; template: string }>([
@@ -26,7 +18,7 @@ describe('a tag whose rendered value is far longer than a tag can be', () => {
     { what: 'a long value after a prefix', env: { BIG: 'e'.repeat(2 * MB) }, template: `v1-{{ .ShortSHA }}-${uses(3)}` },
   ])('$what: refused as too long, the message short', ({ env, template }) => {
     const started = Date.now();
-    const message = messageOf(() => renderTag({ name: 'big', value: template }, data(env)));
+    const message = inputMessage(() => renderTag({ name: 'big', value: template }, data(env)));
     expect(Date.now() - started).toBeLessThan(5000); // a bound, not a benchmark
     expect(message).toMatch(/^tag "big" \(template .*\): renders to more than 4096 characters/);
     expect(message).toContain('a tag is at most 128 characters');
@@ -53,7 +45,7 @@ describe('a tag whose rendered value is far longer than a tag can be', () => {
   });
 
   it('a value of exactly the bound renders (and is then refused as an invalid OCI tag, quoted short)', () => {
-    const message = messageOf(() => renderTag({ name: 'edge', value: uses(1) }, data({ BIG: 'g'.repeat(4096) })));
+    const message = inputMessage(() => renderTag({ name: 'edge', value: uses(1) }, data({ BIG: 'g'.repeat(4096) })));
     expect(message).toContain('is not a valid OCI tag');
     expect(message).not.toContain('renders to more than');
   });
@@ -88,13 +80,13 @@ describe('messages quote at most 80 characters of a rendered value, with an elli
       length: 3002,
     },
   ])('$what', ({ fn, length }) => {
-    const message = messageOf(fn);
+    const message = inputMessage(fn);
     expect(message).toContain(`"${'h'.repeat(80)}"… (${length} characters)`);
     expect(message).not.toContain('h'.repeat(81));
   });
 
   it('a short value is quoted whole, without an ellipsis', () => {
-    const message = messageOf(() => renderTag({ name: 'q', value: 'bad/tag' }, data({})));
+    const message = inputMessage(() => renderTag({ name: 'q', value: 'bad/tag' }, data({})));
     expect(message).toContain('value "bad/tag" is not a valid OCI tag');
     expect(message).not.toContain('…');
   });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { isSecretLookingName, renderTag, type TemplateData } from '../../src/tags/index.js';
 import { translateGoTemplate } from '../../src/tags/gotemplate.js';
+import { inputMessage } from '../support/errors.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const data: TemplateData = {
@@ -13,15 +14,6 @@ const data: TemplateData = {
 
 const render = (value: string, d: TemplateData = data): string => renderTag({ name: 't', value }, d).value;
 
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InputError);
-    return (err as Error).message;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('translateGoTemplate', () => {
   it.each([
@@ -91,7 +83,7 @@ describe('renderTag', () => {
     ['{{ .ShortSHA | x }}', 'syntax error'],
     ['{{#if x}}', 'syntax error'],
   ])('refuses %j: %s', (template, problem) => {
-    const message = messageOf(() => renderTag({ name: 'mytag', value: template }, data));
+    const message = inputMessage(() => renderTag({ name: 'mytag', value: template }, data));
     expect(message).toContain(`tag "mytag" (template ${JSON.stringify(template)}): `);
     expect(message).toContain(problem);
   });
@@ -109,13 +101,13 @@ describe('renderTag', () => {
   });
 
   it('refuses an empty rendered value, naming the tag', () => {
-    expect(messageOf(() => renderTag({ name: 'e', value: '{{ .Env "UNSET" }}' }, data))).toMatch(
+    expect(inputMessage(() => renderTag({ name: 'e', value: '{{ .Env "UNSET" }}' }, data))).toMatch(
       /^tag "e" \(template .*\): renders to an empty value/,
     );
   });
 
   it('refuses a template that needs the SHA when none is known', () => {
-    const message = messageOf(() => renderTag({ name: 's', value: 'v{{ .ShortSHA }}' }, { ...data, commitSHA: undefined }));
+    const message = inputMessage(() => renderTag({ name: 's', value: 'v{{ .ShortSHA }}' }, { ...data, commitSHA: undefined }));
     expect(message).toContain('tag "s"');
     expect(message).toContain('commit SHA could not be determined');
     expect(render('PR-{{ .PRNumber }}', { ...data, commitSHA: undefined })).toBe('PR-42');
@@ -131,7 +123,7 @@ describe('renderTag', () => {
   it.each([['.hidden'], ['-dash'], ['a/b'], ['a:b'], ['x'.repeat(129)], ['tab\there'], ['ünïcode']])(
     'refuses the invalid OCI tag %j',
     (value) => {
-      const message = messageOf(() => renderTag({ name: 'bad', value }, data));
+      const message = inputMessage(() => renderTag({ name: 'bad', value }, data));
       expect(message).toContain(`tag "bad"`);
       const quoted = value.length <= 80 ? JSON.stringify(value) : `${JSON.stringify(value.slice(0, 80))}… (${value.length} characters)`;
       expect(message).toContain(`value ${quoted} is not a valid OCI tag`);
@@ -152,11 +144,11 @@ describe('renderTag', () => {
   ])('validation of %j by %j passes: %s', (value, validation, passes) => {
     const tag = { name: 'v', value, validation };
     if (passes) expect(renderTag(tag, data).name).toBe('v');
-    else expect(messageOf(() => renderTag(tag, data))).toMatch(/tag "v" .*: value ".*" does not match its validation/);
+    else expect(inputMessage(() => renderTag(tag, data))).toMatch(/tag "v" .*: value ".*" does not match its validation/);
   });
 
   it('reports an invalid validation regex', () => {
-    expect(messageOf(() => renderTag({ name: 'v', value: 'x', validation: '(' }, data))).toContain(
+    expect(inputMessage(() => renderTag({ name: 'v', value: 'x', validation: '(' }, data))).toContain(
       'validation "(" is not a valid RE2 regular expression',
     );
   });
@@ -168,25 +160,25 @@ describe('renderTag', () => {
   ])('validation: %s', (_name, pattern, value, ok) => {
     const fn = () => renderTag({ name: 'v', value, validation: pattern }, data);
     if (ok) expect(fn()).toEqual({ name: 'v', value });
-    else expect(messageOf(fn)).toContain('does not match its validation');
+    else expect(inputMessage(fn)).toContain('does not match its validation');
   });
 
   it('a pattern that backtracks catastrophically in JavaScript runs in linear time (RE2)', () => {
     // Backtracking would take hours for 60 characters: this test would time out.
     const value = `${'a'.repeat(60)}b`;
-    expect(messageOf(() => renderTag({ name: 'v', value, validation: '^(a+)+$' }, data))).toContain('does not match its validation');
+    expect(inputMessage(() => renderTag({ name: 'v', value, validation: '^(a+)+$' }, data))).toContain('does not match its validation');
   });
 
   it.each([
     ['a backreference', '(a)\\1'],
     ['a lookahead', 'v(?=1)'],
   ])('%s is refused as RE2 refuses it, naming the tag', (_name, pattern) => {
-    expect(messageOf(() => renderTag({ name: 'v', value: 'v1', validation: pattern }, data))).toMatch(/^tag "v" .*validation .* is not a valid RE2 regular expression/);
+    expect(inputMessage(() => renderTag({ name: 'v', value: 'v1', validation: pattern }, data))).toMatch(/^tag "v" .*validation .* is not a valid RE2 regular expression/);
   });
 
   it('a template of 50 MB is refused at once, and the message quotes a short excerpt', () => {
     const huge = 'x'.repeat(50 * 1024 * 1024);
-    const message = messageOf(() => renderTag({ name: 'big', value: huge }, data));
+    const message = inputMessage(() => renderTag({ name: 'big', value: huge }, data));
     expect(message).toContain('template too long');
     expect(message.length).toBeLessThan(400);
   });
@@ -208,7 +200,7 @@ describe('Env and secrets', () => {
   ])('refuses %j', (name) => {
     expect(isSecretLookingName(name)).toBe(true);
     const env = { [name]: 'the-secret-value' };
-    const message = messageOf(() => renderTag({ name: 'leak', value: `{{ .Env "${name}" }}` }, { ...data, env }));
+    const message = inputMessage(() => renderTag({ name: 'leak', value: `{{ .Env "${name}" }}` }, { ...data, env }));
     expect(message).toContain('tag "leak"');
     expect(message).toContain(`Env "${name}" is refused`);
     expect(message).toContain('tags must never publish secrets');
@@ -224,10 +216,10 @@ describe('Env and secrets', () => {
   );
 
   it('never shows a secret value, even in a template with other problems', () => {
-    const message = messageOf(() =>
+    const message = inputMessage(() =>
       renderTag({ name: 'leak', value: '{{ .Env "GITHUB_TOKEN" }} {{ .Foo }}' }, data),
     );
     expect(message).not.toContain('ghp_SUPERSECRETVALUE');
-    expect((messageOf(() => renderTag({ name: 'x', value: '{{Env "GITHUB_TOKEN"}}' }, data)))).not.toContain('ghp_');
+    expect((inputMessage(() => renderTag({ name: 'x', value: '{{Env "GITHUB_TOKEN"}}' }, data)))).not.toContain('ghp_');
   });
 });
