@@ -47,11 +47,11 @@ export interface ReuseChoice {
 }
 
 /** The flag wins over config.yaml; off by default. A backend without the capability reuses nothing (--reuse is refused elsewhere). */
-export function reuseChoice(options: Pick<Options, 'reuse'>, config: Pick<Config, 'reuse'>, backend: { name: string; capabilities: { reuse: boolean } }): ReuseChoice {
+export function reuseChoice(options: Pick<Options, 'reuse'> & Partial<Pick<Options, 'config'>>, config: Pick<Config, 'reuse'>, backend: { name: string; capabilities: { reuse: boolean } }): ReuseChoice {
   const decidedBy = options.reuse !== undefined ? '--reuse' : config.reuse.enabled ? 'config.yaml reuse.enabled' : 'default';
   const wanted = options.reuse ?? config.reuse.enabled;
   if (wanted && !backend.capabilities.reuse) {
-    return { enabled: false, decidedBy, note: `config.yaml reuse.enabled is ignored: the ${backend.name} backend does not reuse images; it builds every time` };
+    return { enabled: false, decidedBy, note: `${options.config ?? 'config.yaml'}: reuse.enabled is ignored: the ${backend.name} backend does not reuse images; it builds every time` };
   }
   return { enabled: wanted, decidedBy };
 }

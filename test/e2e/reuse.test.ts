@@ -281,9 +281,10 @@ describe('reuse in --dry-run and with a backend that cannot reuse (no network)',
   });
 
   it('reuse.enabled in config.yaml with the ADO backend is noted, not refused', async () => {
-    const r = await runCli(['--name=app', `--config=${config(`${ado}reuse: {enabled: true}\n`)}`, '--backend=ado', '--repo=org/repo', '--dry-run'], { env });
+    const file = config(`${ado}reuse: {enabled: true}\n`);
+    const r = await runCli(['--name=app', `--config=${file}`, '--backend=ado', '--repo=org/repo', '--dry-run'], { env });
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain('warning: config.yaml reuse.enabled is ignored: the ado backend does not reuse images; it builds every time');
+    expect(r.stderr).toContain(`warning: ${file}: reuse.enabled is ignored: the ado backend does not reuse images; it builds every time`);
     expect(JSON.parse(r.stdout).reuse).toMatchObject({ enabled: false });
   });
 });

@@ -30,7 +30,7 @@ describe('reuseChoice: the flag wins over config.yaml; off by default; a backend
       undefined,
       'reuse: {enabled: true}',
       'ado',
-      { enabled: false, decidedBy: 'config.yaml reuse.enabled', note: 'config.yaml reuse.enabled is ignored: the ado backend does not reuse images; it builds every time' },
+      { enabled: false, decidedBy: 'config.yaml reuse.enabled', note: 'config.yaml: reuse.enabled is ignored: the ado backend does not reuse images; it builds every time' },
     ],
     ['--no-reuse with ADO: off, no note', false, 'reuse: {enabled: true}', 'ado', { enabled: false, decidedBy: '--reuse' }],
   ])('%s', (_name, reuse, text, backend, expected) => {
