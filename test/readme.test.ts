@@ -1,25 +1,29 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { baseEnv, removeTempDirs, ROOT, runCli } from './support/cli.js';
+import { baseEnv, removeTempDirs, ROOT, runCli, tempDir } from './support/cli.js';
+import { freePort } from './support/registry.js';
+import { requireTool } from './support/tools.js';
 
-// Every README example marked `<!-- readme-test: NAME [stdout|stderr] -->` is run through the real CLI and its
-// output compared with the README, so an example cannot go stale. The marker precedes the command block; the
-// next fenced block after that is the output.
+// Every README example marked `<!-- readme-test: NAME [stdout|stderr|shell] -->` is run through the real CLI and
+// its output compared with the README, so an example cannot go stale. The marker precedes the command block; the
+// next fenced block after that is the output. A `shell` example is pasted into bash as a whole (stdout and stderr
+// together), with its folder /tmp/my-image and its port 5000 moved to a temp folder and a free port.
 
 afterAll(removeTempDirs);
 
 interface ReadmeExample {
   name: string;
-  stream: 'stdout' | 'stderr';
+  stream: 'stdout' | 'stderr' | 'shell';
   /** 1-based line of the marker, for messages. */
   line: number;
   command: string;
   expected: string;
 }
 
-const MARKER = /^<!-- readme-test: ([\w.-]+)(?: (stdout|stderr))? -->$/;
+const MARKER = /^<!-- readme-test: ([\w.-]+)(?: (stdout|stderr|shell))? -->$/;
 
 /** The marked examples of a README: each marker, the fenced block after it (the command) and the next one (the output). */
 function readmeExamples(text: string): ReadmeExample[] {
@@ -40,7 +44,7 @@ function readmeExamples(text: string): ReadmeExample[] {
     const command = blockAfter(index + 1);
     const output = command && blockAfter(command.end);
     if (!command || !output) throw new Error(`README.md:${index + 1}: marker "${match[1]}" is not followed by a command block and an output block`);
-    examples.push({ name: match[1] ?? '', stream: (match[2] as 'stdout' | 'stderr' | undefined) ?? 'stdout', line: index + 1, command: command.body, expected: output.body });
+    examples.push({ name: match[1] ?? '', stream: (match[2] as ReadmeExample['stream'] | undefined) ?? 'stdout', line: index + 1, command: command.body, expected: output.body });
   });
   return examples;
 }
@@ -132,23 +136,54 @@ function normalise(text: string): string {
     .trim();
 }
 
+const SHELL_DIR = '/tmp/my-image';
+const SHELL_PORT = '5000';
+
+/** Runs a shell example as a reader pastes it, in the checkout; its registry is stopped however the block ends. */
+async function runShellExample(block: string): Promise<{ code: number | null; output: string }> {
+  const dir = tempDir('ib-readme-shell-');
+  const port = String(await freePort());
+  const script = `exec 2>&1\ntrap 'kill $REGISTRY_PID 2>/dev/null || true' EXIT\n${block.replaceAll(SHELL_DIR, dir).replaceAll(`127.0.0.1:${SHELL_PORT}`, `127.0.0.1:${port}`)}\n`;
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', script], { cwd: ROOT, env: baseEnv(), stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => child.pid !== undefined && process.kill(-child.pid, 'SIGKILL'), 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output: output.replaceAll(dir, SHELL_DIR) });
+    });
+  });
+}
+
+const HAS_BUILD_TOOLS = requireTool('buildah', 'bash scripts/setup-system.sh') && requireTool('docker-registry', 'bash scripts/setup-system.sh');
+
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const EXAMPLES = readmeExamples(README);
 
 describe('README examples run as written', () => {
   it('has the examples the README promises to keep true', () => {
-    expect(EXAMPLES.map((e) => e.name)).toEqual(expect.arrayContaining(['dry-run', 'parse-tags-prow', 'parse-tags-github']));
+    expect(EXAMPLES.map((e) => e.name)).toEqual(expect.arrayContaining(['dry-run', 'parse-tags-prow', 'parse-tags-github', 'build-your-own']));
   });
 
-  it.each(EXAMPLES.map((e) => [e.name, e] as const))('%s', async (_name, example) => {
+  it.each(EXAMPLES.filter((e) => e.stream !== 'shell').map((e) => [e.name, e] as const))('%s', async (_name, example) => {
     let printed = '';
     for (const command of exampleCommands(example.command)) {
       const r = await runCli(command.args, { env: baseEnv(command.env), cwd: ROOT });
       expect(r.code, `README.md:${example.line}: exit code; stderr:\n${r.stderr}`).toBe(0);
-      printed += r[example.stream];
+      printed += example.stream === 'stderr' ? r.stderr : r.stdout;
     }
     expect(normalise(printed), `README.md:${example.line}: the output of example "${example.name}"`).toBe(normalise(example.expected));
   });
+});
+
+describe.runIf(HAS_BUILD_TOOLS)('README shell examples run as pasted (buildah, docker-registry)', () => {
+  it.each(EXAMPLES.filter((e) => e.stream === 'shell').map((e) => [e.name, e] as const))('%s', async (_name, example) => {
+    const r = await runShellExample(example.command);
+    expect(r.code, `README.md:${example.line}: exit code; output:\n${r.output}`).toBe(0);
+    expect(normalise(r.output), `README.md:${example.line}: the output of example "${example.name}"`).toBe(normalise(example.expected));
+  }, 150_000);
 });
 
 describe('the README test itself', () => {
