@@ -145,7 +145,7 @@ async function readInputs(where: InputsSource, log: Logger): Promise<InputsScan>
   const files = scan.context.entries.filter((e) => e.type !== 'dir');
   const bytes = files.reduce((sum, e) => sum + (e.size ?? 0), 0);
   const ignore = scan.ignoreFile ? `, ${scan.ignoreFile} applied` : '';
-  log.debug(`inputs: read ${files.length} files (${bytes} bytes) of the context ${where.contextDir} in ${Math.round(performance.now() - started)} ms${ignore}`);
+  log.debug(`inputs: read ${files.length} ${files.length === 1 ? 'file' : 'files'} (${bytes} bytes) of the context ${where.contextDir} in ${Math.round(performance.now() - started)} ms${ignore}`);
   for (const skipped of scan.context.skipped) log.debug(`inputs: ${skipped.path} not sent: ${skipped.reason}`);
   return scan;
 }

@@ -101,7 +101,7 @@ async function removeLeftovers(global: string[], log: BuildLog, io: RunContext, 
   if (containers.length + named.length + unnamed.length === 0) return;
   // A run that started while we listed may have created some of these: leave them to it.
   if (otherUsers(store).length > 0) return;
-  log.line(`image-builder: removing ${containers.length} working containers and ${named.length + unnamed.length} images ${why} from ${store}`);
+  log.line(`image-builder: removing ${containers.length} working ${containers.length === 1 ? 'container' : 'containers'} and ${named.length + unnamed.length} ${named.length + unnamed.length === 1 ? 'image' : 'images'} ${why} from ${store}`);
   if (containers.length > 0) await runBuilder([...global, 'rm', ...containers], log, io);
   // Unnamed first, then one name per call: buildah 1.28 refuses (or, given its id, ignores) a manifest list whose
   // images are still there, and skips one named among other images.

@@ -54,7 +54,7 @@ async function runLocally(builder: LocalBuilder, plan: Plan, ctx: RunContext): P
   const seconds = ((ctx.now().getTime() - started) / 1000).toFixed(1);
   if (ctx.signal.aborted) return { units, failure: `stopped by signal after ${seconds}s`, noReport: true };
   if (failed.length > 0) {
-    return { units, failure: `${failed.length} of ${units.length} builds failed after ${seconds}s: ${failed.map((r) => `${r.variant ?? 'build'} (log: ${r.logFile})`).join(', ')}` };
+    return { units, failure: `${failed.length} of ${units.length} ${units.length === 1 ? 'build' : 'builds'} failed after ${seconds}s: ${failed.map((r) => `${r.variant ?? 'build'} (log: ${r.logFile})`).join(', ')}` };
   }
   const reused = units.filter((r) => r.reusedFrom !== undefined);
   const copied = reused.length > 0 ? ` (${reused.length} of ${units.length} ${units.length === 1 ? 'build' : 'builds'} reused, not built)` : '';

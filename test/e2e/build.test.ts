@@ -75,7 +75,7 @@ describe.skipIf(!haveTools)('build mode through the real CLI, buildah and a real
     const config = writeConfig(`registry: ${registry.host}/broken\n`);
     const r = await runCli(['--name=app', `--config=${config}`, `--context=${dir}`, '--dockerfile=app/Dockerfile', '--backend=buildah', '--silent', `--log-dir=${join(dir, 'logs')}`], { env: env(), timeoutMs: 120_000 });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/1 of 1 builds failed/);
+    expect(r.stderr).toMatch(/1 of 1 build failed/);
     expect(r.stderr).not.toMatch(/does-not-exist/);
     expect(readFileSync(join(dir, 'logs/build_build.log'), 'utf8')).toMatch(/does-not-exist/);
     const res = await fetch(`${registry.url}/v2/broken/app/tags/list`);

@@ -111,7 +111,7 @@ describe.skipIf(!haveTools)('a stopped build leaves nothing in the tool\'s build
 
       expect(code).toBe(143);
       expect(await storeContents(cacheDir)).toEqual({ containers: [], images: dockerfile ? [] : [base] });
-      const removal = `removing 0 working containers and ${images} images left by the stopped build`;
+      const removal = `removing 0 working containers and ${images} ${images === 1 ? 'image' : 'images'} left by the stopped build`;
       expect(cli.stderr()).toContain(removal);
       expect(readFileSync(path.join(logDir, 'build_build.log'), 'utf8')).toContain(removal);
     } finally {
@@ -136,7 +136,7 @@ describe.skipIf(!haveTools)('a stopped build leaves nothing in the tool\'s build
 
     const next = project('echo second run');
     const r = await runCli(next.args, { env: env(cacheDir), timeoutMs: 120_000 });
-    expect(r.stderr).toMatch(/removing 1 working containers and \d+ images left by an earlier run/);
+    expect(r.stderr).toMatch(/removing 1 working container and \d+ images? left by an earlier run/);
     expect(r.code).toBe(0);
     expect(await storeContents(cacheDir)).toEqual({ containers: [], images: [base] });
   }, 180_000);
@@ -162,7 +162,7 @@ describe.skipIf(!haveTools)('a stopped build leaves nothing in the tool\'s build
       await exited(other);
     }
     const second = await runCli(quick('second').args, { env: env(cacheDir), timeoutMs: 120_000 });
-    expect(second.stderr).toMatch(/removing 1 working containers and 0 images left by an earlier run/);
+    expect(second.stderr).toMatch(/removing 1 working container and 0 images left by an earlier run/);
     expect(second.code).toBe(0);
     expect(await storeContents(cacheDir)).toEqual({ containers: [], images: [] });
     expect(readdirSync(path.join(store, 'users'))).toEqual([]);
