@@ -127,6 +127,8 @@ function normalise(text: string): string {
     .replace(/sha256:[0-9a-f]{8}…[0-9a-f]{5}/g, 'sha256:<digest>')
     .replace(/sha256-[0-9a-f]{8}…[0-9a-f]{5}/g, 'sha256-<digest>')
     .replace(/inputs-[0-9a-f]{8}…[0-9a-f]{5}/g, 'inputs-<digest>')
+    .replace(/inputs-[0-9a-f]{64}/g, 'inputs-<digest>')
+    .replace(/sha256-[0-9a-f]{64}/g, 'sha256-<digest>')
     .replace(/\b\d+(\.\d+)?(ms|s)\b/g, '<duration>')
     .replace(/\b(127\.0\.0\.1|localhost):\d+/g, '$1:<port>')
     .replaceAll(VERSION, '<version>')
@@ -136,14 +138,21 @@ function normalise(text: string): string {
     .trim();
 }
 
-const SHELL_DIR = '/tmp/my-image';
-const SHELL_PORT = '5000';
+/** The folders shell examples work in: each moved to a temp folder of the test. */
+const SHELL_DIRS = ['/tmp/my-image', '/tmp/promote'];
 
-/** Runs a shell example as a reader pastes it, in the checkout; its registry is stopped however the block ends. */
+/**
+ * Runs a shell example as a reader pastes it, in the checkout, with its folders moved to temp folders and each
+ * `127.0.0.1:<port>` it names moved to a free port; whatever it started in the background is stopped however it ends.
+ */
 async function runShellExample(block: string): Promise<{ code: number | null; output: string }> {
-  const dir = tempDir('ib-readme-shell-');
-  const port = String(await freePort());
-  const script = `exec 2>&1\ntrap 'kill $REGISTRY_PID 2>/dev/null || true' EXIT\n${block.replaceAll(SHELL_DIR, dir).replaceAll(`127.0.0.1:${SHELL_PORT}`, `127.0.0.1:${port}`)}\n`;
+  const dirs = SHELL_DIRS.map((from) => [from, tempDir('ib-readme-shell-')] as const);
+  let script = block;
+  for (const [from, to] of dirs) script = script.replaceAll(from, to);
+  for (const port of new Set([...block.matchAll(/127\.0\.0\.1:(\d{4,5})\b/g)].map((m) => m[1] ?? ''))) {
+    script = script.replaceAll(`127.0.0.1:${port}`, `127.0.0.1:${await freePort()}`);
+  }
+  script = `exec 2>&1\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n${script}\n`;
   return new Promise((resolve, reject) => {
     const child = spawn('bash', ['-c', script], { cwd: ROOT, env: baseEnv(), stdio: ['ignore', 'pipe', 'inherit'], detached: true });
     let output = '';
@@ -152,7 +161,8 @@ async function runShellExample(block: string): Promise<{ code: number | null; ou
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, output: output.replaceAll(dir, SHELL_DIR) });
+      for (const [from, to] of dirs) output = output.replaceAll(to, from);
+      resolve({ code, output });
     });
   });
 }
@@ -164,7 +174,7 @@ const EXAMPLES = readmeExamples(README);
 
 describe('README examples run as written', () => {
   it('has the examples the README promises to keep true', () => {
-    expect(EXAMPLES.map((e) => e.name)).toEqual(expect.arrayContaining(['dry-run', 'parse-tags-prow', 'parse-tags-github', 'build-your-own']));
+    expect(EXAMPLES.map((e) => e.name)).toEqual(expect.arrayContaining(['dry-run', 'parse-tags-prow', 'parse-tags-github', 'build-your-own', 'promotion']));
   });
 
   it.each(EXAMPLES.filter((e) => e.stream !== 'shell').map((e) => [e.name, e] as const))('%s', async (_name, example) => {
