@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { hostPlatform, inputsOf, scanInputs } from '../src/inputs/index.js';
+import { inputsListing } from '../src/reuse/describe.js';
 import { baseEnv, removeTempDirs, ROOT, runCli, tempDir } from './support/cli.js';
 import { freePort } from './support/registry.js';
 import { requireTool } from './support/tools.js';
@@ -194,6 +196,21 @@ describe.runIf(HAS_BUILD_TOOLS)('README shell examples run as pasted (buildah, d
     expect(r.code, `README.md:${example.line}: exit code; output:\n${r.output}`).toBe(0);
     expect(normalise(r.output), `README.md:${example.line}: the output of example "${example.name}"`).toBe(normalise(example.expected));
   }, 150_000);
+});
+
+describe('README fragments of longer runs', () => {
+  it('the --debug listing of the inputs is what the promotion example\'s app lists', async () => {
+    const at = README.indexOf('`--debug` lists every input with its hash');
+    const block = /```\n([\s\S]*?)\n```/.exec(README.slice(at))?.[1] ?? '';
+    expect(block).toContain('image-builder-inputs');
+    const app = tempDir('ib-readme-app-');
+    writeFileSync(join(app, 'Dockerfile'), 'FROM scratch\nARG FLAVOUR=plain\nCOPY hello.txt /hello.txt\n');
+    writeFileSync(join(app, 'hello.txt'), 'hello\n');
+    const scan = await scanInputs({ contextDir: app, dockerfilePath: 'Dockerfile' });
+    const inputs = inputsOf(scan, { buildArgs: {}, platforms: [hostPlatform()], labels: {}, annotations: {} });
+    const listed = inputsListing(inputs, scan.context.entries).map((line) => `debug: inputs (build): ${line}`);
+    expect(listed.join('\n')).toBe(block.replaceAll('"linux/amd64"', JSON.stringify(hostPlatform())));
+  });
 });
 
 describe('the README test itself', () => {
