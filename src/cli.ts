@@ -1,7 +1,7 @@
 import yargs from 'yargs';
 import { InputError } from './errors.js';
 import { editDistance } from './support/closest.js';
-import { BACKEND_NAMES, backendOptionProblems } from './backends/index.js';
+import { BACKEND_CHOICE, BACKEND_NAMES, backendOptionProblems } from './backends/index.js';
 import type { Backend } from './backends/backend.js';
 import { defaultOptions, FLAGS, flagSpec, type FlagName, type Options } from './options.js';
 
@@ -166,7 +166,8 @@ export async function helpText(version: string): Promise<string> {
     .version(version)
     .wrap(Math.min(120, process.stdout.columns || 100));
   for (const [flag, spec] of Object.entries(FLAGS)) {
-    const common = 'default' in spec ? { describe: spec.describe, default: spec.default } : { describe: spec.describe };
+    const describe = flag === 'backend' ? BACKEND_CHOICE : spec.describe;
+    const common = 'default' in spec ? { describe, default: spec.default } : { describe };
     y = y.option(flag, { ...common, type: spec.type === 'boolean' ? 'boolean' : 'string', ...(spec.type === 'list' ? { array: true } : {}) });
   }
   return y.getHelp();

@@ -1,4 +1,3 @@
-import { BACKEND_CHOICE } from './backends/index.js';
 
 interface FlagSpec {
   type: 'string' | 'boolean' | 'list';
@@ -35,7 +34,8 @@ export const FLAGS = {
   'log-dir': { type: 'string', key: 'logDir', default: '/logs/artifacts', describe: 'folder for per-build log files' },
   silent: { type: 'boolean', key: 'silent', default: false, describe: 'do not stream builder output to the terminal' },
   repo: { type: 'string', key: 'repo', describe: 'org/repo, used outside CI to pick repository signers' },
-  backend: { type: 'string', key: 'backend', describe: BACKEND_CHOICE },
+  // --help names the backends (cli.ts asks their registry): options.ts is imported by the backends, never the reverse.
+  backend: { type: 'string', key: 'backend', describe: 'build backend' },
   secret: { type: 'list', key: 'secrets', describe: 'build secret for RUN --mount=type=secret: id=ID,src=PATH or id=ID,env=VARIABLE (docker buildx syntax; buildah, buildkit); never in the image, logs or inputs digest (repeatable)' },
   'build-in-ado': { type: 'boolean', key: 'buildInAdo', default: false, describe: 'build in the Azure DevOps pipeline (same as --backend ado)' },
   'ado-preview-run': { type: 'boolean', key: 'adoPreviewRun', default: false, describe: 'validate the ADO pipeline YAML and print the final YAML; builds nothing' },

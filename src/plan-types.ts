@@ -4,7 +4,7 @@ import type { Signer } from './config/schema.js';
 import type { SkippedSigner } from './sign/select.js';
 import type { Tag, TagTemplate } from './tags/tag.js';
 import type { Inputs, InputsScan, InputsSource } from './inputs/index.js';
-import type { ReusePlan } from './reuse/plan.js';
+import type { Trusted } from './reuse/trusted.js';
 import type { BuildSecret } from './build-secrets.js';
 
 export type Mode = 'build' | 'sign-only' | 'parse-tags-only';
@@ -84,4 +84,34 @@ export interface Plan {
   oidcToken?: string;
   /** Files the run writes besides the logs: --build-report-path and --tags-output-file, as given. */
   outputs: { buildReportPath?: string; tagsOutputFile?: string };
+}
+
+/** Reuse of unchanged images: looked up as the tag `inputs-<hex>` of the inputs digest. */
+export interface ReusePlan {
+  enabled: boolean;
+  /** What decided: the flag, config.yaml, or the default (off). */
+  decidedBy: '--reuse' | 'config.yaml reuse.enabled' | 'default';
+  /** Said at the start of the run: config.yaml enables reuse for a backend that cannot reuse. */
+  note?: string;
+  /** Repositories searched besides the unit's own (the dev registry, for a run that pushes to registry); no image name. */
+  alsoFrom: string[];
+  /**
+   * Keys and keyless identities whose attestation proves a candidate's origin: reuse.trusted of config.yaml; the run
+   * adds its own cosign signers' keys before it builds. Nothing else is trusted.
+   */
+  trusted: Trusted[];
+  /** What every unit's inputs digest covers besides the Dockerfile and the files (with reuse on). */
+  settings?: InputsSettings;
+}
+
+/** The run's settings that enter every unit's inputs digest. */
+export interface InputsSettings {
+  target?: string;
+  /** The platforms built: --platform, else the host's (what the builder builds for then). */
+  platforms: string[];
+  /** The user's --label and --annotation values (not the origin labels: a reused image keeps those of its build). */
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** The ids of the build secrets (--secret), never their values: a new value reuses the image. */
+  secrets?: string[];
 }

@@ -1,6 +1,8 @@
 import type { Env } from '../ci/gitstate.js';
 import type { Logger } from '../output/logger.js';
-import type { Sleep } from './retry.js';
+
+/** Waits ms (or until the signal aborts): the wait before a retry. */
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
 /**
  * What every effect of a run may use, passed down as one value: the environment, the logger (whose `secrets` is the

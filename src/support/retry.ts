@@ -1,10 +1,10 @@
 import { setTimeout as timeout } from 'node:timers/promises';
-import type { RunContext } from './context.js';
+import type { RunContext, Sleep } from './context.js';
 import { isTemporary } from './http-error.js';
 
-/** Waits ms; rejects as soon as the signal aborts. Tests pass one that does not wait. */
-export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+export type { Sleep };
 
+/** Waits ms; rejects as soon as the signal aborts. Tests pass one that does not wait. */
 export const sleep: Sleep = (ms, signal) => timeout(ms, undefined, signal ? { signal } : undefined);
 
 /** How many tries in all, and the wait after each failed one (1 = the first); the error may say (Retry-After). */
