@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { defaultOptions, FLAGS, type Options } from '../../src/options.js';
-import { allBackends, BACKEND_NAMES, backendFor, backendNamed, backendOptionProblems, backendPlanProblems } from '../../src/backends/index.js';
+import { defaultOptions, type Options } from '../../src/options.js';
+import { allBackends, BACKEND_CHOICE, BACKEND_NAMES, backendFor, backendNamed, backendOptionProblems, backendPlanProblems } from '../../src/backends/index.js';
+import { helpText } from '../../src/cli.js';
 import type { Backend } from '../../src/backends/backend.js';
 import { makePlan } from '../support/plan-factory.js';
 
@@ -10,12 +11,14 @@ function options(overrides: Partial<Options> = {}): Options {
 }
 
 describe('the registry of backends', () => {
-  it('names every backend once; --help and --backend derive from it', () => {
+  it('names every backend once; --help and --backend derive from it', async () => {
     expect(BACKEND_NAMES).toEqual(allBackends().map((b) => b.name));
     expect(new Set(BACKEND_NAMES).size).toBe(BACKEND_NAMES.length);
     for (const name of BACKEND_NAMES) expect(backendNamed(name)?.name).toBe(name);
     expect(backendNamed('docker')).toBeUndefined();
-    for (const name of BACKEND_NAMES) expect(FLAGS.backend.describe).toContain(name);
+    const help = (await helpText('test')).replace(/\s+/g, ' ');
+    for (const name of BACKEND_NAMES) expect(help).toContain(name);
+    expect(help).toContain(`--backend ${BACKEND_CHOICE}`);
   });
 
   it('every backend declares all capabilities', () => {
