@@ -38,6 +38,14 @@ export function isLoopbackHost(registry: string): boolean {
   return /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(host) && host.split('.').every((p) => Number(p) <= 255);
 }
 
+/**
+ * The one rule for where a secret may travel (a token, a client secret, a bearer): https, or plain http to a loopback
+ * host only (local services and tests).
+ */
+export function isHttpsOrLoopback(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.host));
+}
+
 /** `oci:DIR` (an OCI layout folder) and `oci-archive:FILE` registries, for runs without a registry. */
 export type DiskTransport = 'oci' | 'oci-archive';
 

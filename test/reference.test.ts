@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diskTransport, isImageName, isLoopbackHost, parseReference } from '../src/reference.js';
+import { diskTransport, isHttpsOrLoopback, isImageName, isLoopbackHost, parseReference } from '../src/reference.js';
 
 describe('isLoopbackHost: plain HTTP only for loopback registries', () => {
   it.each([
@@ -56,5 +56,22 @@ describe('names, repositories and disk registries', () => {
     ['europe-docker.pkg.dev/p', undefined],
   ])('diskTransport(%s)', (repo, expected) => {
     expect(diskTransport(repo)).toEqual(expected);
+  });
+});
+
+describe('isHttpsOrLoopback: where a secret may travel', () => {
+  it.each<[string, boolean]>([
+    ['https://signing.example/sign', true],
+    ['https://127.0.0.1:8443/x', true],
+    ['http://127.0.0.1:8080/token', true],
+    ['http://127.3.2.1/x', true],
+    ['http://localhost:5000/x', true],
+    ['http://[::1]:5000/x', true],
+    ['http://127.0.0.1.nip.io/x', false],
+    ['http://token-endpoint.invalid/x', false],
+    ['http://10.0.0.1/x', false],
+    ['ftp://127.0.0.1/x', false],
+  ])('%s → %s', (text, expected) => {
+    expect(isHttpsOrLoopback(new URL(text))).toBe(expected);
   });
 });

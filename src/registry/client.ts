@@ -1,4 +1,4 @@
-import { isLoopbackHost, type ImageReference } from '../reference.js';
+import { isHttpsOrLoopback, isLoopbackHost, type ImageReference } from '../reference.js';
 import { sha256 } from '../support/digest.js';
 import { HttpError, isTemporaryStatus } from '../support/http-error.js';
 import { fixedBackoff, retry, type Sleep } from '../support/retry.js';
@@ -235,7 +235,7 @@ export class RegistryClient {
     } catch {
       throw new RegistryError(image, 'unauthorized', `the registry's bearer challenge has no valid realm: ${JSON.stringify(challenge.params.realm ?? '')}`);
     }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.host))) {
+    if (!isHttpsOrLoopback(url)) {
       throw new RegistryError(image, 'unauthorized', `the token realm ${url.origin} is not HTTPS; refusing to use it`);
     }
     const who = credential ? `as ${credential.username} (credentials from ${credential.source})` : 'anonymously';

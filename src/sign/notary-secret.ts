@@ -2,7 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import type { Signer } from '../config/schema.js';
 import { InputError } from '../errors.js';
-import { isLoopbackHost } from '../reference.js';
+import { isHttpsOrLoopback } from '../reference.js';
 import { isRecord } from '../support/json.js';
 import { Secrets } from '../support/secrets.js';
 
@@ -34,8 +34,7 @@ export function checkEndpoint(text: string, where: string, requireHttps = false)
   } catch {
     throw new InputError(`${where}: ${JSON.stringify(text)} is not a URL; write https://host/path`);
   }
-  if (url.protocol === 'https:') return url;
-  if (url.protocol === 'http:' && !requireHttps && isLoopbackHost(url.host)) return url;
+  if (url.protocol === 'https:' || (!requireHttps && isHttpsOrLoopback(url))) return url;
   const why = requireHttps ? 'a TLS client certificate needs https' : 'plain http is allowed only for loopback hosts';
   throw new InputError(`${where}: ${url.origin} is not https (${why}); use an https:// endpoint`);
 }

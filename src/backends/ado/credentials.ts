@@ -1,6 +1,6 @@
 import type { Env } from '../../ci/gitstate.js';
 import { InputError } from '../../errors.js';
-import { isLoopbackHost } from '../../reference.js';
+import { isHttpsOrLoopback } from '../../reference.js';
 import { HttpError } from '../../support/http-error.js';
 import type { RunContext } from '../../support/context.js';
 import { exponentialBackoff, retry, type RetryPolicy } from '../../support/retry.js';
@@ -24,7 +24,7 @@ export function tokenUrl(env: Env, tenantId: string): string {
   } catch {
     throw new InputError(`AZURE_AUTHORITY_HOST "${host}" is not a URL; give e.g. ${DEFAULT_AUTHORITY_HOST}`);
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.host))) {
+  if (!isHttpsOrLoopback(url)) {
     throw new InputError(`AZURE_AUTHORITY_HOST "${host}" must use https; the client secret is sent to it`);
   }
   return `${host}/${encodeURIComponent(tenantId)}/oauth2/v2.0/token`;
