@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { BuildUnit, Plan } from '../plan-types.js';
 import type { Destination } from '../reference.js';
 import { loadCredentials, type CredentialStore } from '../registry/auth.js';
-import { RegistryClient, RegistryError } from '../registry/client.js';
+import { runRegistryClient, RegistryError, type RegistryClient } from '../registry/client.js';
 import { annotateIndex } from '../registry/annotate.js';
 import type { BuildResult, PushedImage } from './backend.js';
 import type { RunContext } from '../support/context.js';
@@ -104,13 +104,9 @@ export class PushRegistries {
   }
 
   private registry(): RegistryClient {
-    this.client ??= new RegistryClient({
-      credentials: this.credentials(),
-      timeoutMs: REGISTRY_TIMEOUT_MS,
-      signal: this.io.signal,
-      sleep: this.io.sleep,
-      ...(this.io.log.debugEnabled ? { debug: (line: string) => this.log.line(`image-builder: ${line}`) } : {}),
-    });
+    // Its --debug lines go to the unit's build log, beside the builder's.
+    const debug = this.io.log.debugEnabled ? (line: string) => this.log.line(`image-builder: ${line}`) : () => undefined;
+    this.client ??= runRegistryClient(this.io, { credentials: this.credentials(), timeoutMs: REGISTRY_TIMEOUT_MS, debug });
     return this.client;
   }
 

@@ -2,6 +2,7 @@ import { isHttpsOrLoopback, isLoopbackHost, type ImageReference } from '../refer
 import { sha256 } from '../support/digest.js';
 import { HttpError, isTemporaryStatus } from '../support/http-error.js';
 import { fixedBackoff, retry, type Sleep } from '../support/retry.js';
+import type { RunContext } from '../support/context.js';
 import type { CredentialStore } from './auth.js';
 import { parseChallenge, tokenOf, tokenUrl, type Challenge } from './challenge.js';
 import { RegistryError, describeFailure, networkDetail } from './errors.js';
@@ -70,6 +71,25 @@ export interface RegistryClientOptions {
   debug?: (line: string) => void;
   /** Waits between tries; tests pass one that does not wait. */
   sleep?: Sleep;
+}
+
+/**
+ * A registry client for a step of the run: every client is made here, so that each one registers the tokens and
+ * passwords it uses as secrets, stops with the run and waits between tries as the run does. `debug` defaults to the
+ * run's --debug lines.
+ */
+export function runRegistryClient(
+  ctx: Pick<RunContext, 'signal' | 'sleep'> & { log: Pick<RunContext['log'], 'secrets' | 'debug'> },
+  options: { credentials?: CredentialStore; timeoutMs: number; debug?: (line: string) => void },
+): RegistryClient {
+  return new RegistryClient({
+    credentials: options.credentials,
+    timeoutMs: options.timeoutMs,
+    signal: ctx.signal,
+    onSecret: (secret) => ctx.log.secrets.add(secret),
+    debug: options.debug ?? ((line) => ctx.log.debug(line)),
+    ...(ctx.sleep ? { sleep: ctx.sleep } : {}),
+  });
 }
 
 /** The one module that talks to registries (OCI distribution API): loopback over HTTP, all others over HTTPS. */

@@ -11,7 +11,7 @@ import { inputsOf, scanInputs, type Inputs, type InputsScan, type SnapshotPaths 
 import type { BuildUnit, Plan } from '../plan-types.js';
 import { parseReference, type ImageReference } from '../reference.js';
 import { loadCredentials, type CredentialStore } from '../registry/auth.js';
-import { imageName, RegistryClient } from '../registry/client.js';
+import { imageName, runRegistryClient, type RegistryClient } from '../registry/client.js';
 import { copyImage } from '../registry/copy.js';
 import { findImage, type ImageLookup } from '../registry/lookup.js';
 import type { RunContext } from '../support/context.js';
@@ -241,14 +241,7 @@ export class Reuse {
   }
 
   private client(): RegistryClient {
-    this.registry ??= new RegistryClient({
-      credentials: this.credentials(),
-      timeoutMs: REGISTRY_TIMEOUT_MS,
-      signal: this.ctx.signal,
-      onSecret: (secret) => this.ctx.log.secrets.add(secret),
-      debug: (line) => this.ctx.log.debug(line),
-      sleep: this.ctx.sleep,
-    });
+    this.registry ??= runRegistryClient(this.ctx, { credentials: this.credentials(), timeoutMs: REGISTRY_TIMEOUT_MS });
     return this.registry;
   }
 

@@ -5,7 +5,7 @@ import type { Signer } from '../config/schema.js';
 import { InputError, Problems, WorkError } from '../errors.js';
 import type { Plan } from '../plan-types.js';
 import { loadCredentials } from '../registry/auth.js';
-import { RegistryClient } from '../registry/client.js';
+import { runRegistryClient, type RegistryClient } from '../registry/client.js';
 import type { RunContext } from '../support/context.js';
 import { cosignSigner } from './cosign.js';
 import { notarySigner } from './notary.js';
@@ -45,7 +45,6 @@ export async function prepareSigning(
   run: SigningRun = {},
 ): Promise<Signing> {
   const problems = new Problems();
-  const secrets = ctx.log.secrets;
   const identityToken = await keylessToken(configs, ctx, run.oidcToken, problems);
   const cosignRun = { buildNumber: run.buildNumber, now: ctx.now(), identityToken };
   const signers = configs.flatMap((config) => {
@@ -55,14 +54,7 @@ export async function prepareSigning(
   // Credentials are read only when something will be signed: a broken config.json must not stop unsigned runs.
   const credentials = configs.length > 0 ? problems.collect(() => loadCredentials(ctx.env, readFile)) : undefined;
   problems.throwIfAny();
-  const registry = new RegistryClient({
-    credentials,
-    timeoutMs: REGISTRY_TIMEOUT_MS,
-    signal: ctx.signal,
-    onSecret: (secret) => secrets.add(secret),
-    debug: (line) => ctx.log.debug(line),
-    sleep: ctx.sleep,
-  });
+  const registry = runRegistryClient(ctx, { ...(credentials ? { credentials } : {}), timeoutMs: REGISTRY_TIMEOUT_MS });
   return { signers, skipped: run.skipped ?? [], registry };
 }
 
