@@ -66,10 +66,7 @@ function reportError(err: unknown, log: Logger): number {
 }
 
 async function run(options: Options, parsed: { problems: string[]; empty: string[] }, io: RunIO, log: Logger): Promise<number> {
-  return runPlan(await planRun(options, parsed, io, log), options, io, log);
-}
-
-async function runPlan(plan: Plan, options: Options, io: RunIO, log: Logger): Promise<number> {
+  const plan = await planRun(options, parsed, io, log);
   if (plan.reuse.note) log.warn(plan.reuse.note);
   // Values of secret-looking build args and pipeline parameters (NPM_TOKEN=…) are masked wherever they would show.
   log.secrets.addSecretLooking([...assignments(options.buildArgs), ...assignments(options.adoParams), ...plan.builds.flatMap((b) => Object.entries(b.buildArgs))]);

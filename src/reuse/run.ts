@@ -167,10 +167,6 @@ export class Reuse {
     for (const found of candidates) {
       const ref = parseReference(found.reference);
       if (!ref) continue;
-      if (trusted.length === 0) {
-        say(`found ${found.reference} ${found.digest}, not reused: nothing is trusted to prove its origin`);
-        continue;
-      }
       const verdict = await verifyCandidate(this.client(), { registry: ref.registry, repository: ref.repository, digest: found.digest }, inputsDigest, trusted);
       if (!verdict.ok) {
         say(`found ${found.reference} ${found.digest}, not reused: ${verdict.check}`);
